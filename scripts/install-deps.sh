@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian 12 packages esep needs to build, test
+# and run. Idempotent: when every package is already present it only runs
+# dpkg-query and exits, so `make demo` / `make test` can call it every time.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config
+  openmpi-bin libopenmpi-dev          # MPI runtime and headers
+  libhdf5-openmpi-dev hdf5-tools      # HDF5, the Open MPI build
+  libzstd-dev zstd                    # extract decompression; bundles
+  libarchive-dev                      # tar.zst bundles
+  libyaml-dev                         # schemas/ and jobs/ files
+  libsodium-dev                       # Ed25519 signatures
+  libsqlite3-dev libpq-dev postgresql # publication catalog backends
+  libmicrohttpd-dev curl              # download service and its tests
+  python3                             # test helpers
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,52 @@
+/* keyset.c — see keyset.h. */
+#include "keyset.h"
+
+#include <stdlib.h>
+
+static int compare_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void sort_int64(int64_t *v, size_t n) {
+    if (n) qsort(v, n, sizeof *v, compare_int64);
+}
+
+int keyset_add(keyset *s, int64_t key) {
+    if (s->count == s->capacity) {
+        size_t cap = s->capacity ? s->capacity * 2 : 1024;
+        int64_t *grown = realloc(s->keys, cap * sizeof *grown);
+        if (!grown) return -1;
+        s->keys = grown;
+        s->capacity = cap;
+    }
+    s->keys[s->count++] = key;
+    s->sorted = 0;
+    return 0;
+}
+
+void keyset_seal(keyset *s) {
+    sort_int64(s->keys, s->count);
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        if (n == 0 || s->keys[n - 1] != s->keys[i]) s->keys[n++] = s->keys[i];
+    s->count = n;
+    s->sorted = 1;
+}
+
+int keyset_contains(const keyset *s, int64_t key) {
+    size_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->count && s->keys[lo] == key;
+}
+
+void keyset_free(keyset *s) {
+    free(s->keys);
+    s->keys = NULL;
+    s->count = s->capacity = 0;
+    s->sorted = 0;
+}

@@ -1,0 +1,32 @@
+/* keyset.h — a set of int64 keys (IINs, ids, KATO codes) as a sorted array:
+ * built once, then only searched. Compact (8 bytes a key) and its contents
+ * are independent of insertion order, which keeps results deterministic. */
+#ifndef ESEP_KEYSET_H
+#define ESEP_KEYSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t *keys;
+    size_t count, capacity;
+    int sorted;
+} keyset;
+
+/* Appends a key (duplicates allowed until keyset_seal). 0, or -1 out of
+ * memory. */
+int keyset_add(keyset *s, int64_t key);
+
+/* Sorts and removes duplicates; must precede keyset_contains. Cannot fail. */
+void keyset_seal(keyset *s);
+
+/* True when key is in the sealed set. Cannot fail. */
+int keyset_contains(const keyset *s, int64_t key);
+
+/* Frees the keys; the struct may be reused after. */
+void keyset_free(keyset *s);
+
+/* Sort helper shared by modules that sort int64 arrays. Cannot fail. */
+void sort_int64(int64_t *v, size_t n);
+
+#endif

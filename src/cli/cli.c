@@ -1,0 +1,41 @@
+/* cli.c — see cli.h. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_default_dir(const char *name, char *out, size_t outlen) {
+    char env[64], exe[4096];
+    size_t i = 0;
+    i += (size_t)snprintf(env, sizeof env, "ESEP_");
+    for (const char *p = name; *p && i + 1 < sizeof env; p++) env[i++] = (char)toupper((unsigned char)*p);
+    env[i] = '\0';
+    const char *from_env = getenv(env);
+    if (from_env && *from_env) {
+        snprintf(out, outlen, "%s", from_env);
+        return;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, outlen, "%s", name);
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(out, outlen, "%s/../%s", dirname(exe), name);
+}
+
+int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...) {
+    if (ctx->rank != 0) return EXIT_USAGE;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("esep: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: %s\n", usage);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,30 @@
+/* cli.h — what every `esep <command>` shares: the rank context handed from
+ * main, option helpers, and where the declarative files live. Each command
+ * is one file in src/cli/ with one entry point below. Exit statuses:
+ * 0 success, 1 the work could not be completed (message says why),
+ * 2 usage error. */
+#ifndef ESEP_CLI_H
+#define ESEP_CLI_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, nranks;
+} cli_context;
+
+#define EXIT_USAGE 2
+
+/* The directory `name` (schemas, jobs) beside the installed binary:
+ * $ESEP_<NAME> when set, else <dir of bin/esep>/../<name>. Cannot fail
+ * (falls back to ./<name>). */
+void cli_default_dir(const char *name, char *out, size_t outlen);
+
+/* Prints a usage error on rank 0. Returns EXIT_USAGE. */
+int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int cmd_check(const cli_context *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,40 @@
+/* shuffle.h — sends fixed-size records to the rank that owns them, with
+ * MPI_Alltoallv in rounds of bounded size, so that memory for messages
+ * stays bounded however large the exchange. Owns the per-destination send
+ * buffers. The owner of a key is key_owner(key, nranks): every module that
+ * partitions by a key uses that one function, so partitions line up. */
+#ifndef ESEP_SHUFFLE_H
+#define ESEP_SHUFFLE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHUFFLE_ROUND_BYTES (64u << 20) /* per rank, per round */
+
+typedef struct {
+    int nranks;
+    size_t record_size;
+    char **buf;             /* per destination */
+    size_t *len, *cap;      /* bytes */
+} shuffle;
+
+/* The rank that owns key among nranks. Cannot fail. */
+int key_owner(int64_t key, int nranks);
+
+/* Prepares empty send buffers. 0, or -1 out of memory (then free). */
+int shuffle_init(shuffle *s, int nranks, size_t record_size);
+
+/* Copies one record into dest's buffer. 0, or -1 out of memory. */
+int shuffle_push(shuffle *s, int dest, const void *record);
+
+/* Collective over comm: delivers every pushed record to its destination.
+ * On return *recv (malloc'd, caller frees; NULL when none) holds *nrecv
+ * records, ordered by round, then by source rank, then push order; the
+ * send buffers are emptied. Returns 0, or -1 when out of memory on any
+ * rank (all ranks return -1 together). */
+int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv);
+
+void shuffle_free(shuffle *s);
+
+#endif

@@ -1,0 +1,241 @@
+/* convert.c — see convert.h. Columns are converted in header order so the
+ * reported column is the leftmost problem, as an operator reads the line.
+ * Explanations are formatted only for rejected rows. */
+#include "convert.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/date.h"
+#include "../base/iin.h"
+#include "../base/number.h"
+#include "../base/utf8.h"
+
+int row_converter_init(row_converter *c, const schema_extract *ext,
+                       const csv_record *header, const keyset *kato_codes,
+                       char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    c->ext = ext;
+    c->kato_codes = kato_codes;
+    if (header->status != CSV_RECORD_OK || utf8_find_invalid(header->raw, header->raw_len) != header->raw_len) {
+        snprintf(err, errlen, "header line is not valid UTF-8 CSV");
+        return -1;
+    }
+    c->header_fields = header->nfields;
+    c->field_of_column = malloc(ext->ncolumns * sizeof *c->field_of_column);
+    c->columns_by_field = malloc(ext->ncolumns * sizeof *c->columns_by_field);
+    if (!c->field_of_column || !c->columns_by_field) return snprintf(err, errlen, "out of memory"), -1;
+    for (size_t col = 0; col < ext->ncolumns; col++) {
+        const char *name = ext->columns[col].name;
+        int found = -1;
+        for (size_t f = 0; f < header->nfields; f++) {
+            if (header->field_len[f] != strlen(name) || memcmp(header->field[f], name, header->field_len[f]))
+                continue;
+            if (found >= 0) return snprintf(err, errlen, "column '%s' appears twice in the header", name), -1;
+            found = (int)f;
+        }
+        if (found < 0) return snprintf(err, errlen, "missing required column '%s'", name), -1;
+        c->field_of_column[col] = found;
+    }
+    size_t n = 0;
+    for (size_t f = 0; f < header->nfields; f++)
+        for (size_t col = 0; col < ext->ncolumns; col++)
+            if (c->field_of_column[col] == (int)f) c->columns_by_field[n++] = (int)col;
+    return 0;
+}
+
+void row_converter_free(row_converter *c) {
+    free(c->field_of_column);
+    free(c->columns_by_field);
+    c->field_of_column = c->columns_by_field = NULL;
+}
+
+/* Sets a verdict quoting the offending value (shortened). Returns 1. */
+static int reject(row_verdict *v, reject_reason reason, int column, const char *value,
+                  size_t len, const char *fmt, ...) {
+    char what[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    v->reason = reason;
+    v->column = column;
+    if (value) {
+        int shown = len > 40 ? 40 : (int)len;
+        snprintf(v->detail, sizeof v->detail, "'%.*s%s' %s", shown, value, len > 40 ? "…" : "", what);
+    } else {
+        snprintf(v->detail, sizeof v->detail, "%s", what);
+    }
+    return 1;
+}
+
+static int read_9_digits(const char *s, size_t len, int32_t *out) {
+    if (len != 9) return -1;
+    int32_t v = 0;
+    for (size_t i = 0; i < 9; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9) return -1;
+        v = v * 10 + (int32_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void store_null(batch_column *bc, size_t row) {
+    if (batch_type_is_i64(bc->type)) bc->i64[row] = BATCH_NULL_I64;
+    else if (batch_type_is_i32(bc->type)) bc->i32[row] = BATCH_NULL_I32;
+    else if (bc->type == COL_ENUM) bc->u8[row] = BATCH_NULL_ENUM;
+    else bc->text_len[row] = BATCH_NULL_TEXT, bc->text_off[row] = 0;
+}
+
+static int check_bounds(const schema_column *sc, int col, int64_t value, const char *s,
+                        size_t len, row_verdict *v) {
+    if ((sc->has_min && value < sc->min) || (sc->has_max && value > sc->max))
+        return reject(v, REJ_OUT_OF_RANGE, col, s, len, "is out of the allowed range");
+    return 0;
+}
+
+static int convert_iin(int col, const char *s, size_t len, batch_column *bc, size_t row, row_verdict *v) {
+    iin_info info;
+    switch (iin_parse(s, len, &info)) {
+    case IIN_OK: bc->i64[row] = info.value; return 0;
+    case IIN_BAD_CHECKSUM: return reject(v, REJ_IIN_CHECKSUM, col, s, len, "has a wrong check digit");
+    case IIN_BAD_CENTURY: return reject(v, REJ_BAD_IIN, col, s, len, "has a century/sex digit outside 1..6");
+    case IIN_BAD_DATE: return reject(v, REJ_BAD_IIN, col, s, len, "does not start with a real birth date");
+    default: return reject(v, REJ_BAD_IIN, col, s, len, "is not 12 digits");
+    }
+}
+
+static int convert_text(const schema_column *sc, int col, const char *s, size_t len,
+                        row_batch *b, size_t row, row_verdict *v) {
+    if (len > sc->max_length)
+        return reject(v, REJ_TEXT_TOO_LONG, col, s, len, "is longer than %zu bytes", sc->max_length);
+    if (sc->has_pattern && !pattern_match(&sc->text_pattern, s, len))
+        return reject(v, REJ_BAD_TEXT, col, s, len, "does not have the required form");
+    batch_column *bc = &b->cols[col];
+    bc->text_off[row] = (uint32_t)b->text_used;
+    bc->text_len[row] = (uint32_t)len;
+    memcpy(b->text + b->text_used, s, len);
+    b->text_used += len;
+    return 0;
+}
+
+static int convert_enum(const schema_column *sc, int col, const char *s, size_t len,
+                        batch_column *bc, size_t row, row_verdict *v) {
+    for (size_t i = 0; i < sc->nvalues; i++)
+        if (strlen(sc->values[i]) == len && !memcmp(sc->values[i], s, len)) {
+            bc->u8[row] = (uint8_t)i;
+            return 0;
+        }
+    return reject(v, REJ_BAD_ENUM, col, s, len, "is not one of the allowed values");
+}
+
+/* Converts one non-empty field of column col. 0 stored, 1 rejected. */
+static int convert_field(const row_converter *c, int col, const char *s, size_t len,
+                         row_batch *b, size_t row, row_verdict *v) {
+    const schema_column *sc = &c->ext->columns[col];
+    batch_column *bc = &b->cols[col];
+    int64_t i64;
+    int32_t i32;
+    switch (sc->type) {
+    case COL_IIN: return convert_iin(col, s, len, bc, row, v);
+    case COL_KATO:
+    case COL_KATOCODE:
+        if (read_9_digits(s, len, &i32)) return reject(v, REJ_BAD_KATO, col, s, len, "is not a 9-digit KATO code");
+        if (sc->type == COL_KATO && !keyset_contains(c->kato_codes, i32))
+            return reject(v, REJ_UNKNOWN_KATO, col, s, len, "is not in the snapshot's kato");
+        if (sc->type == COL_KATO) bc->i32[row] = i32;
+        else bc->i64[row] = i32;
+        return 0;
+    case COL_DATE:
+        if (date_parse(s, len, &i32)) return reject(v, REJ_BAD_DATE, col, s, len, "is not a date YYYY-MM-DD");
+        bc->i32[row] = i32;
+        return 0;
+    case COL_MONTH:
+        if (month_parse(s, len, &i32)) return reject(v, REJ_BAD_MONTH, col, s, len, "is not a month YYYY-MM");
+        bc->i32[row] = i32;
+        return 0;
+    case COL_MONEY:
+        if (number_parse_money(s, len, &i64))
+            return reject(v, REJ_BAD_MONEY, col, s, len, "is not an amount in tenge with at most 2 decimals");
+        if (check_bounds(sc, col, i64, s, len, v)) return 1;
+        bc->i64[row] = i64;
+        return 0;
+    case COL_INT:
+        if (number_parse_int(s, len, &i64)) return reject(v, REJ_BAD_INT, col, s, len, "is not an integer");
+        if (check_bounds(sc, col, i64, s, len, v)) return 1;
+        bc->i64[row] = i64;
+        return 0;
+    case COL_ENUM: return convert_enum(sc, col, s, len, bc, row, v);
+    case COL_TEXT: return convert_text(sc, col, s, len, b, row, v);
+    }
+    return reject(v, REJ_BAD_TEXT, col, NULL, 0, "unsupported column type");
+}
+
+/* Row rules of the schema (date order, IIN agreement) on a converted row. */
+static int apply_checks(const row_converter *c, const row_batch *b, size_t row, row_verdict *v) {
+    const schema_extract *ext = c->ext;
+    for (size_t k = 0; k < ext->nchecks; k++) {
+        const schema_check *ck = &ext->checks[k];
+        if (ck->kind == CHECK_DATE_ORDER) {
+            int32_t first = b->cols[ck->a].i32[row], then = b->cols[ck->b].i32[row];
+            if (first != DATE_NULL && then != DATE_NULL && then < first)
+                return reject(v, REJ_DATE_ORDER, ck->b, NULL, 0, "%s is before %s",
+                              ext->columns[ck->b].name, ext->columns[ck->a].name);
+            continue;
+        }
+        iin_info info;
+        iin_decode(b->cols[ck->a].i64[row], &info);
+        if (info.birth_date != b->cols[ck->b].i32[row])
+            return reject(v, REJ_IIN_MISMATCH, ck->b, NULL, 0, "%s differs from the birth date in the IIN",
+                          ext->columns[ck->b].name);
+        const char *sex = ext->columns[ck->c].values[b->cols[ck->c].u8[row]];
+        if (sex[0] != info.sex || sex[1] != '\0')
+            return reject(v, REJ_IIN_MISMATCH, ck->c, NULL, 0, "%s differs from the sex in the IIN",
+                          ext->columns[ck->c].name);
+    }
+    return 0;
+}
+
+static int reject_record(const csv_record *rec, size_t want, row_verdict *v) {
+    switch (rec->status) {
+    case CSV_RECORD_BAD_QUOTING: return reject(v, REJ_BAD_QUOTING, -1, NULL, 0, "malformed quoting");
+    case CSV_RECORD_TOO_LONG:
+        return reject(v, REJ_RECORD_TOO_LONG, -1, NULL, 0, "record longer than %d bytes", CSV_MAX_RECORD);
+    case CSV_RECORD_TOO_MANY_FIELDS:
+        return reject(v, REJ_FIELD_COUNT, -1, NULL, 0, "more than %d fields", CSV_MAX_FIELDS);
+    default:
+        return reject(v, REJ_FIELD_COUNT, -1, NULL, 0, "expected %zu fields, found %zu", want, rec->nfields);
+    }
+}
+
+int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch *b, row_verdict *v) {
+    if (rec->status != CSV_RECORD_OK) return reject_record(rec, c->header_fields, v);
+    size_t bad = utf8_find_invalid(rec->raw, rec->raw_len);
+    if (bad != rec->raw_len)
+        return reject(v, REJ_INVALID_UTF8, -1, NULL, 0, "invalid UTF-8 or NUL byte at offset %zu", bad);
+    if (rec->nfields != c->header_fields) return reject_record(rec, c->header_fields, v);
+    size_t row = b->nrows, text_mark = b->text_used;
+    for (size_t i = 0; i < c->ext->ncolumns; i++) {
+        int col = c->columns_by_field[i];
+        int f = c->field_of_column[col];
+        const char *s = rec->field[f];
+        size_t len = rec->field_len[f];
+        int failed;
+        if (len == 0) {
+            failed = c->ext->columns[col].nullable ? (store_null(&b->cols[col], row), 0)
+                     : reject(v, REJ_EMPTY_REQUIRED, col, NULL, 0, "empty value in a required column");
+        } else {
+            failed = convert_field(c, col, s, len, b, row, v);
+        }
+        if (failed || (i + 1 == c->ext->ncolumns && apply_checks(c, b, row, v))) {
+            b->text_used = text_mark;
+            return 1;
+        }
+    }
+    b->line[row] = rec->line;
+    b->nrows++;
+    return 0;
+}

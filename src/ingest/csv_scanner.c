@@ -1,0 +1,288 @@
+/* csv_scanner.c — see csv_scanner.h. The common record (no quote) is found
+ * with two memchr calls and split with memchr on `;`: glibc's vectorised
+ * memchr does the byte work, and no byte is copied. Quoted records take a
+ * byte-wise path that unescapes `""` into a scratch buffer. */
+#include "csv_scanner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct csv_scanner {
+    byte_source *src;
+    uint8_t *buf;
+    size_t cap, pos, end;     /* unread data is buf[pos..end) */
+    uint64_t buf_offset;      /* stream offset of buf[0] */
+    int eof;
+    csv_start start;
+    int positioned;           /* the first record start has been found */
+    size_t lead;              /* BOM bytes before the first record: they
+                                 belong to it when deciding its share */
+    int64_t line;             /* line number of buf[pos] */
+    char *scratch;            /* unescaped quoted fields */
+    char *long_raw;           /* kept prefix of an over-long record */
+    char error[256];
+};
+
+csv_scanner *csv_scanner_new(byte_source *src, size_t buffer_size, csv_start start) {
+    csv_scanner *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (buffer_size < 2 * CSV_MAX_RECORD) buffer_size = 2 * CSV_MAX_RECORD;
+    s->src = src;
+    s->cap = buffer_size;
+    s->start = start;
+    s->line = start.first_line;
+    s->buf = malloc(buffer_size);
+    s->scratch = malloc(CSV_MAX_RECORD + 1);
+    s->long_raw = malloc(CSV_RAW_KEEP);
+    if (!s->buf || !s->scratch || !s->long_raw) {
+        csv_scanner_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void csv_scanner_free(csv_scanner *s) {
+    if (!s) return;
+    free(s->buf);
+    free(s->scratch);
+    free(s->long_raw);
+    free(s);
+}
+
+const char *csv_scanner_error(const csv_scanner *s) { return s->error; }
+
+/* Moves unread data to the front and reads more. Returns 1 when bytes were
+ * added, 0 at end of stream, -1 on error. */
+static int refill(csv_scanner *s) {
+    if (s->eof) return 0;
+    if (s->pos > 0) {
+        memmove(s->buf, s->buf + s->pos, s->end - s->pos);
+        s->buf_offset += s->pos;
+        s->end -= s->pos;
+        s->pos = 0;
+    }
+    if (s->end == s->cap) return 1; /* full: caller handles long records */
+    ssize_t n = byte_source_read(s->src, s->buf + s->end, s->cap - s->end);
+    if (n < 0) {
+        snprintf(s->error, sizeof s->error, "%s", byte_source_error(s->src));
+        return -1;
+    }
+    if (n == 0) {
+        s->eof = 1;
+        return 0;
+    }
+    s->end += (size_t)n;
+    return 1;
+}
+
+/* Skips from a position inside a record to the start of the next one,
+ * tracking quote parity; counts the lines passed. 0 or -1. */
+static int skip_to_record_start(csv_scanner *s) {
+    int parity = s->start.quote_parity;
+    for (;;) {
+        for (; s->pos < s->end; s->pos++) {
+            uint8_t c = s->buf[s->pos];
+            if (c == '"') parity ^= 1;
+            else if (c == '\n') {
+                s->line++;
+                if (!parity) {
+                    s->pos++;
+                    return 0;
+                }
+            }
+        }
+        int r = refill(s);
+        if (r <= 0) return r;
+    }
+}
+
+static int skip_bom(csv_scanner *s) {
+    while (s->end - s->pos < 3) {
+        int r = refill(s);
+        if (r < 0) return -1;
+        if (r == 0) break;
+    }
+    if (s->end - s->pos >= 3 && !memcmp(s->buf + s->pos, "\xEF\xBB\xBF", 3)) s->pos += 3, s->lead = 3;
+    return 0;
+}
+
+static int position_at_first_record(csv_scanner *s) {
+    s->positioned = 1;
+    if (s->start.file_start) return skip_bom(s);
+    if (s->start.at_record_start) return 0;
+    return skip_to_record_start(s);
+}
+
+/* True when the byte at buf[pos] lies at or past the end of the share. */
+static int past_share_end(const csv_scanner *s) {
+    uint64_t end_offset;
+    return byte_source_chunk_end(s->src, &end_offset) &&
+           s->buf_offset + s->pos - s->lead >= end_offset;
+}
+
+/* Splits an unquoted record on `;`. */
+static void split_plain(csv_record *rec, const char *p, size_t len) {
+    const char *end = p + len;
+    rec->nfields = 0;
+    for (;;) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *stop = semi ? semi : end;
+        if (rec->nfields == CSV_MAX_FIELDS) {
+            rec->status = CSV_RECORD_TOO_MANY_FIELDS;
+            return;
+        }
+        rec->field[rec->nfields] = p;
+        rec->field_len[rec->nfields++] = (uint32_t)(stop - p);
+        if (!semi) return;
+        p = semi + 1;
+    }
+}
+
+/* Splits a record that holds quotes, unescaping into scratch. */
+static void split_quoted(csv_record *rec, const char *p, size_t len, char *scratch) {
+    size_t i = 0, out = 0;
+    rec->nfields = 0;
+    for (;;) {
+        if (rec->nfields == CSV_MAX_FIELDS) {
+            rec->status = CSV_RECORD_TOO_MANY_FIELDS;
+            return;
+        }
+        size_t field_start = out;
+        if (i < len && p[i] == '"') {
+            for (i++;; i++) {
+                if (i == len) {
+                    rec->status = CSV_RECORD_BAD_QUOTING; /* never closed */
+                    return;
+                }
+                if (p[i] == '"') {
+                    if (i + 1 < len && p[i + 1] == '"') scratch[out++] = '"', i++;
+                    else break;
+                } else {
+                    scratch[out++] = p[i];
+                }
+            }
+            i++; /* closing quote */
+            if (i < len && p[i] != ';') {
+                rec->status = CSV_RECORD_BAD_QUOTING;
+                return;
+            }
+        } else {
+            for (; i < len && p[i] != ';'; i++) {
+                if (p[i] == '"') {
+                    rec->status = CSV_RECORD_BAD_QUOTING;
+                    return;
+                }
+                scratch[out++] = p[i];
+            }
+        }
+        rec->field[rec->nfields] = scratch + field_start;
+        rec->field_len[rec->nfields++] = (uint32_t)(out - field_start);
+        if (i >= len) return;
+        i++; /* the separator */
+    }
+}
+
+/* Finds the end of the record at pos, refilling as needed. Sets *rec_end
+ * (index of its `\n`, or end at EOF) and *inner_lines. Returns 1, or 2
+ * when the record is over-long (then the record has been consumed), or -1.
+ * The fast path handles a quote-free record in the buffer. */
+static int find_record_end(csv_scanner *s, size_t *rec_end, int64_t *inner_lines, int *has_quote) {
+    size_t avail = s->end - s->pos;
+    const uint8_t *nl = memchr(s->buf + s->pos, '\n', avail);
+    if (nl && !memchr(s->buf + s->pos, '"', (size_t)(nl - (s->buf + s->pos)))) {
+        *rec_end = (size_t)(nl - s->buf);
+        *inner_lines = 0;
+        *has_quote = 0;
+        return 1;
+    }
+    int parity = 0;
+    size_t i = s->pos;
+    int64_t lines = 0;
+    *has_quote = 0;
+    size_t kept = 0;
+    int too_long = 0;
+    for (;;) {
+        for (; i < s->end; i++) {
+            uint8_t c = s->buf[i];
+            if (c == '"') parity ^= 1, *has_quote = 1;
+            else if (c == '\n') {
+                if (!parity) {
+                    *rec_end = i;
+                    *inner_lines = lines;
+                    return too_long ? 2 : 1;
+                }
+                lines++;
+            }
+        }
+        if (i - s->pos > CSV_MAX_RECORD || too_long) {
+            /* over-long: keep a prefix, drop the rest as it streams by */
+            if (!too_long) {
+                kept = CSV_RAW_KEEP;
+                memcpy(s->long_raw, s->buf + s->pos, kept);
+                too_long = 1;
+            }
+            s->pos = i;
+        }
+        size_t offset = i - s->pos;
+        int r = refill(s);
+        if (r < 0) return -1;
+        i = s->pos + offset;
+        if (r == 0) {
+            *rec_end = s->end;
+            *inner_lines = lines;
+            return too_long ? 2 : 1;
+        }
+    }
+}
+
+int csv_scanner_next_record(csv_scanner *s, csv_record *rec) {
+    if (!s->positioned && position_at_first_record(s) < 0) return -1;
+    if (past_share_end(s)) return 0;
+    if (s->pos == s->end) {
+        int r = refill(s);
+        if (r <= 0) return r;
+        if (past_share_end(s)) return 0;
+    }
+    size_t rec_end;
+    int64_t inner_lines;
+    int has_quote;
+    int found = find_record_end(s, &rec_end, &inner_lines, &has_quote);
+    if (found < 0) return -1;
+    s->lead = 0;
+    rec->line = s->line;
+    s->line += 1 + inner_lines;
+    size_t next = rec_end < s->end ? rec_end + 1 : rec_end;
+    if (found == 2) {
+        rec->status = CSV_RECORD_TOO_LONG;
+        rec->raw = s->long_raw;
+        rec->raw_len = CSV_RAW_KEEP;
+        rec->nfields = 0;
+        s->pos = next;
+        return 1;
+    }
+    size_t len = rec_end - s->pos;
+    const char *p = (const char *)s->buf + s->pos;
+    if (len > 0 && p[len - 1] == '\r') len--;
+    rec->status = CSV_RECORD_OK;
+    rec->raw = p;
+    rec->raw_len = len;
+    if (len > CSV_MAX_RECORD) {
+        rec->status = CSV_RECORD_TOO_LONG;
+        rec->raw_len = CSV_RAW_KEEP;
+    } else if (has_quote) {
+        split_quoted(rec, p, len, s->scratch);
+    } else {
+        split_plain(rec, p, len);
+    }
+    s->pos = next;
+    return 1;
+}
+
+void csv_block_stats_add(csv_block_stats *st, const uint8_t *data, size_t len) {
+    const uint8_t *p = data, *end = data + len;
+    while ((p = memchr(p, '\n', (size_t)(end - p)))) st->newlines++, p++;
+    for (p = data; (p = memchr(p, '"', (size_t)(end - p))); p++) st->quotes++;
+    if (len > 0) st->last_byte = data[len - 1];
+    st->bytes += len;
+}

@@ -1,0 +1,184 @@
+/* keycheck.c — see keycheck.h. */
+#include "keycheck.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/shuffle.h"
+
+/* What travels to a key's owner. */
+typedef struct {
+    int64_t key;
+    int64_t line;
+    int32_t origin;
+    int32_t pad;
+} owned_entry;
+
+int key_entries_push(key_entries *e, int64_t key, int64_t line) {
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4096;
+        key_entry *grown = realloc(e->v, cap * sizeof *grown);
+        if (!grown) return -1;
+        e->v = grown;
+        e->cap = cap;
+    }
+    e->v[e->n++] = (key_entry){key, line};
+    return 0;
+}
+
+void key_entries_free(key_entries *e) {
+    free(e->v);
+    memset(e, 0, sizeof *e);
+}
+
+static int verdict_push(verdict_list *l, late_verdict v) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        late_verdict *grown = realloc(l->v, cap * sizeof *grown);
+        if (!grown) return -1;
+        l->v = grown;
+        l->cap = cap;
+    }
+    l->v[l->n++] = v;
+    return 0;
+}
+
+void verdict_list_free(verdict_list *l) {
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int compare_verdicts(const void *a, const void *b) {
+    const late_verdict *x = a, *y = b;
+    if (x->line != y->line) return (x->line > y->line) - (x->line < y->line);
+    return (x->reason > y->reason) - (x->reason < y->reason);
+}
+
+void verdict_list_finish(verdict_list *l) {
+    if (l->n == 0) return;
+    qsort(l->v, l->n, sizeof *l->v, compare_verdicts);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (n == 0 || l->v[n - 1].line != l->v[i].line) l->v[n++] = l->v[i];
+    l->n = n;
+}
+
+static int compare_owned(const void *a, const void *b) {
+    const owned_entry *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Every rank's entries sent to their owners, tagged with their origin. */
+static int gather_at_owners(MPI_Comm comm, int replicated, const key_entries *entries,
+                            owned_entry **got, size_t *ngot) {
+    int rank = 0, nranks = 1;
+    if (!replicated) MPI_Comm_rank(comm, &rank), MPI_Comm_size(comm, &nranks);
+    shuffle sh;
+    int failed = shuffle_init(&sh, nranks, sizeof(owned_entry)) != 0;
+    for (size_t i = 0; !failed && i < entries->n; i++) {
+        owned_entry o = {entries->v[i].key, entries->v[i].line, rank, 0};
+        failed = shuffle_push(&sh, key_owner(o.key, nranks), &o) != 0;
+    }
+    void *recv = NULL;
+    if (replicated) {
+        /* local: the "received" set is simply our own pushes */
+        *got = failed ? NULL : (owned_entry *)sh.buf[0];
+        *ngot = failed ? 0 : sh.len[0] / sizeof(owned_entry);
+        if (!failed) sh.buf[0] = NULL;
+        shuffle_free(&sh);
+        return failed ? -1 : 0;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, ngot);
+    shuffle_free(&sh);
+    *got = recv;
+    return rc;
+}
+
+/* Sends verdicts (each tagged with its origin rank) back home. */
+static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
+                           const int32_t *origin, size_t n, verdict_list *out) {
+    if (replicated) {
+        for (size_t i = 0; i < n; i++)
+            if (verdict_push(out, v[i])) return -1;
+        return 0;
+    }
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    shuffle sh;
+    int failed = shuffle_init(&sh, nranks, sizeof *v) != 0;
+    for (size_t i = 0; !failed && i < n; i++) failed = shuffle_push(&sh, origin[i], &v[i]) != 0;
+    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    void *recv = NULL;
+    size_t nrecv = 0;
+    int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, &nrecv);
+    shuffle_free(&sh);
+    for (size_t i = 0; rc == 0 && i < nrecv; i++) rc = verdict_push(out, ((late_verdict *)recv)[i]);
+    free(recv);
+    return rc;
+}
+
+/* Local verdict buffer with origins, filled by the owner's decisions. */
+typedef struct {
+    late_verdict *v;
+    int32_t *origin;
+    size_t n;
+} decisions;
+
+static int decisions_alloc(decisions *d, size_t n) {
+    d->n = 0;
+    d->v = malloc((n ? n : 1) * sizeof *d->v);
+    d->origin = malloc((n ? n : 1) * sizeof *d->origin);
+    return d->v && d->origin ? 0 : -1;
+}
+
+static void decisions_free(decisions *d) {
+    free(d->v);
+    free(d->origin);
+}
+
+int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entries,
+                        int column, verdict_list *out, keyset *owned) {
+    owned_entry *got = NULL;
+    size_t ngot = 0;
+    if (gather_at_owners(comm, replicated, entries, &got, &ngot)) return -1;
+    if (ngot) qsort(got, ngot, sizeof *got, compare_owned);
+    decisions d;
+    int failed = decisions_alloc(&d, ngot) != 0;
+    int64_t first_line = 0; /* the line that keeps the current key */
+    for (size_t i = 0; !failed && i < ngot; i++) {
+        if (i > 0 && got[i].key == got[i - 1].key) {
+            d.v[d.n] = (late_verdict){got[i].line, first_line, REJ_DUPLICATE_KEY, column};
+            d.origin[d.n++] = got[i].origin;
+        } else {
+            first_line = got[i].line;
+            failed = keyset_add(owned, got[i].key) != 0;
+        }
+    }
+    free(got);
+    keyset_seal(owned);
+    if (!replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, d.origin, d.n, out);
+    decisions_free(&d);
+    return rc;
+}
+
+int keycheck_references(MPI_Comm comm, int target_replicated, const key_entries *entries,
+                        int column, const keyset *target, verdict_list *out) {
+    owned_entry *got = NULL;
+    size_t ngot = 0;
+    if (gather_at_owners(comm, target_replicated, entries, &got, &ngot)) return -1;
+    decisions d;
+    int failed = decisions_alloc(&d, ngot) != 0;
+    for (size_t i = 0; !failed && i < ngot; i++) {
+        if (keyset_contains(target, got[i].key)) continue;
+        d.v[d.n] = (late_verdict){got[i].line, 0, REJ_UNKNOWN_REFERENCE, column};
+        d.origin[d.n++] = got[i].origin;
+    }
+    free(got);
+    if (!target_replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    int rc = failed ? -1 : return_verdicts(comm, target_replicated, d.v, d.origin, d.n, out);
+    decisions_free(&d);
+    return rc;
+}

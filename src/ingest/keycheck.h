@@ -1,0 +1,64 @@
+/* keycheck.h — the rules of extracts.md that need more than one row:
+ * duplicate keys ("a duplicate iin rejects the later row") and references
+ * (a job_seekers iin must exist in persons). For an extract split across
+ * ranks, (key, line) pairs travel to the rank that owns the key
+ * (key_owner), which decides and sends verdicts back; the decision is the
+ * same for any number of ranks because "later" means "larger line number".
+ * A replicated extract is decided locally. Owns the verdict lists. */
+#ifndef ESEP_KEYCHECK_H
+#define ESEP_KEYCHECK_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/keyset.h"
+#include "reasons.h"
+
+typedef struct {
+    int64_t key;
+    int64_t line;
+} key_entry;
+
+typedef struct {
+    key_entry *v;
+    size_t n, cap;
+} key_entries;
+
+typedef struct {
+    int64_t line;        /* rejected row */
+    int64_t other_line;  /* duplicates: the line that keeps the key */
+    int32_t reason;      /* reject_reason */
+    int32_t column;      /* schema column index */
+} late_verdict;
+
+typedef struct {
+    late_verdict *v;
+    size_t n, cap;
+} verdict_list;
+
+/* Appends one pair. 0, or -1 out of memory. */
+int key_entries_push(key_entries *e, int64_t key, int64_t line);
+void key_entries_free(key_entries *e);
+
+/* Collective unless replicated. Finds keys that occur on more than one
+ * line among every rank's entries; for this rank's rows that lose, appends
+ * REJ_DUPLICATE_KEY verdicts to out. Fills owned (sealed) with the keys
+ * this rank owns (replicated: all keys). 0, or -1 out of memory on any
+ * rank (all return -1). */
+int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entries,
+                        int column, verdict_list *out, keyset *owned);
+
+/* Collective unless target_replicated. Appends REJ_UNKNOWN_REFERENCE for
+ * this rank's entries whose key is not in target (for a split target, the
+ * partition each rank owns). 0, or -1 out of memory on any rank. */
+int keycheck_references(MPI_Comm comm, int target_replicated, const key_entries *entries,
+                        int column, const keyset *target, verdict_list *out);
+
+/* Sorts by line; where a line has several verdicts keeps the one with the
+ * smallest reason. Cannot fail. */
+void verdict_list_finish(verdict_list *l);
+
+void verdict_list_free(verdict_list *l);
+
+#endif

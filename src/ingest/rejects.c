@@ -1,0 +1,102 @@
+/* rejects.c — see rejects.h. */
+#include "rejects.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/fsutil.h"
+#include "../base/utf8.h"
+
+struct reject_writer {
+    FILE *f;
+    char path[4096];
+    int failed;
+};
+
+static void part_path(char *out, size_t n, const char *dir, const char *extract, int rank) {
+    snprintf(out, n, "%s/.%s.part%d", dir, extract, rank);
+}
+
+reject_writer *reject_writer_open(const char *dir, const char *extract, int rank,
+                                  char *err, size_t errlen) {
+    reject_writer *w = calloc(1, sizeof *w);
+    if (!w) return snprintf(err, errlen, "out of memory"), NULL;
+    part_path(w->path, sizeof w->path, dir, extract, rank);
+    if (!(w->f = fopen(w->path, "wb"))) {
+        snprintf(err, errlen, "%s: cannot create: %m", w->path);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Writes a quoted CSV field; invalid UTF-8 bytes become \xNN. */
+static void write_quoted(FILE *f, const char *s, size_t len) {
+    fputc('"', f);
+    size_t i = 0;
+    while (i < len) {
+        size_t bad = i + utf8_find_invalid(s + i, len - i);
+        for (; i < bad; i++) {
+            if (s[i] == '"') fputc('"', f);
+            fputc(s[i], f);
+        }
+        if (i < len) fprintf(f, "\\x%02X", (unsigned char)s[i++]);
+    }
+    fputc('"', f);
+}
+
+int reject_writer_add(reject_writer *w, int64_t line, const char *column,
+                      reject_reason reason, const char *detail,
+                      const char *raw, size_t raw_len) {
+    fprintf(w->f, "%lld,%s,%s,", (long long)line, column, reject_reason_name(reason));
+    write_quoted(w->f, detail, strlen(detail));
+    fputc(',', w->f);
+    write_quoted(w->f, raw, raw_len);
+    if (fputc('\n', w->f) == EOF) w->failed = 1;
+    return w->failed ? -1 : 0;
+}
+
+int reject_writer_close(reject_writer *w, char *err, size_t errlen) {
+    int failed = w->failed || ferror(w->f);
+    failed |= fclose(w->f) != 0;
+    if (failed) snprintf(err, errlen, "%s: cannot write rejects", w->path);
+    free(w);
+    return failed ? -1 : 0;
+}
+
+int rejects_join_parts(const char *dir, const char *extract, int nranks,
+                       char *err, size_t errlen) {
+    char final_path[4096], tmp_path[4200], part[4096];
+    snprintf(final_path, sizeof final_path, "%s/%s.csv", dir, extract);
+    snprintf(tmp_path, sizeof tmp_path, "%s/.%s.csv.tmp", dir, extract);
+    FILE *out = fopen(tmp_path, "wb");
+    if (!out) return snprintf(err, errlen, "%s: cannot create: %m", tmp_path), -1;
+    int failed = fputs("line,column,reason,detail,raw\n", out) == EOF;
+    for (int r = 0; !failed && r < nranks; r++) {
+        part_path(part, sizeof part, dir, extract, r);
+        failed = fs_append_file(out, part, err, errlen) != 0;
+    }
+    if (failed) {
+        fclose(out);
+        unlink(tmp_path);
+        return -1;
+    }
+    if (fs_commit_file(out, tmp_path, final_path, err, errlen)) return -1;
+    for (int r = 0; r < nranks; r++) {
+        part_path(part, sizeof part, dir, extract, r);
+        unlink(part);
+    }
+    return 0;
+}
+
+void rejects_remove(const char *dir, const char *extract, int nranks) {
+    char path[4096];
+    for (int r = 0; r < nranks; r++) {
+        part_path(path, sizeof path, dir, extract, r);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/%s.csv", dir, extract);
+    unlink(path);
+}

@@ -1,0 +1,187 @@
+/* source.c — see source.h. Compressed files are mapped rather than read:
+ * walking the frame table then touches only frame and block headers, and
+ * each rank's decompressor reads straight from the page cache. */
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+struct byte_source {
+    const extract_file *file;
+    uint64_t unit;          /* plain: next byte; compressed: current frame */
+    uint64_t begin, end;    /* this source's share, in units */
+    uint64_t produced;      /* stream bytes returned so far */
+    int end_known;
+    uint64_t end_offset;
+    size_t frame_pos;       /* compressed: bytes of the current frame consumed */
+    ZSTD_DCtx *dctx;
+    char error[256];
+};
+
+/* Records frame boundaries; an error names the byte offset of the frame. */
+static int walk_frames(extract_file *f, char *err, size_t errlen) {
+    size_t cap = 64, n = 0;
+    uint64_t pos = 0;
+    f->frame_offsets = malloc(cap * sizeof *f->frame_offsets);
+    if (!f->frame_offsets) return snprintf(err, errlen, "%s: out of memory", f->path), -1;
+    while (pos < f->file_size) {
+        size_t size = ZSTD_findFrameCompressedSize(f->map + pos, f->file_size - pos);
+        if (ZSTD_isError(size)) {
+            snprintf(err, errlen, "%s: truncated or corrupt zstd frame at byte offset %llu (%s)",
+                     f->path, (unsigned long long)pos, ZSTD_getErrorName(size));
+            return -1;
+        }
+        if (n + 2 > cap) {
+            uint64_t *grown = realloc(f->frame_offsets, (cap *= 2) * sizeof *grown);
+            if (!grown) return snprintf(err, errlen, "%s: out of memory", f->path), -1;
+            f->frame_offsets = grown;
+        }
+        f->frame_offsets[n++] = pos;
+        pos += size;
+    }
+    f->frame_offsets[n] = pos;
+    f->nframes = n;
+    return 0;
+}
+
+int extract_file_open(const char *path, int compressed, extract_file *f,
+                      char *err, size_t errlen) {
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->compressed = compressed;
+    if (!(f->path = strdup(path))) return snprintf(err, errlen, "out of memory"), -1;
+    struct stat st;
+    if ((f->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(f->fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) return snprintf(err, errlen, "%s: not a regular file", path), -1;
+    f->file_size = (uint64_t)st.st_size;
+    if (!compressed || f->file_size == 0) return 0;
+    void *map = mmap(NULL, f->file_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (map == MAP_FAILED) return snprintf(err, errlen, "%s: cannot map: %s", path, strerror(errno)), -1;
+    f->map = map;
+    return walk_frames(f, err, errlen);
+}
+
+void extract_file_close(extract_file *f) {
+    if (f->map) munmap((void *)f->map, f->file_size);
+    if (f->fd >= 0) close(f->fd);
+    free(f->frame_offsets);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+uint64_t extract_file_units(const extract_file *f) {
+    return f->compressed ? f->nframes : f->file_size;
+}
+
+uint64_t extract_file_unit_offset(const extract_file *f, uint64_t unit) {
+    return f->compressed ? f->frame_offsets[unit] : unit;
+}
+
+byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t end) {
+    byte_source *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->file = f;
+    s->unit = s->begin = begin;
+    s->end = end;
+    if (begin >= end) s->end_known = 1;  /* an empty share ends at once */
+    if (f->compressed && !(s->dctx = ZSTD_createDCtx())) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void byte_source_free(byte_source *s) {
+    if (!s) return;
+    ZSTD_freeDCtx(s->dctx);
+    free(s);
+}
+
+const char *byte_source_error(const byte_source *s) { return s->error; }
+
+int byte_source_chunk_end(const byte_source *s, uint64_t *offset) {
+    if (s->end_known) *offset = s->end_offset;
+    return s->end_known;
+}
+
+double byte_source_progress(const byte_source *s) {
+    if (s->end <= s->begin) return 1.0;
+    uint64_t done = s->unit > s->end ? s->end : s->unit;
+    return (double)(done - s->begin) / (double)(s->end - s->begin);
+}
+
+/* Notes the end of the share when the stream reaches it. */
+static void mark_if_share_end(byte_source *s) {
+    if (!s->end_known && s->unit == s->end) {
+        s->end_known = 1;
+        s->end_offset = s->produced;
+    }
+}
+
+static ssize_t read_plain(byte_source *s, uint8_t *buf, size_t cap) {
+    uint64_t limit = s->unit < s->end ? s->end : s->file->file_size;
+    if (s->unit >= limit) return 0;
+    if (cap > limit - s->unit) cap = (size_t)(limit - s->unit);
+    ssize_t n;
+    do n = pread(s->file->fd, buf, cap, (off_t)s->unit);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        snprintf(s->error, sizeof s->error, "%s: read error: %s", s->file->path, strerror(errno));
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(s->error, sizeof s->error, "%s: file shrank while being read", s->file->path);
+        return -1;
+    }
+    s->unit += (uint64_t)n;
+    s->produced += (uint64_t)n;
+    mark_if_share_end(s);
+    return n;
+}
+
+/* Decompresses within the current frame only, so frame (and share)
+ * boundaries are seen exactly. */
+static ssize_t read_compressed(byte_source *s, uint8_t *buf, size_t cap) {
+    const extract_file *f = s->file;
+    while (s->unit < f->nframes) {
+        uint64_t start = f->frame_offsets[s->unit];
+        size_t frame_size = (size_t)(f->frame_offsets[s->unit + 1] - start);
+        ZSTD_inBuffer in = {f->map + start, frame_size, s->frame_pos};
+        ZSTD_outBuffer out = {buf, cap, 0};
+        size_t rc = ZSTD_decompressStream(s->dctx, &out, &in);
+        if (ZSTD_isError(rc)) {
+            snprintf(s->error, sizeof s->error, "%s: corrupt zstd frame at byte offset %llu (%s)",
+                     f->path, (unsigned long long)start, ZSTD_getErrorName(rc));
+            return -1;
+        }
+        s->frame_pos = in.pos;
+        s->produced += out.pos;
+        if (rc == 0) { /* frame complete */
+            s->unit++;
+            s->frame_pos = 0;
+            mark_if_share_end(s);
+        } else if (in.pos == in.size && out.pos < out.size) {
+            snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset %llu",
+                     f->path, (unsigned long long)start);
+            return -1;
+        }
+        if (out.pos > 0) return (ssize_t)out.pos;
+    }
+    return 0;
+}
+
+ssize_t byte_source_read(byte_source *s, uint8_t *buf, size_t cap) {
+    if (cap == 0) return 0;
+    return s->file->compressed ? read_compressed(s, buf, cap) : read_plain(s, buf, cap);
+}

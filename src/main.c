@@ -1,0 +1,44 @@
+/* main.c — `esep <command> …`: starts MPI, sets up logging, dispatches to
+ * one command of src/cli/, and finishes MPI. Nothing else lives here. The
+ * same binary runs as one rank (plain `bin/esep …`) or many
+ * (`mpirun -np N bin/esep …`); results never depend on N. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cli/cli.h"
+
+#ifndef ESEP_VERSION
+#define ESEP_VERSION "0.1.0"
+#endif
+
+static const char *const usage_text =
+    "usage: esep <command> [options]\n"
+    "commands:\n"
+    "  check    --snapshot DIR --out OUT [--json]   validate a registry snapshot\n"
+    "  version                                      print the version\n";
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    cli_context ctx = {MPI_COMM_WORLD, 0, 1};
+    MPI_Comm_rank(ctx.comm, &ctx.rank);
+    MPI_Comm_size(ctx.comm, &ctx.nranks);
+    log_setup(ctx.rank, !isatty(STDERR_FILENO));
+    int status;
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+        if (ctx.rank == 0) fputs(usage_text, argc < 2 ? stderr : stdout);
+        status = argc < 2 ? EXIT_USAGE : 0;
+    } else if (!strcmp(argv[1], "version")) {
+        if (ctx.rank == 0) printf("esep %s\n", ESEP_VERSION);
+        status = 0;
+    } else if (!strcmp(argv[1], "check")) {
+        status = cmd_check(&ctx, argc - 1, argv + 1);
+    } else {
+        if (ctx.rank == 0) fprintf(stderr, "esep: unknown command '%s'\n%s", argv[1], usage_text);
+        status = EXIT_USAGE;
+    }
+    MPI_Finalize();
+    return status;
+}

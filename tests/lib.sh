@@ -1,0 +1,51 @@
+# lib.sh — helpers for the shell test scripts (sourced). Each script runs
+# cases with `run_case NAME FUNCTION`; a case passes when the function
+# returns 0. The script prints one "ok NAME" / "not ok NAME" line per case,
+# which tests/run.sh counts.
+set -u
+export LC_ALL=C
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ESEP=${ESEP:-$ROOT/build/asan/esep}
+GEN=$ROOT/bin/gen-extracts
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0
+export ESEP_SCHEMAS=$ROOT/schemas
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+TMP_ROOT=$(mktemp -d /tmp/esep-test.XXXXXX)
+TMP=$TMP_ROOT/case   # emptied before every case
+trap 'rm -rf "$TMP_ROOT"' EXIT
+
+# mpirun N ARGS…: the sanitized esep on N ranks of this machine.
+esep_np() {
+  local n=$1; shift
+  mpirun --oversubscribe -np "$n" "$ESEP" "$@"
+}
+
+fail() { echo "    $*" >&2; return 1; }
+
+run_case() {
+  local name=$1 fn=$2
+  rm -rf "$TMP" && mkdir -p "$TMP"
+  if ( "$fn" ) >"$TMP_ROOT/case.log" 2>&1; then
+    echo "ok $name"
+  else
+    echo "not ok $name"
+    sed 's/^/    /' "$TMP_ROOT/case.log" | tail -40
+  fi
+}
+
+# The rejects files of a run as "extract,line,column,reason" lines.
+rejects_summary() {
+  local dir=$1
+  for f in "$dir"/*.csv; do
+    python3 - "$f" <<'PY'
+import csv, os, sys
+path = sys.argv[1]
+name = os.path.basename(path)[:-4]
+with open(path, encoding='utf-8', newline='') as fh:
+    for r in csv.DictReader(fh):
+        print(f"{name},{r['line']},{r['column']},{r['reason']}")
+PY
+  done
+}

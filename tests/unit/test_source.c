@@ -1,0 +1,133 @@
+/* Zstandard sources: several frames cut in the middle of records, a
+ * truncated last frame, and a corrupted frame. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "ingest/csv_scanner.h"
+#include "ingest/source.h"
+#include "test.h"
+
+/* Compresses data as one frame per `frame` bytes into path. Returns the
+ * compressed size, or 0 on error. */
+static size_t write_frames(const char *path, const char *data, size_t len, size_t frame) {
+    FILE *f = fopen(path, "wb");
+    size_t total = 0;
+    for (size_t off = 0; f && off < len; off += frame) {
+        size_t n = len - off < frame ? len - off : frame;
+        size_t cap = ZSTD_compressBound(n);
+        void *out = malloc(cap);
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        size_t got = ZSTD_compress2(cctx, out, cap, data + off, n);
+        ZSTD_freeCCtx(cctx);
+        if (!ZSTD_isError(got)) fwrite(out, 1, got, f), total += got;
+        free(out);
+    }
+    if (f) fclose(f);
+    return total;
+}
+
+static char *read_all(const extract_file *f, uint64_t begin, size_t *len, char *err) {
+    byte_source *s = byte_source_open(f, begin, extract_file_units(f));
+    size_t cap = 1 << 20, used = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while ((n = byte_source_read(s, (uint8_t *)buf + used, cap - used)) > 0) used += (size_t)n;
+    if (n < 0) snprintf(err, 256, "%s", byte_source_error(s));
+    byte_source_free(s);
+    *len = used;
+    return buf;
+}
+
+static char *sample_csv(size_t *len) {
+    size_t cap = 200000, used = 0;
+    char *data = malloc(cap);
+    for (int i = 0; used + 100 < cap; i++)
+        used += (size_t)snprintf(data + used, cap - used, "%d;\"name %d;\n\"\"q\"\"\";%d\n", i, i, i * 7);
+    *len = used;
+    return data;
+}
+
+void suite_source(void) {
+    size_t len, got_len;
+    char *data = sample_csv(&len);
+    char path[] = "/tmp/esep-zst-XXXXXX", err[256] = "";
+    close(mkstemp(path));
+    TEST_CASE("zstd: many frames read back exactly") {
+        EXPECT(write_frames(path, data, len, 4099) > 0);
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+        EXPECT_EQ_INT(f.nframes, (len + 4098) / 4099);
+        char *got = read_all(&f, 0, &got_len, err);
+        EXPECT_EQ_INT(got_len, len);
+        EXPECT(memcmp(got, data, len) == 0);
+        free(got);
+        /* a share starting at frame 5 sees the stream from that frame on */
+        got = read_all(&f, 5, &got_len, err);
+        EXPECT_EQ_INT(got_len, len - 5 * 4099);
+        EXPECT(memcmp(got, data + 5 * 4099, got_len) == 0);
+        free(got);
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: shares by frame give the sequential records") {
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+        int64_t records = 0, last_line = -1;
+        for (uint64_t u = 0; u < f.nframes; u++) {
+            csv_block_stats st = {0, 0, 0, -1};
+            csv_block_stats_add(&st, (const uint8_t *)data, u * 4099);
+            char prev = u ? data[u * 4099 - 1] : '\n';
+            csv_start start = {1 + (int64_t)st.newlines, u == 0 || (prev == '\n' && !(st.quotes & 1)),
+                               (int)(st.quotes & 1), u == 0};
+            byte_source *s = byte_source_open(&f, u, u + 1);
+            csv_scanner *sc = csv_scanner_new(s, 0, start);
+            csv_record rec;
+            while (csv_scanner_next_record(sc, &rec) == 1) {
+                if (rec.status != CSV_RECORD_OK || rec.nfields != 3 || rec.line != last_line + 2) EXPECT(0);
+                last_line = rec.line;
+                records++;
+            }
+            csv_scanner_free(sc);
+            byte_source_free(s);
+        }
+        EXPECT_EQ_INT(records * 2, (int64_t)(last_line + 1));
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: truncated last frame fails the file") {
+        size_t size = write_frames(path, data, len, 4099);
+        EXPECT_EQ_INT(truncate(path, (off_t)size - 3), 0);
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), -1);
+        EXPECT(strstr(err, "truncated or corrupt zstd frame at byte offset") != NULL);
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: corrupted frame is an error, never silent") {
+        size_t size = write_frames(path, data, len, 50000);
+        FILE *fp = fopen(path, "r+b");
+        fseek(fp, (long)(size / 2), SEEK_SET);
+        int c = fgetc(fp);
+        fseek(fp, (long)(size / 2), SEEK_SET);
+        fputc(c ^ 0x5A, fp);
+        fclose(fp);
+        extract_file f;
+        err[0] = '\0';
+        int opened = extract_file_open(path, 1, &f, err, sizeof err);
+        if (opened == 0) {
+            char *got = read_all(&f, 0, &got_len, err);
+            free(got);
+        }
+        EXPECT(strstr(err, "zstd frame") != NULL);
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: not a zstd file") {
+        FILE *fp = fopen(path, "wb");
+        fputs("iin;kato\n", fp);
+        fclose(fp);
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), -1);
+        extract_file_close(&f);
+    }
+    unlink(path);
+    free(data);
+}
