@@ -129,8 +129,9 @@ static void plan_household(household *h, member_plan *plan, rng_t *r, int south)
             add_member(h, plan, a - 22 - (int)rng_below(r, 8), random_sex(r, 0.6), ROLE_CHILD);
     } else if (u < 0.225) {
         int a = 20 + (int)rng_below(r, 15);
+        int wife = a - (int)rng_range(r, -2, 5);
         add_member(h, plan, a, 'M', ROLE_HEAD);
-        add_member(h, plan, a - (int)rng_range(r, -2, 5), 'F', ROLE_SPOUSE);
+        add_member(h, plan, wife < 18 ? 18 : wife, 'F', ROLE_SPOUSE);
     } else {
         plan_family(h, plan, r, south);
     }
