@@ -18,6 +18,9 @@ static const char *const usage_text =
     "usage: esep <command> [options]\n"
     "commands:\n"
     "  check    --snapshot DIR --out OUT [--json]   validate a registry snapshot\n"
+    "  run      --snapshot DIR --period P --out OUT [--reports ID,…]\n"
+    "                                               compute reports into the archive\n"
+    "  export   --out OUT --report ID --period P    print a report's CSV form\n"
     "  version                                      print the version\n";
 
 int main(int argc, char **argv) {
@@ -35,6 +38,10 @@ int main(int argc, char **argv) {
         status = 0;
     } else if (!strcmp(argv[1], "check")) {
         status = cmd_check(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "run")) {
+        status = cmd_run(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "export")) {
+        status = cmd_export(&ctx, argc - 1, argv + 1);
     } else {
         if (ctx.rank == 0) fprintf(stderr, "esep: unknown command '%s'\n%s", argv[1], usage_text);
         status = EXIT_USAGE;

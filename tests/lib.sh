@@ -10,7 +10,7 @@ GEN=$ROOT/bin/gen-extracts
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0
-export ESEP_SCHEMAS=$ROOT/schemas
+export ESEP_SCHEMAS=$ROOT/schemas ESEP_JOBS=$ROOT/jobs
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 TMP_ROOT=$(mktemp -d /tmp/esep-test.XXXXXX)
 TMP=$TMP_ROOT/case   # emptied before every case

@@ -39,14 +39,12 @@ static int fsync_parent_dir(const char *path) {
     return rc;
 }
 
-int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
-                   char *err, size_t errlen) {
-    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int saved = errno;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(tmp_path, final_path) != 0) failed = 1, saved = errno;
-    if (failed) {
-        snprintf(err, errlen, "%s: cannot write: %s", final_path, strerror(saved ? saved : errno));
+/* Renames the synced tmp_path to final_path (removing tmp_path if that
+ * fails) and fsyncs the directory. */
+static int rename_synced(const char *tmp_path, const char *final_path,
+                         char *err, size_t errlen) {
+    if (rename(tmp_path, final_path) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %m", final_path);
         unlink(tmp_path);
         return -1;
     }
@@ -55,6 +53,33 @@ int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
         return -1;
     }
     return 0;
+}
+
+int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
+                   char *err, size_t errlen) {
+    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int saved = errno;
+    failed |= fclose(f) != 0;
+    if (failed) {
+        snprintf(err, errlen, "%s: cannot write: %s", final_path, strerror(saved ? saved : errno));
+        unlink(tmp_path);
+        return -1;
+    }
+    return rename_synced(tmp_path, final_path, err, errlen);
+}
+
+int fs_commit_path(const char *tmp_path, const char *final_path,
+                   char *err, size_t errlen) {
+    int fd = open(tmp_path, O_RDONLY);
+    int failed = fd < 0 || fsync(fd) != 0;
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    if (failed) {
+        snprintf(err, errlen, "%s: cannot write: %s", final_path, strerror(saved));
+        unlink(tmp_path);
+        return -1;
+    }
+    return rename_synced(tmp_path, final_path, err, errlen);
 }
 
 int fs_append_file(FILE *out, const char *path, char *err, size_t errlen) {

@@ -17,6 +17,13 @@ int fs_mkdirs(const char *path, char *err, size_t errlen);
 int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
                    char *err, size_t errlen);
 
+/* The same for a complete file that a library wrote and closed by name
+ * (HDF5): fsyncs tmp_path, renames it to final_path and fsyncs the
+ * directory. On error tmp_path is removed. Returns 0, or -1 with a message
+ * in err. */
+int fs_commit_path(const char *tmp_path, const char *final_path,
+                   char *err, size_t errlen);
+
 /* Appends the whole file at path to out. 0, or -1 with a message. */
 int fs_append_file(FILE *out, const char *path, char *err, size_t errlen);
 

@@ -26,5 +26,7 @@ int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 
 int cmd_check(const cli_context *ctx, int argc, char **argv);
+int cmd_run(const cli_context *ctx, int argc, char **argv);
+int cmd_export(const cli_context *ctx, int argc, char **argv);
 
 #endif

@@ -190,15 +190,17 @@ static int owns_rejects(const read_state *st) {
 /* One scan of this rank's share. First pass (late == NULL): batches go to
  * the consumer and keys are collected. Second pass (only when late
  * verdicts exist here): re-derives every rejection in line order, adding
- * the late ones, so the part file is rewritten sorted. */
+ * the late ones, so the part file is rewritten sorted; the rows that late
+ * verdicts withdraw are handed back to the consumer. */
 static int scan_share(read_state *st, const verdict_list *late, scan_counts *counts) {
     const extract_read_args *a = st->a;
     char err[512] = "out of memory";
     int writes_rejects = owns_rejects(st);
+    batch_consumer deliver = late ? a->consume_withdrawn : a->consume;
     reject_writer *w = writes_rejects ? reject_writer_open(a->rejects_dir, st->ext->name, a->rank, err, sizeof err) : NULL;
     byte_source *src = byte_source_open(&st->file, st->share_begin, st->share_end);
     csv_scanner *sc = src ? csv_scanner_new(src, READER_BUFFER_BYTES, st->start) : NULL;
-    row_batch *b = row_batch_new(st->ext, late ? 1 : READER_BATCH_ROWS);
+    row_batch *b = row_batch_new(st->ext, READER_BATCH_ROWS);
     if ((writes_rejects && !w) || !sc || !b) {
         snprintf(st->msg, sizeof st->msg, "%s", err);
         if (w) reject_writer_close(w, err, sizeof err);
@@ -216,11 +218,15 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
         counts->read++;
         counts->bytes += rec.raw_len + 1;
         row_verdict v;
+        size_t text_mark = b->text_used;
         int rejected = row_converter_apply(&st->conv, &rec, b, &v);
         while (late && next_late < late->n && late->v[next_late].line < rec.line) next_late++;
         if (!rejected && late && next_late < late->n && late->v[next_late].line == rec.line) {
             explain_late(st, &late->v[next_late], &v);
-            rejected = 1;
+            rejected = 1; /* stays in b: handed back as withdrawn */
+        } else if (!rejected && late) { /* accepted in both passes: not handed over again */
+            b->nrows--;
+            b->text_used = text_mark;
         }
         if (rejected) {
             counts->reasons[v.reason]++;
@@ -230,15 +236,14 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
             if (!late && collect_keys(st, b, b->nrows - 1)) status = ST_FATAL;
         }
         if (b->nrows == b->capacity) {
-            if (!late && a->consume && a->consume(a->consumer_data, b)) status = ST_FATAL;
+            if (deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
             row_batch_clear(b);
             progress_update(&bar, byte_source_progress(src), counts->read);
         }
     }
     progress_finish(&bar);
     if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(sc));
-    if (status == ST_OK && !late && b->nrows && a->consume && a->consume(a->consumer_data, b))
-        status = ST_FATAL;
+    if (status == ST_OK && b->nrows && deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
     if (status == ST_FATAL && !st->msg[0]) snprintf(st->msg, sizeof st->msg, "%s: cannot write rejects or out of memory", st->ext->name);
     if (w && reject_writer_close(w, err, sizeof err) && status == ST_OK)
         status = ST_FATAL, snprintf(st->msg, sizeof st->msg, "%s", err);
@@ -300,7 +305,6 @@ static void summarize(read_state *st, const scan_counts *c, extract_summary *sum
 
 /* The rows of this rank after the first scan, corrected by late verdicts. */
 static int finish_rows(read_state *st, scan_counts *counts) {
-    const extract_read_args *a = st->a;
     int status = ST_OK;
     if (st->late.n > 0) {
         scan_counts again;
@@ -309,8 +313,6 @@ static int finish_rows(read_state *st, scan_counts *counts) {
         *counts = again;
         counts->bytes = bytes;
     }
-    if (status == ST_OK && a->consume_late && st->late.n && a->consume_late(a->consumer_data, &st->late))
-        status = ST_FATAL;
     if (status == ST_OK) status = rebuild_replicated_keys(st);
     if (status == ST_FATAL && !st->msg[0]) snprintf(st->msg, sizeof st->msg, "out of memory");
     return agree(st, status);

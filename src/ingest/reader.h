@@ -32,9 +32,6 @@ typedef struct {
  * the rank). Returns 0, or -1 to abort the read. */
 typedef int (*batch_consumer)(void *data, const row_batch *batch);
 
-/* Receives, after all batches, this rank's rows that keys or references
- * rejected afterwards (sorted by line); the consumer must drop them. */
-typedef int (*late_reject_consumer)(void *data, const verdict_list *late);
 
 typedef struct {
     MPI_Comm comm;
@@ -48,7 +45,10 @@ typedef struct {
                                      (split extracts: the part this rank
                                      owns); this extract's is filled here */
     batch_consumer consume;       /* may be NULL */
-    late_reject_consumer consume_late;
+    batch_consumer consume_withdrawn; /* after all batches: rows of this
+                                     rank that keys or references rejected
+                                     afterwards, exactly as they were
+                                     delivered; the consumer undoes them */
     void *consumer_data;
     int show_progress;
 } extract_read_args;

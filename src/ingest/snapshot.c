@@ -29,8 +29,7 @@ int snapshot_parse_dir(const char *dir, int32_t *date, char text[9], char *err, 
     return 0;
 }
 
-/* Finds <name>.csv.zst or <name>.csv; exactly one must exist. */
-static int locate_file(const char *dir, const char *name, char *path, size_t n, int *compressed,
+int snapshot_locate_file(const char *dir, const char *name, char *path, size_t n, int *compressed,
                        char *err, size_t errlen) {
     char zst[4096], plain[4096];
     struct stat st;
@@ -72,12 +71,12 @@ static int read_one(const snapshot_args *a, snapshot_result *res, size_t idx, ch
         snprintf(sum->error, sizeof sum->error, "not checked: it needs extract '%s', which failed", dep);
         return 0;
     }
-    if (locate_file(a->snapshot_dir, ext->name, path, sizeof path, &compressed, sum->error, sizeof sum->error)) {
+    if (snapshot_locate_file(a->snapshot_dir, ext->name, path, sizeof path, &compressed, sum->error, sizeof sum->error)) {
         sum->failed = 1;
         return 0;
     }
     extract_read_args ra = {a->comm, a->rank, a->nranks, a->schemas, (int)idx, path, compressed,
-                            res->rejects_dir, res->keysets, a->consume, a->consume_late,
+                            res->rejects_dir, res->keysets, a->consume, a->consume_withdrawn,
                             a->consumer_data, a->show_progress};
     int rc = extract_read(&ra, sum);
     if (rc < 0) {

@@ -21,7 +21,7 @@ typedef struct {
     const char *out_dir;
     int show_progress;
     batch_consumer consume;         /* may be NULL */
-    late_reject_consumer consume_late;
+    batch_consumer consume_withdrawn;
     void *consumer_data;
 } snapshot_args;
 
@@ -37,6 +37,11 @@ typedef struct {
 /* Checks that dir is a directory named by a real date. Returns 0 and sets
  * *date and text (9 bytes), or -1 with a message. Cannot fail otherwise. */
 int snapshot_parse_dir(const char *dir, int32_t *date, char text[9], char *err, size_t errlen);
+
+/* Finds <name>.csv.zst or <name>.csv in dir; exactly one must exist.
+ * Returns 0 with the path and *compressed, or -1 with a message. */
+int snapshot_locate_file(const char *dir, const char *name, char *path, size_t n, int *compressed,
+                         char *err, size_t errlen);
 
 /* Collective. Reads every extract. Returns 0 (individual extracts may have
  * failed whole: see res->extracts[i].failed), or -1 when the run cannot go

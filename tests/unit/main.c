@@ -37,6 +37,9 @@ void suite_csv_scanner(void);
 void suite_source(void);
 void suite_schema(void);
 void suite_convert(void);
+void suite_expr(void);
+void suite_report_table(void);
+void suite_h5archive(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -48,6 +51,9 @@ int main(int argc, char **argv) {
     suite_source();
     suite_schema();
     suite_convert();
+    suite_expr();
+    suite_report_table();
+    suite_h5archive();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;

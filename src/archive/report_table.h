@@ -1,0 +1,82 @@
+/* report_table.h — one computed report for one period, as it is archived,
+ * exported and published: dense rows (territory object × dimension values
+ * with `_T` totals), exact integer measures. Owns the rows and metadata.
+ * The engine builds it; archive/ writes and reads it (HDF5) and renders its
+ * CSV form (reports.md "CSV form of a report").
+ *
+ * Measures are int64 in fixed units, never floating point:
+ *   MEASURE_COUNT    plain integer                     CSV `123`
+ *   MEASURE_MONEY    tiyn                              CSV `123.45`
+ *   MEASURE_DECIMAL1 tenths (a ratio rounded to 0.1)   CSV `12.3`
+ * An empty value (a ratio with a zero denominator, a median of nothing) is
+ * MEASURE_EMPTY and is written as an empty CSV field. A suppressed value
+ * (published bundles only) is MEASURE_SUPPRESSED, written `x`. */
+#ifndef ESEP_REPORT_TABLE_H
+#define ESEP_REPORT_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEASURE_EMPTY INT64_MIN
+#define MEASURE_SUPPRESSED (INT64_MIN + 1)
+#define REPORT_MAX_DIMS 4
+#define REPORT_MAX_MEASURES 32
+#define REPORT_MAX_EXTRACTS 32
+
+typedef enum { MEASURE_COUNT, MEASURE_MONEY, MEASURE_DECIMAL1 } measure_format;
+
+typedef struct {
+    char name[48];
+    size_t nvalues;            /* including the final "_T" */
+    char (*values)[32];        /* values in CSV sort order (bytes), "_T" last */
+} report_dimension;
+
+typedef struct {
+    char name[48];
+    measure_format format;
+    int person_count;          /* a person/household count (disclosure) */
+    int nfollows;              /* measures it is derived from (disclosure) */
+    int follows[REPORT_MAX_MEASURES];
+} report_measure;
+
+/* What the archive records about each input extract. */
+typedef struct {
+    char name[48];
+    char sha256[65];           /* hex digest of the file as read */
+    char file[128];            /* file name within the snapshot */
+    int64_t read, accepted, rejected;
+} report_input;
+
+typedef struct {
+    char id[16];               /* "SOC-01" */
+    char period[8];            /* "2025-03", "2025-Q1", "2025" */
+    char title_kk[256], title_ru[256];
+    int methodology_version;
+    char snapshot_date[9];     /* YYYYMMDD */
+    char tool_version[32];
+    size_t ninputs;
+    report_input inputs[REPORT_MAX_EXTRACTS];
+    size_t ndims;
+    report_dimension dims[REPORT_MAX_DIMS];
+    size_t nmeasures;
+    report_measure measures[REPORT_MAX_MEASURES];
+    size_t nrows;
+    int32_t *kato;             /* [nrows] 9-digit code, republic = 0 */
+    int8_t *level;             /* [nrows] 0..3 */
+    uint8_t *dim_value[REPORT_MAX_DIMS];  /* [nrows] index into dims[d].values */
+    int64_t *value[REPORT_MAX_MEASURES];  /* [nrows] per measure */
+} report_table;
+
+/* Allocates the row arrays for nrows rows (dims and measures must be set
+ * first). Returns 0, or -1 out of memory. */
+int report_table_alloc_rows(report_table *t, size_t nrows);
+
+/* Frees rows and dimension value lists; the struct may be reused. */
+void report_table_free(report_table *t);
+
+/* Writes the CSV form to out: header `kato,level,<dims>,<measures>`, rows
+ * in table order (the builder sorts them), `\n` line ends, kato as 9
+ * digits. Returns 0, or -1 on a write error. */
+int report_table_write_csv(const report_table *t, void *out_file /* FILE* */);
+
+#endif

@@ -1,0 +1,36 @@
+/* facts.h — rows kept for keyed work (distinct counts, joins, households,
+ * schools): per row a key, its line (identity within its extract), a sign
+ * (+1 accepted, −1 withdrawn when ingest rejected the row afterwards) and
+ * a fixed number of int64 values. Owns the columns; ships rows to the rank
+ * owning their key; sorts; cancels withdrawn rows against their originals. */
+#ifndef ESEP_FACTS_H
+#define ESEP_FACTS_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    size_t ncols;
+    size_t n, cap;
+    int64_t *key, *line, *sign;
+    int64_t **col;              /* ncols arrays of n values */
+} fact_table;
+
+/* Prepares an empty table of ncols value columns. 0, or -1 out of memory. */
+int facts_init(fact_table *f, size_t ncols);
+
+void facts_free(fact_table *f);
+
+/* Appends one row (values: ncols of them). 0, or -1 out of memory. */
+int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int64_t *values);
+
+/* Collective: every row moves to key_owner(key). 0, or -1 out of memory on
+ * any rank (all return -1). */
+int facts_shuffle(fact_table *f, MPI_Comm comm);
+
+/* Sorts rows by (key, line, sign) and removes each withdrawn row with the
+ * row it withdraws (same line). 0, or -1 out of memory. */
+int facts_sort_and_cancel(fact_table *f);
+
+#endif

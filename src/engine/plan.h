@@ -1,0 +1,122 @@
+/* plan.h — the jobs of one run compiled against the extract schemas for
+ * one period: which inputs read which extract, their expressions compiled
+ * to vector programs, what each keyed input carries to its key's owner.
+ * Owns the compiled programs. Built once at start-up, identically on every
+ * rank; the engine (engine.c) executes it. */
+#ifndef ESEP_PLAN_H
+#define ESEP_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../spec/expr.h"
+#include "../spec/job.h"
+#include "../spec/schema.h"
+#include "cube.h"
+#include "facts.h"
+#include "period.h"
+
+typedef struct {
+    int measure;                  /* index in the job */
+    job_measure_kind kind;
+    expr_program *where;          /* NULL: every row */
+    expr_program *value;          /* SUM, MIN, MAX, MEDIAN */
+} measure_plan;
+
+typedef struct {
+    expr_program *expr;
+    const int64_t *edges;         /* bands, or NULL */
+    size_t nedges;
+    int enum_map[SCHEMA_MAX_ENUM + 1]; /* ENUM value index → dimension value */
+    int is_text;
+    int text_column;              /* is_text: the extract column read */
+    char *const *values;          /* the dimension's declared values */
+    size_t nvalues;
+} dim_plan;
+
+/* Names an expression of an input may use, and where their values come
+ * from at evaluation time. */
+typedef enum { SRC_COLUMN, SRC_LET, SRC_CONST, SRC_JOIN, SRC_CARRIED, SRC_GROUP } name_source;
+
+typedef struct {
+    expr_name *names;
+    name_source *source;
+    int *index;                   /* column / let / join output / carried slot */
+    size_t count, cap;
+    char *owned[32];              /* names built here ("person.sex"), freed with the table */
+    size_t nowned;
+} name_table;
+
+typedef struct {
+    const job_join *def;
+    int extract;                  /* the joined extract */
+    expr_program *where;          /* over the joined extract's row names */
+    name_table row_names;         /* joined extract columns + constants */
+    int key_column;               /* `on` column of the joined extract */
+    size_t nvalues;               /* TAKE: ntake; DISTINCT: 1; EXISTS: 0 */
+    int value_column[16];
+    fact_table facts;
+    size_t first_output;          /* its outputs' slots among join outputs */
+} join_plan;
+
+typedef struct {
+    struct report_plan *report;
+    const job_input *def;
+    int extract;
+    name_table row_names;         /* columns, constants, lets */
+    expr_program *where;
+    expr_program **lets;
+    int keyed;                    /* rows go to the owner of their key */
+    int key_column;               /* partition key column of the extract */
+    int grouped;
+    /* evaluated per row where the row ends up (batch, or key owner) */
+    name_table names;             /* what kato/dims/measures may use */
+    expr_program *kato;
+    dim_plan dims[REPORT_MAX_DIMS];
+    measure_plan *measures;
+    size_t nmeasures;
+    /* keyed inputs */
+    size_t ncarried;
+    int *carried;                 /* row_names indexes carried in facts */
+    fact_table facts;
+    join_plan *joins;
+    size_t njoins, njoin_outputs;
+    /* grouped inputs: member expressions (over `names`), entity names */
+    expr_program *member_where, *member_key, *member_oldest, *member_tie, *member_value;
+    expr_program **member_values;
+    name_table entity_names;
+    expr_program *entity_where;
+    fact_table members;
+} input_plan;
+
+typedef struct report_plan {
+    const job *job;
+    int requested;                /* archived; otherwise only a dependency */
+    int skipped;                  /* an extract it needs failed */
+    char skip_reason[640];
+    input_plan *inputs;
+    size_t ninputs;
+    cube cube;
+    fact_table rejects;           /* key = extract, line, values: reason */
+} report_plan;
+
+typedef struct {
+    const schema_set *schemas;
+    period per;
+    report_plan *reports;
+    size_t nreports;
+} run_plan;
+
+/* Compiles the reports named in ids (all reports in force for the period
+ * and of its periodicity when nids == 0) and the reports their ratios
+ * refer to. Returns 0, or -1 with "file:line:column: message" or another
+ * clear message (unknown report, wrong periodicity, type error …). */
+int plan_build(run_plan *p, const schema_set *schemas, const job_set *jobs, const period *per,
+               char *const *ids, size_t nids, char *err, size_t errlen);
+
+void plan_free(run_plan *p);
+
+/* Index of name in a name table, or -1. Cannot fail. */
+int names_find(const name_table *t, const char *name);
+
+#endif

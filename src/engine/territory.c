@@ -1,0 +1,117 @@
+/* territory.c — see territory.h. Resolution is computed once per classifier
+ * row at build time; locating a row's code is then a binary search. */
+#include "territory.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SUCCESSOR_CHAIN_MAX 64 /* a longer chain is a cycle or data error */
+
+int territory_add_row(territory *t, const kato_row *row, int sign) {
+    if (sign < 0) {
+        for (size_t i = 0; i < t->nrows; i++)
+            if (t->rows[i].line == row->line) {
+                t->rows[i] = t->rows[--t->nrows];
+                return 0;
+            }
+        return 0;
+    }
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        kato_row *grown = realloc(t->rows, cap * sizeof *grown);
+        if (!grown) return -1;
+        t->rows = grown;
+        t->cap = cap;
+    }
+    t->rows[t->nrows++] = *row;
+    return 0;
+}
+
+static int compare_rows(const void *a, const void *b) {
+    int32_t x = ((const kato_row *)a)->code, y = ((const kato_row *)b)->code;
+    return (x > y) - (x < y);
+}
+
+static long find_row(const territory *t, int32_t code) {
+    size_t lo = 0, hi = t->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->rows[mid].code < code) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < t->nrows && t->rows[lo].code == code ? (long)lo : -1;
+}
+
+static int valid_at(const kato_row *r, int32_t day) {
+    return r->valid_from <= day && (r->valid_to < 0 || day <= r->valid_to);
+}
+
+static long find_object(const territory *t, int32_t code, int level) {
+    size_t lo = 0, hi = t->nobjects;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->object_code[mid] < code) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < t->nobjects && t->object_code[lo] == code && t->object_level[lo] == level ? (long)lo : -1;
+}
+
+/* The code valid at E along the successor chain of row i, or -1. */
+static int32_t resolve(const territory *t, long i) {
+    for (int step = 0; i >= 0 && step < SUCCESSOR_CHAIN_MAX; step++) {
+        if (valid_at(&t->rows[i], t->end)) return t->rows[i].code;
+        if (t->rows[i].successor < 0) return -1;
+        i = find_row(t, t->rows[i].successor);
+    }
+    return -1;
+}
+
+static int build_objects(territory *t) {
+    t->object_code = malloc((t->nrows + 1) * sizeof *t->object_code);
+    t->object_level = malloc(t->nrows + 1);
+    if (!t->object_code || !t->object_level) return -1;
+    t->object_code[0] = 0;
+    t->object_level[0] = 0;
+    t->nobjects = 1;
+    for (size_t i = 0; i < t->nrows; i++) /* rows are sorted, so objects are too */
+        if (t->rows[i].level >= 1 && t->rows[i].level <= 3 && valid_at(&t->rows[i], t->end) && t->rows[i].code != 0) {
+            t->object_code[t->nobjects] = t->rows[i].code;
+            t->object_level[t->nobjects++] = (int8_t)t->rows[i].level;
+        }
+    return 0;
+}
+
+int territory_build(territory *t, int32_t end) {
+    static const int32_t unit[4] = {0, 10000000, 100000, 1000};
+    t->end = end;
+    if (t->nrows) qsort(t->rows, t->nrows, sizeof *t->rows, compare_rows);
+    free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
+    t->ancestors = malloc((t->nrows + 1) * sizeof *t->ancestors);
+    t->resolved = malloc((t->nrows + 1) * sizeof *t->resolved);
+    if (!t->ancestors || !t->resolved || build_objects(t)) return -1;
+    for (size_t i = 0; i < t->nrows; i++) {
+        int32_t c = t->resolved[i] = resolve(t, (long)i);
+        for (int l = 0; l < 4; l++) t->ancestors[i][l] = -1;
+        if (c < 0) continue;
+        t->ancestors[i][0] = 0;
+        int32_t previous = -1;
+        for (int l = 1; l < 4; l++) {
+            int32_t prefix = c / unit[l] * unit[l];
+            if (prefix != previous) t->ancestors[i][l] = (int32_t)find_object(t, prefix, l);
+            previous = prefix;
+        }
+    }
+    return 0;
+}
+
+int territory_locate(const territory *t, int32_t code, int32_t anc[4]) {
+    long i = find_row(t, code);
+    if (i < 0 || t->resolved[i] < 0) return -1;
+    memcpy(anc, t->ancestors[i], sizeof t->ancestors[i]);
+    return 0;
+}
+
+void territory_free(territory *t) {
+    free(t->rows), free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
+    memset(t, 0, sizeof *t);
+}
