@@ -14,6 +14,7 @@ PACKAGES=(
   libsodium-dev                       # Ed25519 signatures
   libsqlite3-dev libpq-dev postgresql # publication catalog backends
   libmicrohttpd-dev curl              # download service and its tests
+  bc                                  # benchmark scripts
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
 )
 

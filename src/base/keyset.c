@@ -9,7 +9,16 @@ static int compare_int64(const void *a, const void *b) {
 }
 
 void sort_int64(int64_t *v, size_t n) {
-    if (n) qsort(v, n, sizeof *v, compare_int64);
+    if (n > 24) {
+        qsort(v, n, sizeof *v, compare_int64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) { /* the usual case: a person's few cells */
+        int64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 int keyset_add(keyset *s, int64_t key) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../archive/h5archive.h"
 #include "../base/digest.h"
@@ -164,6 +165,20 @@ static int archive_reports(engine *e, const run_options *o, const schema_set *se
     return missing;
 }
 
+/* Per rank: scan time outside the engine (ingest), time in the engine's
+ * row stage, keyed stages, and peak resident memory. Printed by rank 0. */
+static void print_phases(const cli_context *ctx, double scan, double row_stage, double keyed) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double mine[4] = {scan - row_stage, row_stage, keyed, (double)ru.ru_maxrss / 1024.0};
+    double *all = ctx->rank == 0 ? malloc(4 * sizeof *all * (size_t)ctx->nranks) : NULL;
+    MPI_Gather(mine, 4, MPI_DOUBLE, all, 4, MPI_DOUBLE, 0, ctx->comm);
+    for (int r = 0; all && r < ctx->nranks; r++)
+        printf("rank %d: ingest %.2f s, compute %.2f s (row stage %.2f s + keyed stages %.2f s), peak memory %.0f MB\n", r,
+               all[4 * r], all[4 * r + 1] + all[4 * r + 2], all[4 * r + 1], all[4 * r + 2], all[4 * r + 3]);
+    free(all);
+}
+
 static void print_extracts(const schema_set *set, const snapshot_result *snap) {
     printf("%-18s %12s %12s %10s\n", "extract", "read", "accepted", "rejected");
     for (size_t i = 0; i < set->count; i++) {
@@ -217,6 +232,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
                    t2 - t1, progress_now() - t2);
             fflush(stdout);
         }
+        print_phases(ctx, t1 - t0, eng.consume_seconds, t2 - t1);
     } else if (ctx->rank == 0) {
         log_msg(LOG_ERROR, "%s", rc ? err : "out of memory");
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../base/date.h"
+#include "../base/progress.h"
 
 const char *engine_reject_reason_name(int reason) {
     switch (reason) {
@@ -297,6 +298,7 @@ static int ensure_territory(engine *e) {
 
 static int consume(engine *e, const row_batch *b, int64_t sign) {
     if (e->failed) return -1;
+    double started = progress_now();
     int extract = (int)(b->ext - e->schemas->extracts);
     scratch s = {0};
     int rc = 0;
@@ -313,6 +315,7 @@ static int consume(engine *e, const row_batch *b, int64_t sign) {
     }
     scratch_free(&s);
     if (rc) e->failed = 1;
+    e->consume_seconds += progress_now() - started;
     return rc;
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     territory terr;
     int territory_built;
     int failed;               /* out of memory while consuming */
+    double consume_seconds;   /* time in the row stage (inside the scan) */
 } engine;
 
 /* A row a report could not use, with the reason. */

@@ -82,16 +82,50 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
     return rc;
 }
 
+/* Sort order (key, line, sign): keys as unsigned with the sign bit
+ * flipped, so the byte order is the numeric order; line*2 + (sign > 0) so
+ * a withdrawal sorts just before the row it withdraws. */
 typedef struct {
-    const fact_table *f;
-} sort_ctx;
+    uint64_t key, rank;
+    size_t idx;
+} sort_item;
 
-static int compare_rows(const void *a, const void *b, void *data) {
-    const fact_table *f = data;
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    if (f->key[x] != f->key[y]) return (f->key[x] > f->key[y]) - (f->key[x] < f->key[y]);
-    if (f->line[x] != f->line[y]) return (f->line[x] > f->line[y]) - (f->line[x] < f->line[y]);
-    return (f->sign[x] > f->sign[y]) - (f->sign[x] < f->sign[y]);
+/* LSD radix sort on the key, one byte per pass, skipping bytes that are
+ * the same in every item (IINs use 5 of 8). Stable. */
+static void radix_sort_by_key(sort_item *a, sort_item *tmp, size_t n) {
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) count[((a[i].key >> shift) & 0xFF) + 1]++;
+        int constant = 0;
+        for (int b = 1; b <= 256; b++) constant |= count[b] == n;
+        if (constant) continue;
+        for (int b = 1; b <= 256; b++) count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xFF]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+static int compare_rank(const void *x, const void *y) {
+    uint64_t a = ((const sort_item *)x)->rank, b = ((const sort_item *)y)->rank;
+    return (a > b) - (a < b);
+}
+
+/* Within each run of equal keys, order by rank: insertion sort for the
+ * usual handful of rows, qsort for large groups (a school's pupils). */
+static void sort_groups_by_rank(sort_item *a, size_t n) {
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && a[e].key == a[s].key; e++) {}
+        if (e - s > 32) {
+            qsort(a + s, e - s, sizeof *a, compare_rank);
+            continue;
+        }
+        for (size_t i = s + 1; i < e; i++) {
+            sort_item x = a[i];
+            size_t j = i;
+            for (; j > s && a[j - 1].rank > x.rank; j--) a[j] = a[j - 1];
+            a[j] = x;
+        }
+    }
 }
 
 /* Reorders one column by the permutation. */
@@ -108,8 +142,17 @@ int facts_sort_and_cancel(fact_table *f) {
         free(perm), free(tmp);
         return -1;
     }
-    for (size_t i = 0; i < f->n; i++) perm[i] = i;
-    qsort_r(perm, f->n, sizeof *perm, compare_rows, f);
+    sort_item *items = malloc(f->n * sizeof *items), *spare = malloc(f->n * sizeof *spare);
+    if (!items || !spare) {
+        free(perm), free(tmp), free(items), free(spare);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        items[i] = (sort_item){(uint64_t)f->key[i] ^ (1ull << 63), (uint64_t)f->line[i] * 2 + (f->sign[i] > 0), i};
+    radix_sort_by_key(items, spare, f->n);
+    sort_groups_by_rank(items, f->n);
+    for (size_t i = 0; i < f->n; i++) perm[i] = items[i].idx;
+    free(items), free(spare);
     permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute(f->sign, perm, f->n, tmp);
     for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
     /* a withdrawn row (−1) sorts just before its original (+1), same key and line */
