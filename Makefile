@@ -3,7 +3,7 @@
 # is quick when everything is present.
 
 CC       := mpicc
-PKGS     := libzstd yaml-0.1 hdf5-openmpi libsodium
+PKGS     := libzstd yaml-0.1 hdf5-openmpi libsodium libarchive sqlite3 libpq libmicrohttpd
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
@@ -41,12 +41,15 @@ build/asan/esep: build/asan/main.o $(ASAN_OBJ)
 build/asan/unit-tests: $(UNIT_SRC) $(ASAN_OBJ) tests/unit/test.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(ASAN_OBJ) $(PKG_LIBS)
 
+build/asan/catalog-tests: tests/catalog/*.c $(ASAN_OBJ) tests/unit/test.h
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $(filter-out %.h,$^) $(PKG_LIBS)
+
 bin/gen-extracts: $(wildcard scripts/gen/*.c scripts/gen/*.h)
 	@mkdir -p bin
 	cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ scripts/gen/*.c -lzstd -lm
 
 test: deps
-	@$(MAKE) --no-print-directory all build/asan/esep build/asan/unit-tests
+	@$(MAKE) --no-print-directory all build/asan/esep build/asan/unit-tests build/asan/catalog-tests
 	@bash tests/run.sh
 
 demo: deps

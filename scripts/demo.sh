@@ -40,7 +40,35 @@ echo "== SOC-01 social assistance by program, the republic (esep export)"
 head -6 "$OUT/export/SOC-01-$PERIOD.csv"
 echo "…"
 echo
+echo "== download service: one akimat's token, a download over loopback, verification"
+ACCESS=$OUT/access.txt
+REGION=$(ls "$OUT/publish" | grep -E '^[0-9]{2}$' | grep -v '^00$' | head -1)
+NAME=akimat_$REGION
+rm -f "$ACCESS"
+TOKEN=$(bin/esep access add "$NAME" "$REGION" --access "$ACCESS" 2>/dev/null)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bin/esep serve --out "$OUT" --access "$ACCESS" --listen "127.0.0.1:$PORT" 2>"$OUT/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/v1/catalog" && break; sleep 0.1; done
+BUNDLE=$OUT/download/esep-$REGION-$PERIOD.tar.zst
+mkdir -p "$OUT/download"
+curl -sS --fail --max-time 60 -H "Authorization: Bearer $TOKEN" \
+  -o "$BUNDLE" "http://127.0.0.1:$PORT/v1/bundles/$REGION/$PERIOD"
+curl -sS --fail --max-time 60 -H "Authorization: Bearer $TOKEN" \
+  -o "$BUNDLE.sig" "http://127.0.0.1:$PORT/v1/bundles/$REGION/$PERIOD/signature"
+echo "downloaded $(stat -c %s "$BUNDLE") bytes for region $REGION as $NAME"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:$PORT/v1/bundles/00/$PERIOD")
+echo "the same token asking for the republic bundle: HTTP $STATUS"
+bin/esep verify "$BUNDLE" --pubkey "$OUT/publish/esep.pub"
+kill $SERVER && wait $SERVER 2>/dev/null || true
+trap - EXIT
+echo "service stopped; audit log: $OUT/audit.log"
+
+echo
 echo "snapshot: $SNAP"
 echo "archive:  $OUT/archive/$PERIOD/   (one HDF5 file per report)"
+echo "bundles:  $OUT/publish/   (public key $OUT/publish/esep.pub)"
 echo "exports:  $OUT/export/"
 echo "rejects:  $OUT/rejects/$DATE/"

@@ -21,6 +21,12 @@ static const char *const usage_text =
     "  run      --snapshot DIR --period P --out OUT [--reports ID,…]\n"
     "                                               compute reports into the archive\n"
     "  export   --out OUT --report ID --period P    print a report's CSV form\n"
+    "  verify-catalog --out OUT [--catalog SPEC]    check the publication catalog's hash chain\n"
+    "  verify   BUNDLE --pubkey FILE                check a bundle's signatures and files\n"
+    "  keygen   --key FILE                          make an Ed25519 signing key pair\n"
+    "  serve    --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote]\n"
+    "                                               bundle download service (rank 0)\n"
+    "  access   add NAME REGIONS --access FILE      add an akimat, print its token once\n"
     "  version                                      print the version\n";
 
 int main(int argc, char **argv) {
@@ -42,6 +48,16 @@ int main(int argc, char **argv) {
         status = cmd_run(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "export")) {
         status = cmd_export(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "serve")) {
+        status = cmd_serve(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "access")) {
+        status = cmd_access(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "verify-catalog")) {
+        status = cmd_verify_catalog(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "verify")) {
+        status = cmd_verify(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "keygen")) {
+        status = cmd_keygen(&ctx, argc - 1, argv + 1);
     } else {
         if (ctx.rank == 0) fprintf(stderr, "esep: unknown command '%s'\n%s", argv[1], usage_text);
         status = EXIT_USAGE;

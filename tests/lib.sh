@@ -25,7 +25,8 @@ esep_np() {
   mpirun --oversubscribe -np "$n" "$ESEP" "$@"
 }
 
-fail() { echo "    $*" >&2; return 1; }
+# Ends the case (each runs in its own subshell) with a message.
+fail() { echo "    $*" >&2; exit 1; }
 
 run_case() {
   local name=$1 fn=$2

@@ -326,6 +326,7 @@ static hid_t new_plist(h5ctx *c, hid_t cls, herr_t (*setup)(hid_t)) {
 typedef struct {
     h5ctx *c;
     hid_t file;
+    hid_t base; /* where a table goes: the root group, or /<ID> in a bundle */
     hid_t dcpl; /* datasets: no times */
     hid_t gcpl; /* groups: no times, links kept in creation order */
 } writer;
@@ -335,7 +336,7 @@ static int write_attr(const writer *w, const char *name, hid_t type, hid_t mem_t
                       const void *buf) {
     hid_t space = H5Screate(H5S_SCALAR), attr = -1;
     int rc = space < 0 ? h5fail(w->c, "create a dataspace") : 0;
-    if (rc == 0 && (attr = H5Acreate2(w->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+    if (rc == 0 && (attr = H5Acreate2(w->base, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         rc = h5fail(w->c, "create attribute %s", name);
     if (rc == 0 && H5Awrite(attr, mem_type, buf) < 0) rc = h5fail(w->c, "write attribute %s", name);
     rc = close_id(w->c, attr, rc);
@@ -367,7 +368,7 @@ static int write_dataset(const writer *w, const char *path, hid_t type, size_t n
     hid_t space = H5Screate_simple(1, dims, NULL), set = -1;
     int rc = space < 0 ? h5fail(w->c, "create a dataspace") : 0;
     if (rc == 0 &&
-        (set = H5Dcreate2(w->file, path, type, space, H5P_DEFAULT, w->dcpl, H5P_DEFAULT)) < 0)
+        (set = H5Dcreate2(w->base, path, type, space, H5P_DEFAULT, w->dcpl, H5P_DEFAULT)) < 0)
         rc = h5fail(w->c, "create %s", path);
     if (rc == 0 && n > 0 && H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         rc = h5fail(w->c, "write %s", path);
@@ -418,7 +419,7 @@ static int write_rows(const writer *w, const report_table *t) {
     uint8_t *buf = alloc_records(w->c, t->nrows, r.size);
     if (!buf) return -1;
     for (size_t i = 0; i < t->nrows; i++) pack_row(t, &r, i, buf + i * r.size);
-    int rc = write_records(w, "/rows", &r, t->nrows, buf);
+    int rc = write_records(w, "rows", &r, t->nrows, buf);
     free(buf);
     return rc;
 }
@@ -477,7 +478,7 @@ static int write_measures(const writer *w, const report_table *t) {
         put_int(rec, &r.f[M_PERSON], me->person_count);
         put_string(rec, &r.f[M_FOLLOWS], follows);
     }
-    int rc = write_records(w, "/measures", &r, t->nmeasures, buf);
+    int rc = write_records(w, "measures", &r, t->nmeasures, buf);
     free(buf);
     return rc;
 }
@@ -516,7 +517,7 @@ static int write_inputs(const writer *w, const report_table *t) {
         put_int(rec, &r.f[I_ACCEPTED], in->accepted);
         put_int(rec, &r.f[I_REJECTED], in->rejected);
     }
-    int rc = write_records(w, "/inputs", &r, t->ninputs, buf);
+    int rc = write_records(w, "inputs", &r, t->ninputs, buf);
     free(buf);
     return rc;
 }
@@ -525,7 +526,7 @@ static int write_dimension(const writer *w, const report_dimension *dim) {
     char path[16 + NAME_CAP];
     size_t size = longest_value(dim);
     if (size == 0) size = 1;
-    snprintf(path, sizeof path, "/dimensions/%s", dim->name);
+    snprintf(path, sizeof path, "dimensions/%s", dim->name);
     uint8_t *buf = alloc_records(w->c, dim->nvalues, size);
     if (!buf) return -1;
     for (size_t v = 0; v < dim->nvalues; v++)
@@ -538,7 +539,7 @@ static int write_dimension(const writer *w, const report_dimension *dim) {
 }
 
 static int write_dimensions(const writer *w, const report_table *t) {
-    hid_t group = H5Gcreate2(w->file, "/dimensions", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+    hid_t group = H5Gcreate2(w->base, "dimensions", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
     if (group < 0) return h5fail(w->c, "create /dimensions");
     int rc = close_id(w->c, group, 0);
     for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_dimension(w, &t->dims[d]);
@@ -551,8 +552,22 @@ static int write_contents(const writer *w, const report_table *t) {
                ? -1 : 0;
 }
 
-static int write_file(h5ctx *c, const report_table *t, const char *tmp) {
-    writer w = {c, -1, -1, -1};
+/* One table at the root (an archive file), or several, each in a group
+ * named by its report id (a bundle's reports.h5). */
+static int write_tables(writer *w, const report_table *const *tables, size_t n, int grouped) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        w->base = w->file;
+        if (grouped && (w->base = H5Gcreate2(w->file, tables[i]->id, H5P_DEFAULT, w->gcpl, H5P_DEFAULT)) < 0)
+            return h5fail(w->c, "create group %s", tables[i]->id);
+        rc = write_contents(w, tables[i]);
+        if (grouped) rc = close_id(w->c, w->base, rc);
+    }
+    return rc;
+}
+
+static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *tmp) {
+    writer w = {c, -1, -1, -1, -1};
     w.dcpl = new_plist(c, H5P_DATASET_CREATE, setup_dcpl);
     w.gcpl = new_plist(c, H5P_GROUP_CREATE, setup_gcpl);
     hid_t fcpl = new_plist(c, H5P_FILE_CREATE, setup_fcpl);
@@ -560,7 +575,7 @@ static int write_file(h5ctx *c, const report_table *t, const char *tmp) {
     int rc = w.dcpl < 0 || w.gcpl < 0 || fcpl < 0 || fapl < 0 ? -1 : 0;
     if (rc == 0 && (w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
         rc = h5fail(c, "create %s", tmp);
-    if (rc == 0) rc = write_contents(&w, t);
+    if (rc == 0) rc = write_tables(&w, tables, n, grouped);
     rc = close_id(c, w.dcpl, rc);
     rc = close_id(c, w.gcpl, rc);
     rc = close_id(c, fcpl, rc);
@@ -580,19 +595,31 @@ static int temp_path(h5ctx *c, char *out, size_t cap) {
     return n < 0 || (size_t)n >= cap ? fail(c, "path too long") : 0;
 }
 
-int h5archive_write(const report_table *t, const char *path, char *err, size_t errlen) {
+static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,
+                            char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
     char tmp[4200];
     H5E_auto2_t func;
     void *data;
-    if (check_table(&c, t) != 0 || temp_path(&c, tmp, sizeof tmp) != 0) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (check_table(&c, tables[i]) != 0) return -1;
+    if (temp_path(&c, tmp, sizeof tmp) != 0) return -1;
     if (quiet_hdf5(&c, &func, &data) != 0) return -1;
-    int rc = restore_hdf5(&c, func, data, write_file(&c, t, tmp));
+    int rc = restore_hdf5(&c, func, data, write_file(&c, tables, n, grouped, tmp));
     if (rc != 0) {
         (void)unlink(tmp); /* it may never have been created */
         return -1;
     }
     return fs_commit_path(tmp, path, err, errlen);
+}
+
+int h5archive_write(const report_table *t, const char *path, char *err, size_t errlen) {
+    return write_atomically(&t, 1, 0, path, err, errlen);
+}
+
+int h5archive_write_bundle(const report_table *const *tables, size_t n, const char *path, char *err,
+                           size_t errlen) {
+    return write_atomically(tables, n, 1, path, err, errlen);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -28,5 +28,10 @@ int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, 
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 int cmd_run(const cli_context *ctx, int argc, char **argv);
 int cmd_export(const cli_context *ctx, int argc, char **argv);
+int cmd_serve(const cli_context *ctx, int argc, char **argv);
+int cmd_access(const cli_context *ctx, int argc, char **argv);
+int cmd_verify_catalog(const cli_context *ctx, int argc, char **argv);
+int cmd_verify(const cli_context *ctx, int argc, char **argv);
+int cmd_keygen(const cli_context *ctx, int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@
 #include "../base/log.h"
 #include "../base/progress.h"
 #include "../engine/engine.h"
+#include "../publish/publisher.h"
 #include "cli.h"
 
 #ifndef ESEP_VERSION
@@ -24,10 +25,12 @@
 #endif
 
 static const char *const usage =
-    "esep run --snapshot DIR --period YYYY-MM|YYYY-Qn|YYYY --out OUT [--reports ID,…] [--jobs DIR] [--schemas DIR]";
+    "esep run --snapshot DIR --period YYYY-MM|YYYY-Qn|YYYY --out OUT [--reports ID,…] [--key FILE]\n"
+    "         [--no-publish] [--catalog SPEC] [--jobs DIR] [--schemas DIR]";
 
 typedef struct {
-    const char *snapshot, *period, *out;
+    const char *snapshot, *period, *out, *key, *catalog;
+    int no_publish;
     char *reports;
     char jobs[4096], schemas[4096];
 } run_options;
@@ -37,7 +40,8 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         {"snapshot", required_argument, 0, 's'}, {"period", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},      {"reports", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'J'},     {"schemas", required_argument, 0, 'S'},
-        {0, 0, 0, 0}};
+        {"key", required_argument, 0, 'k'},      {"no-publish", no_argument, 0, 'n'},
+        {"catalog", required_argument, 0, 'c'},  {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     cli_default_dir("jobs", o->jobs, sizeof o->jobs);
     cli_default_dir("schemas", o->schemas, sizeof o->schemas);
@@ -50,6 +54,9 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         case 'r': o->reports = optarg; break;
         case 'J': snprintf(o->jobs, sizeof o->jobs, "%s", optarg); break;
         case 'S': snprintf(o->schemas, sizeof o->schemas, "%s", optarg); break;
+        case 'k': o->key = optarg; break;
+        case 'n': o->no_publish = 1; break;
+        case 'c': o->catalog = optarg; break;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }
@@ -131,9 +138,10 @@ static int write_report_rejects(const engine *e, size_t r, const schema_set *set
     return fs_commit_file(f, tmp, path, err, errlen);
 }
 
-/* Rank 0: archives every requested report; prints a line per report. */
+/* Rank 0: archives every requested report; prints a line per report.
+ * The produced tables are kept in tables[] (*ntables) for publication. */
 static int archive_reports(engine *e, const run_options *o, const schema_set *set, const snapshot_result *snap,
-                           char (*hex)[65], char (*file)[128]) {
+                           char (*hex)[65], char (*file)[128], report_table **tables, size_t *ntables) {
     char dir[4200], err[1024];
     int missing = 0;
     snprintf(dir, sizeof dir, "%s/archive/%s", o->out, e->plan.per.text);
@@ -147,6 +155,8 @@ static int archive_reports(engine *e, const run_options *o, const schema_set *se
             missing++;
             continue;
         }
+        report_table *tp = *ntables < 64 ? calloc(1, sizeof *tp) : NULL;
+        if (!tp) return log_msg(LOG_ERROR, "out of memory or more than 64 reports"), -1;
         report_table t;
         memset(&t, 0, sizeof t);
         char path[4300];
@@ -160,9 +170,26 @@ static int archive_reports(engine *e, const run_options *o, const schema_set *se
         } else {
             printf("%-8s %8zu %10zu  %s\n", rp->job->id, t.nrows, engine_report_rejects(e, r)->n, path);
         }
-        report_table_free(&t);
+        if (rc == 0) {
+            *tp = t;
+            tables[(*ntables)++] = tp;
+        } else {
+            report_table_free(&t);
+            free(tp);
+        }
     }
     return missing;
+}
+
+/* Rank 0: signed bundles for every region and the republic. */
+static int publish(const run_options *o, const cli_context *ctx, const snapshot_result *snap, const period *per,
+                   report_table **tables, size_t ntables) {
+    char err[1024];
+    publish_args pa = {o->out, o->key, per->text, snap->date_text, "esep " ESEP_VERSION, o->catalog, ctx->nranks};
+    int n = publish_reports(&pa, tables, ntables, err, sizeof err);
+    if (n < 0) return log_msg(LOG_ERROR, "publication failed: %s", err), -1;
+    printf("published %d bundles under %s/publish/ (public key %s/publish/esep.pub)\n", n, o->out, o->out);
+    return 0;
 }
 
 /* Per rank: scan time outside the engine (ingest), time in the engine's
@@ -221,13 +248,16 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
     char (*hex)[65] = calloc(set->count, sizeof *hex);
     char (*file)[128] = calloc(set->count, sizeof *file);
     int missing = 0;
+    report_table *tables[64];
+    size_t ntables = 0;
     if (rc == 0 && hex && file) {
         input_digests(ctx, set, o.snapshot, hex, file);
         if (ctx->rank == 0) {
             printf("esep run: snapshot %s, period %s, %d rank%s\n", snap.date_text, per.text, ctx->nranks,
                    ctx->nranks == 1 ? "" : "s");
             print_extracts(set, &snap);
-            missing = archive_reports(&eng, &o, set, &snap, hex, file);
+            missing = archive_reports(&eng, &o, set, &snap, hex, file, tables, &ntables);
+            if (missing >= 0 && !o.no_publish && ntables && publish(&o, ctx, &snap, &per, tables, ntables)) missing++;
             printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive %.2f s\n", t1 - t0,
                    t2 - t1, progress_now() - t2);
             fflush(stdout);
@@ -239,6 +269,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
     MPI_Bcast(&missing, 1, MPI_INT, 0, ctx->comm);
     int status = rc || !hex || !file || missing ? 1 : 0;
     free(hex), free(file);
+    for (size_t i = 0; i < ntables; i++) report_table_free(tables[i]), free(tables[i]);
     if (rc == 0 || snap.extracts) snapshot_result_free(&snap, set->count);
     engine_free(&eng), job_set_free(jobs), schema_set_free(set);
     return status;

@@ -40,6 +40,8 @@ void suite_convert(void);
 void suite_expr(void);
 void suite_report_table(void);
 void suite_h5archive(void);
+void suite_disclosure(void);
+void suite_access(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -54,6 +56,8 @@ int main(int argc, char **argv) {
     suite_expr();
     suite_report_table();
     suite_h5archive();
+    suite_disclosure();
+    suite_access();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;

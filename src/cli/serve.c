@@ -1,0 +1,43 @@
+/* serve.c — `esep serve --out OUT --access FILE [--listen HOST:PORT]
+ * [--audit FILE] [--allow-remote]`: runs the bundle download service
+ * (src/publish/serve.h) until SIGINT/SIGTERM. It runs on rank 0 only and
+ * is normally started without mpirun; other ranks return at once. The
+ * default listen address is 127.0.0.1:8080; a non-loopback address needs
+ * --allow-remote. The audit log defaults to OUT/audit.log. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../base/log.h"
+#include "../publish/serve.h"
+#include "cli.h"
+
+static const char *const usage =
+    "esep serve --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote]";
+
+int cmd_serve(const cli_context *ctx, int argc, char **argv) {
+    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
+                                             {"access", required_argument, 0, 'a'},
+                                             {"listen", required_argument, 0, 'l'},
+                                             {"audit", required_argument, 0, 'u'},
+                                             {"allow-remote", no_argument, 0, 'r'},
+                                             {0, 0, 0, 0}};
+    serve_options o = {NULL, NULL, NULL, NULL, 0};
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
+        if (c == 'o') o.out_dir = optarg;
+        else if (c == 'a') o.access_path = optarg;
+        else if (c == 'l') o.listen = optarg;
+        else if (c == 'u') o.audit_path = optarg;
+        else if (c == 'r') o.allow_remote = 1;
+        else return cli_usage_error(ctx, usage, "unknown option");
+    }
+    if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+    if (!o.out_dir || !o.access_path) return cli_usage_error(ctx, usage, "--out and --access are required");
+    if (ctx->rank != 0) return 0;
+    char err[1024];
+    if (serve_run(&o, err, sizeof err)) {
+        log_msg(LOG_ERROR, "serve: %s", err);
+        return 1;
+    }
+    return 0;
+}

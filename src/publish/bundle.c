@@ -1,0 +1,329 @@
+/* bundle.c — see bundle.h. The files of a bundle are built in memory (the
+ * reports.h5 through a staging file, since HDF5 writes files), hashed,
+ * listed in the manifest, signed, then packed; the revision file and its
+ * signature appear under their final names only when complete. */
+#include "bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../archive/h5archive.h"
+#include "../base/digest.h"
+#include "../base/fsutil.h"
+#include "../base/json.h"
+#include "disclosure.h"
+#include "layout.h"
+
+#define BUNDLE_MAX_FILES (REPORT_MAX_MEASURES + 64)
+
+typedef struct {
+    char path[64];        /* inside the bundle */
+    char *data;
+    size_t size;
+    char sha256[65];
+} bundle_file;
+
+typedef struct {
+    bundle_file files[BUNDLE_MAX_FILES];
+    size_t nfiles;
+    report_table cut[64];
+    size_t ncut;
+} bundle_build;
+
+int bundle_row_belongs(const char *region, int32_t kato, int level) {
+    int ab = (region[0] - '0') * 10 + (region[1] - '0');
+    if (ab == 0) return level <= 1;
+    return level >= 1 && kato / 10000000 == ab;
+}
+
+/* A copy of src's metadata and of the rows the region receives. */
+static int cut_table(const report_table *src, const char *region, report_table *dst) {
+    *dst = *src;
+    for (size_t d = 0; d < REPORT_MAX_DIMS; d++) dst->dims[d].values = NULL, dst->dim_value[d] = NULL;
+    for (size_t m = 0; m < REPORT_MAX_MEASURES; m++) dst->value[m] = NULL;
+    dst->kato = NULL, dst->level = NULL, dst->nrows = 0;
+    for (size_t d = 0; d < src->ndims; d++) {
+        size_t bytes = src->dims[d].nvalues * sizeof *src->dims[d].values;
+        if (!(dst->dims[d].values = malloc(bytes ? bytes : 1))) return -1;
+        memcpy(dst->dims[d].values, src->dims[d].values, bytes);
+    }
+    size_t n = 0;
+    for (size_t r = 0; r < src->nrows; r++) n += bundle_row_belongs(region, src->kato[r], src->level[r]);
+    if (report_table_alloc_rows(dst, n)) return -1;
+    size_t k = 0;
+    for (size_t r = 0; r < src->nrows; r++) {
+        if (!bundle_row_belongs(region, src->kato[r], src->level[r])) continue;
+        dst->kato[k] = src->kato[r];
+        dst->level[k] = src->level[r];
+        for (size_t d = 0; d < src->ndims; d++) dst->dim_value[d][k] = src->dim_value[d][r];
+        for (size_t m = 0; m < src->nmeasures; m++) dst->value[m][k] = src->value[m][r];
+        k++;
+    }
+    return 0;
+}
+
+static int add_file(bundle_build *b, const char *path, char *data, size_t size) {
+    if (b->nfiles == BUNDLE_MAX_FILES) return free(data), -1;
+    bundle_file *f = &b->files[b->nfiles++];
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->data = data;
+    f->size = size;
+    uint8_t digest[32];
+    crypto_hash_sha256(digest, (const unsigned char *)data, size);
+    for (int i = 0; i < 32; i++) sprintf(f->sha256 + 2 * i, "%02x", digest[i]);
+    return 0;
+}
+
+static int add_csv(bundle_build *b, const report_table *t) {
+    char *data = NULL, path[64];
+    size_t size = 0;
+    FILE *f = open_memstream(&data, &size);
+    if (!f) return -1;
+    int rc = report_table_write_csv(t, f);
+    rc |= fclose(f) != 0;
+    snprintf(path, sizeof path, "csv/%s.csv", t->id);
+    if (rc) return free(data), -1;
+    return add_file(b, path, data, size);
+}
+
+static int read_whole(const char *path, char **data, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
+        if (f) fclose(f);
+        return -1;
+    }
+    *size = (size_t)st.st_size;
+    *data = malloc(*size + 1);
+    int rc = *data && fread(*data, 1, *size, f) == *size ? 0 : -1;
+    fclose(f);
+    if (rc) free(*data);
+    return rc;
+}
+
+/* reports.h5 through a staging file in the bundle directory. */
+static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
+    const report_table *tables[64];
+    char staging[4200];
+    for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
+    snprintf(staging, sizeof staging, "%s/.reports.%ld.h5", dir, (long)getpid());
+    if (h5archive_write_bundle(tables, b->ncut, staging, err, errlen)) return -1;
+    char *data;
+    size_t size;
+    int rc = read_whole(staging, &data, &size);
+    unlink(staging);
+    if (rc) return snprintf(err, errlen, "%s: cannot read back", staging), -1;
+    return add_file(b, "reports.h5", data, size);
+}
+
+static int compare_files(const void *a, const void *b) {
+    return strcmp(((const bundle_file *)a)->path, ((const bundle_file *)b)->path);
+}
+
+static void write_quality(FILE *f, const bundle_spec *s) {
+    /* every extract any of the reports used, once, in first-seen order */
+    const report_input *seen[REPORT_MAX_EXTRACTS * 4];
+    size_t n = 0;
+    for (size_t t = 0; t < s->ntables; t++)
+        for (size_t i = 0; i < s->tables[t]->ninputs; i++) {
+            const report_input *in = &s->tables[t]->inputs[i];
+            int dup = 0;
+            for (size_t k = 0; k < n; k++) dup |= !strcmp(seen[k]->name, in->name);
+            if (!dup && n < sizeof seen / sizeof *seen) seen[n++] = in;
+        }
+    fputs("  \"inputs\": [", f);
+    for (size_t k = 0; k < n; k++) {
+        fprintf(f, "%s\n    {\"extract\": ", k ? "," : "");
+        json_write_string(f, seen[k]->name);
+        fputs(", \"file\": ", f);
+        json_write_string(f, seen[k]->file);
+        fputs(", \"sha256\": ", f);
+        json_write_string(f, seen[k]->sha256);
+        fprintf(f, ",\n     \"rows_read\": %lld, \"rows_accepted\": %lld, \"rows_rejected\": %lld}",
+                (long long)seen[k]->read, (long long)seen[k]->accepted, (long long)seen[k]->rejected);
+    }
+    fputs("\n  ],\n", f);
+}
+
+/* MANIFEST.json: what, from what, and every other file's size and hash. */
+static int build_manifest(const bundle_spec *s, bundle_build *b, char **data, size_t *size) {
+    FILE *f = open_memstream(data, size);
+    if (!f) return -1;
+    fputs("{\n  \"format\": \"esep-bundle/1\",\n  \"region\": ", f);
+    json_write_string(f, s->region);
+    fputs(",\n  \"period\": ", f);
+    json_write_string(f, s->period);
+    fprintf(f, ",\n  \"revision\": %d,\n  \"snapshot_date\": ", s->revision);
+    json_write_string(f, s->snapshot_date);
+    fputs(",\n  \"tool_version\": ", f);
+    json_write_string(f, s->tool_version);
+    fputs(",\n  \"reports\": [", f);
+    for (size_t i = 0; i < b->ncut; i++) {
+        const report_table *t = &b->cut[i];
+        fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
+        json_write_string(f, t->id);
+        fprintf(f, ", \"methodology_version\": %d, \"rows\": %zu,\n     \"title_kk\": ", t->methodology_version, t->nrows);
+        json_write_string(f, t->title_kk);
+        fputs(", \"title_ru\": ", f);
+        json_write_string(f, t->title_ru);
+        fputs("}", f);
+    }
+    fputs("\n  ],\n", f);
+    write_quality(f, s);
+    fputs("  \"files\": [", f);
+    for (size_t i = 0; i < b->nfiles; i++)
+        fprintf(f, "%s\n    {\"path\": \"%s\", \"size\": %zu, \"sha256\": \"%s\"}", i ? "," : "", b->files[i].path,
+                b->files[i].size, b->files[i].sha256);
+    fputs("\n  ]\n}\n", f);
+    return fclose(f) != 0 ? -1 : 0;
+}
+
+/* tar + zstd with libarchive: fixed order, mtime 0, uid/gid 0, no names. */
+static int pack(const char *path, const bundle_file *files, size_t n, char *err, size_t errlen) {
+    struct archive *a = archive_write_new();
+    int rc = !a || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+             archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+             archive_write_open_filename(a, path) != ARCHIVE_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        if (!e) {
+            rc = 1;
+            break;
+        }
+        archive_entry_set_pathname(e, files[i].path);
+        archive_entry_set_size(e, (la_int64_t)files[i].size);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, 0, 0);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        rc = archive_write_header(a, e) != ARCHIVE_OK ||
+             archive_write_data(a, files[i].data, files[i].size) != (la_ssize_t)files[i].size;
+        archive_entry_free(e);
+    }
+    if (a && archive_write_close(a) != ARCHIVE_OK) rc = 1;
+    const char *why = a ? archive_error_string(a) : NULL;
+    if (rc) snprintf(err, errlen, "%s: cannot write the bundle: %s", path, why ? why : "out of memory");
+    if (a) archive_write_free(a);
+    return rc ? -1 : 0;
+}
+
+static void build_free(bundle_build *b) {
+    for (size_t i = 0; i < b->nfiles; i++) free(b->files[i].data);
+    for (size_t i = 0; i < b->ncut; i++) report_table_free(&b->cut[i]);
+}
+
+/* The region's cut of every table, each checked: a bundle that breaks the
+ * disclosure property is never published. */
+static int cut_and_check(const bundle_spec *s, bundle_build *b, char *err, size_t errlen) {
+    if (s->ntables > sizeof b->cut / sizeof *b->cut) return snprintf(err, errlen, "too many reports"), -1;
+    for (size_t i = 0; i < s->ntables; i++) {
+        b->ncut = i + 1;
+        if (cut_table(s->tables[i], s->region, &b->cut[i])) return snprintf(err, errlen, "out of memory"), -1;
+        if (disclosure_check(&b->cut[i], err, errlen)) return -1;
+    }
+    return 0;
+}
+
+/* Puts a finished temporary file in place under a name that must not
+ * exist yet (a revision is never replaced). */
+static int place_new(const char *tmp, const char *final, char *err, size_t errlen) {
+    if (link(tmp, final) != 0) {
+        snprintf(err, errlen, "%s: cannot publish: %s", final, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    unlink(tmp);
+    return 0;
+}
+
+/* Makes `target` the latest under `latest` with one rename. */
+static int point_latest(const char *dir, const char *target, const char *latest, char *err, size_t errlen) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s/.latest.%ld.tmp", dir, (long)getpid());
+    unlink(tmp);
+    if (link(target, tmp) != 0 || rename(tmp, latest) != 0) {
+        snprintf(err, errlen, "%s: cannot update: %s", latest, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_signature_file(const char *dir, const char *final, const char *hex, char *err, size_t errlen) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s/.sig.%ld.tmp", dir, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
+    fputs(hex, f);
+    if (fflush(f) || fsync(fileno(f)) || fclose(f)) return unlink(tmp), snprintf(err, errlen, "%s: cannot write", tmp), -1;
+    return place_new(tmp, final, err, errlen);
+}
+
+/* Packs MANIFEST.json, MANIFEST.sig and the files (sorted) into the
+ * revision file, then its detached signature, then the latest names. */
+static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir, bundle_result *r,
+                          char *manifest, size_t manifest_size, char *err, size_t errlen) {
+    bundle_file all[BUNDLE_MAX_FILES + 2];
+    all[0] = (bundle_file){"MANIFEST.json", manifest, manifest_size, ""};
+    all[1] = (bundle_file){"MANIFEST.sig", r->signature, strlen(r->signature), ""};
+    memcpy(all + 2, b->files, b->nfiles * sizeof *b->files);
+    char tmp[4300], sig[4200], latest[4200], latest_sig[4300], name0[128];
+    snprintf(r->path, sizeof r->path, "%.3900s/%.127s", dir, r->name);
+    snprintf(tmp, sizeof tmp, "%.3900s/.%.127s.%ld.tmp", dir, r->name, (long)getpid());
+    snprintf(sig, sizeof sig, "%s.sig", r->path);
+    layout_bundle_name(s->region, s->period, 0, name0, sizeof name0);
+    snprintf(latest, sizeof latest, "%.3900s/%.127s", dir, name0);
+    snprintf(latest_sig, sizeof latest_sig, "%s.sig", latest);
+    if (access(r->path, F_OK) == 0) return snprintf(err, errlen, "%s already exists: revisions are never replaced", r->path), -1;
+    if (pack(tmp, all, b->nfiles + 2, err, errlen)) return unlink(tmp), -1;
+    FILE *f = fopen(tmp, "rb");
+    int synced = f && fsync(fileno(f)) == 0;
+    if (f) fclose(f);
+    if (!synced) return unlink(tmp), snprintf(err, errlen, "%s: cannot sync", tmp), -1;
+    if (place_new(tmp, r->path, err, errlen)) return -1;
+    struct stat st;
+    if (stat(r->path, &st) != 0 || digest_file_sha256(r->path, r->sha256, err, errlen)) return -1;
+    r->size = (int64_t)st.st_size;
+    if (write_signature_file(dir, sig, r->signature, err, errlen)) return -1;
+    return point_latest(dir, r->path, latest, err, errlen) || point_latest(dir, sig, latest_sig, err, errlen) ? -1 : 0;
+}
+
+int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t errlen) {
+    bundle_build *b = calloc(1, sizeof *b);
+    char dir[4096], *manifest = NULL;
+    size_t manifest_size = 0;
+    memset(r, 0, sizeof *r);
+    if (!b) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = layout_bundle_dir(s->out_dir, s->region, s->period, dir, sizeof dir) ||
+                     layout_bundle_name(s->region, s->period, s->revision, r->name, sizeof r->name)
+                 ? (snprintf(err, errlen, "bad region, period or revision"), -1)
+                 : 0;
+    if (rc == 0) rc = fs_mkdirs(dir, err, errlen);
+    if (rc == 0) rc = cut_and_check(s, b, err, errlen);
+    if (rc == 0) rc = add_h5(b, dir, err, errlen);
+    for (size_t i = 0; rc == 0 && i < b->ncut; i++) {
+        r->rows += b->cut[i].nrows;
+        if (add_csv(b, &b->cut[i])) rc = -1, snprintf(err, errlen, "out of memory writing CSV");
+    }
+    if (rc == 0) qsort(b->files, b->nfiles, sizeof *b->files, compare_files);
+    if (rc == 0 && build_manifest(s, b, &manifest, &manifest_size)) rc = -1, snprintf(err, errlen, "out of memory");
+    if (rc == 0) {
+        uint8_t digest[32];
+        crypto_hash_sha256(digest, (const unsigned char *)manifest, manifest_size);
+        for (int i = 0; i < 32; i++) sprintf(r->manifest_sha256 + 2 * i, "%02x", digest[i]);
+        sign_detached_hex(s->key, manifest, manifest_size, r->signature);
+        rc = write_revision(s, b, dir, r, manifest, manifest_size, err, errlen);
+    }
+    free(manifest);
+    build_free(b);
+    free(b);
+    return rc;
+}

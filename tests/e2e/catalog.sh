@@ -1,0 +1,133 @@
+# The publication catalog (src/publish/catalog.h) on both backends: the
+# same C suite (build/asan/catalog-tests) runs on a SQLite file and on a
+# real PostgreSQL server that this script starts itself — initdb into a
+# temporary directory, listening on a unix socket in that directory only
+# (no TCP), run as the `postgres` user when we are root — and always stops
+# and removes again, whatever happens. Then `esep verify-catalog` on intact
+# and tampered catalogs of both kinds.
+source "$(dirname "$0")/../lib.sh"
+CATALOG_TESTS=$ROOT/build/asan/catalog-tests
+
+# The newest installed server's binaries (Debian keeps them off PATH, under
+# /usr/lib/postgresql/<version>/bin), else whatever initdb PATH has.
+pg_bindir() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
+}
+
+PG_BIN=$(pg_bindir || true)
+PG_DIR=$(mktemp -d /tmp/esep-pg.XXXXXX)   # data directory and socket
+PG_URI="postgresql:///esep?host=$PG_DIR"
+ME=$(id -un)
+
+# PostgreSQL refuses to run as root: as root, its commands run as postgres.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_stop() {
+  if [ -n "$PG_BIN" ] && [ -f "$PG_DIR/data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1
+  fi
+  rm -rf "$PG_DIR"
+}
+trap 'pg_stop; rm -rf "$TMP_ROOT"' EXIT
+trap 'exit 130' INT TERM HUP
+
+case_pg_start() {
+  [ -n "$PG_BIN" ] || fail "no PostgreSQL server binaries (initdb) found; scripts/install-deps.sh installs postgresql"
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$PG_DIR" || return 1
+  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C -N >"$TMP/initdb.log" 2>&1 ||
+    { cat "$TMP/initdb.log"; return 1; }
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+    -o "-c listen_addresses='' -k $PG_DIR -c fsync=off -c synchronous_commit=off" start ||
+    { cat "$PG_DIR/server.log"; return 1; }
+  if [ "$ME" != postgres ]; then
+    as_pg "$PG_BIN/createuser" -h "$PG_DIR" -U postgres --superuser "$ME" || return 1
+  fi
+  as_pg "$PG_BIN/createdb" -h "$PG_DIR" -U postgres -O "$ME" esep
+}
+
+# The suite's summary line must say that every case passed.
+suite_on() {
+  "$CATALOG_TESTS" "$1" > "$TMP/out.txt" 2>&1
+  local rc=$?
+  cat "$TMP/out.txt"
+  [ $rc -eq 0 ] && grep -qE '^catalog: [0-9]+ passed, 0 failed$' "$TMP/out.txt"
+}
+
+case_suite_postgresql() { suite_on "$PG_URI"; }
+case_suite_sqlite() { suite_on "$TMP/catalog.sqlite"; }
+
+# Tampers with a SQLite catalog: the sqlite3 shell when installed, else
+# Python's sqlite3 module.
+sqlite_exec() {
+  local db=$1 sql=$2
+  if command -v sqlite3 >/dev/null 2>&1; then
+    sqlite3 "$db" "$sql"
+  else
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' \
+      "$db" "$sql"
+  fi
+}
+
+case_verify_sqlite_intact() {
+  mkdir -p "$TMP/out"
+  "$CATALOG_TESTS" --populate 5 "$TMP/out/catalog.sqlite" || return 1
+  "$ESEP" verify-catalog --out "$TMP/out" > "$TMP/stdout" || fail "exit $?"
+  cat "$TMP/stdout"
+  [ "$(head -1 "$TMP/stdout")" = "catalog chain intact: 5 publications" ] || fail "first line"
+  grep -qE '^head: record 5, record_hash [0-9a-f]{64}$' "$TMP/stdout"
+}
+
+case_verify_sqlite_tampered() {
+  mkdir -p "$TMP/out"
+  "$CATALOG_TESTS" --populate 5 "$TMP/out/catalog.sqlite" || return 1
+  sqlite_exec "$TMP/out/catalog.sqlite" "UPDATE publications SET size = 1 WHERE id = 3" || return 1
+  "$ESEP" verify-catalog --out "$TMP/out" > "$TMP/stdout"
+  local rc=$?
+  cat "$TMP/stdout"
+  [ $rc -eq 1 ] || fail "exit $rc, want 1"
+  grep -q '^catalog chain broken: record 3: record_hash mismatch' "$TMP/stdout"
+}
+
+case_verify_postgresql() {
+  "$CATALOG_TESTS" --populate 4 "$PG_URI" || return 1
+  "$ESEP" verify-catalog --out "$TMP" --catalog "$PG_URI" > "$TMP/stdout" || fail "intact: exit $?"
+  grep -qx 'catalog chain intact: 4 publications' "$TMP/stdout" || fail "intact: $(cat "$TMP/stdout")"
+  "$PG_BIN/psql" -q -X -h "$PG_DIR" -d esep -c "DELETE FROM publications WHERE id = 2" || return 1
+  "$ESEP" verify-catalog --out "$TMP" --catalog "$PG_URI" > "$TMP/stdout"
+  local rc=$?
+  cat "$TMP/stdout"
+  [ $rc -eq 1 ] || fail "tampered: exit $rc, want 1"
+  grep -qx 'catalog chain broken: record 3: gap: record 2 is missing' "$TMP/stdout"
+}
+
+case_verify_two_ranks() {
+  mkdir -p "$TMP/out"
+  "$CATALOG_TESTS" --populate 3 "$TMP/out/catalog.sqlite" || return 1
+  esep_np 2 verify-catalog --out "$TMP/out" > "$TMP/stdout" || fail "exit $?"
+  [ "$(grep -c '^catalog chain intact: 3 publications$' "$TMP/stdout")" -eq 1 ]
+}
+
+case_verify_errors() {
+  "$ESEP" verify-catalog --out "$TMP/none" 2> "$TMP/err"; [ $? -eq 1 ] || fail "missing catalog: exit not 1"
+  grep -q "no catalog at $TMP/none/catalog.sqlite" "$TMP/err" || fail "missing catalog: $(cat "$TMP/err")"
+  "$ESEP" verify-catalog --out "$TMP" --catalog "postgresql://esep:hunter2-pw@127.0.0.1:1/esep" 2> "$TMP/err"
+  [ $? -eq 1 ] || fail "unreachable server: exit not 1"
+  grep -q 'postgresql catalog postgresql://127.0.0.1: connect: ' "$TMP/err" || fail "message: $(cat "$TMP/err")"
+  ! grep -q 'hunter2' "$TMP/err" || fail "the password was printed"
+  "$ESEP" verify-catalog 2> "$TMP/err"; [ $? -eq 2 ] && grep -q 'usage:' "$TMP/err"
+}
+
+run_case "catalog: a private PostgreSQL server starts (initdb, unix socket)" case_pg_start
+run_case "catalog: the catalog suite passes on PostgreSQL" case_suite_postgresql
+run_case "catalog: the catalog suite passes on SQLite" case_suite_sqlite
+run_case "catalog: verify-catalog on an intact SQLite catalog" case_verify_sqlite_intact
+run_case "catalog: verify-catalog detects a tampered SQLite catalog" case_verify_sqlite_tampered
+run_case "catalog: verify-catalog on PostgreSQL, intact then a record deleted" case_verify_postgresql
+run_case "catalog: verify-catalog under mpirun answers once" case_verify_two_ranks
+run_case "catalog: verify-catalog errors hide passwords; usage exits 2" case_verify_errors
