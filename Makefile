@@ -41,7 +41,7 @@ build/asan/esep: build/asan/main.o $(ASAN_OBJ)
 build/asan/unit-tests: $(UNIT_SRC) $(ASAN_OBJ) tests/unit/test.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(ASAN_OBJ) $(PKG_LIBS)
 
-build/asan/catalog-tests: tests/catalog/*.c $(ASAN_OBJ) tests/unit/test.h
+build/asan/catalog-tests: tests/catalog/*.c tests/unit/test.c $(ASAN_OBJ) tests/unit/test.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $(filter-out %.h,$^) $(PKG_LIBS)
 
 bin/gen-extracts: $(wildcard scripts/gen/*.c scripts/gen/*.h)

@@ -9,7 +9,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev          # MPI runtime and headers
   libhdf5-openmpi-dev hdf5-tools      # HDF5, the Open MPI build
   libzstd-dev zstd                    # extract decompression; bundles
-  libarchive-dev                      # tar.zst bundles
+  libarchive-dev libarchive-tools     # tar.zst bundles; bsdtar for the tests
   libyaml-dev                         # schemas/ and jobs/ files
   libsodium-dev                       # Ed25519 signatures
   libsqlite3-dev libpq-dev postgresql # publication catalog backends

@@ -13,17 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/error.h"
 #include "layout.h"
 
 /* Writes a message into err and returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- fields ------------------------------------------------------------ */
 
@@ -67,9 +60,9 @@ int access_parse_regions(const char *s, access_entry *e, char *err, size_t errle
     for (;;) {
         char code[3] = {p[0], p[0] ? p[1] : '\0', '\0'};
         if (!code[0] || !code[1] || !layout_valid_region(code) || (p[2] != ',' && p[2] != '\0'))
-            return fail(err, errlen, "regions must be * or two-digit codes separated by commas, not '%.40s'", s);
+            return error_set(err, errlen, "regions must be * or two-digit codes separated by commas, not '%.40s'", s);
         int n = (code[0] - '0') * 10 + (code[1] - '0');
-        if (e->region[n]) return fail(err, errlen, "region %s listed twice", code);
+        if (e->region[n]) return error_set(err, errlen, "region %s listed twice", code);
         e->region[n] = 1;
         if (p[2] == '\0') return 0;
         p += 3;
@@ -99,11 +92,11 @@ static int parse_line(char *line, access_entry *e, char *err, size_t errlen) {
     char *f[3];
     int n = split_fields(line, f, 3);
     if (n != 3)
-        return fail(err, errlen, "expected 3 fields (name, token hash, regions), found %s",
+        return error_set(err, errlen, "expected 3 fields (name, token hash, regions), found %s",
                     n > 3 ? "more" : n == 2 ? "2" : "1");
     if (!access_valid_name(f[0]))
-        return fail(err, errlen, "name must be 1-%d characters of A-Z a-z 0-9 _ . -", ACCESS_MAX_NAME);
-    if (parse_hash(f[1], e->hash)) return fail(err, errlen, "token hash must be exactly 64 lowercase hex digits");
+        return error_set(err, errlen, "name must be 1-%d characters of A-Z a-z 0-9 _ . -", ACCESS_MAX_NAME);
+    if (parse_hash(f[1], e->hash)) return error_set(err, errlen, "token hash must be exactly 64 lowercase hex digits");
     if (access_parse_regions(f[2], e, err, errlen)) return -1;
     memcpy(e->name, f[0], strlen(f[0]) + 1);
     return 0;
@@ -125,17 +118,17 @@ static int by_hash(const void *a, const void *b) {
 static int check_unique(const char *label, const access_list *l, char *err, size_t errlen) {
     if (l->n < 2) return 0;
     access_entry *s = malloc(l->n * sizeof *s);
-    if (!s) return fail(err, errlen, "%s: out of memory", label);
+    if (!s) return error_set(err, errlen, "%s: out of memory", label);
     memcpy(s, l->entry, l->n * sizeof *s);
     int rc = 0;
     qsort(s, l->n, sizeof *s, by_name);
     for (size_t i = 1; i < l->n && !rc; i++)
         if (!strcmp(s[i - 1].name, s[i].name))
-            rc = fail(err, errlen, "%s:%d: name '%s' already on line %d", label, s[i].line, s[i].name, s[i - 1].line);
+            rc = error_set(err, errlen, "%s:%d: name '%s' already on line %d", label, s[i].line, s[i].name, s[i - 1].line);
     qsort(s, l->n, sizeof *s, by_hash);
     for (size_t i = 1; i < l->n && !rc; i++)
         if (!memcmp(s[i - 1].hash, s[i].hash, sizeof s[i].hash))
-            rc = fail(err, errlen, "%s:%d: token hash already on line %d", label, s[i].line, s[i - 1].line);
+            rc = error_set(err, errlen, "%s:%d: token hash already on line %d", label, s[i].line, s[i - 1].line);
     sodium_memzero(s, l->n * sizeof *s);
     free(s);
     return rc;
@@ -163,14 +156,14 @@ int access_parse(const char *label, const char *text, size_t len, access_list *o
         char line[ACCESS_MAX_LINE + 1], why[200];
         lineno++;
         if (n > ACCESS_MAX_LINE) {
-            rc = fail(err, errlen, "%s:%d: line longer than %d bytes", label, lineno, ACCESS_MAX_LINE);
+            rc = error_set(err, errlen, "%s:%d: line longer than %d bytes", label, lineno, ACCESS_MAX_LINE);
             break;
         }
         memcpy(line, text + pos, n);
         line[n] = '\0';
         pos += n + (nl != NULL);
         if (strlen(line) != n) {
-            rc = fail(err, errlen, "%s:%d: NUL byte in line", label, lineno);
+            rc = error_set(err, errlen, "%s:%d: NUL byte in line", label, lineno);
             break;
         }
         const char *first = line;
@@ -180,9 +173,9 @@ int access_parse(const char *label, const char *text, size_t len, access_list *o
         memset(&e, 0, sizeof e);
         e.line = lineno;
         if (parse_line(line, &e, why, sizeof why))
-            rc = fail(err, errlen, "%s:%d: %s", label, lineno, why);
+            rc = error_set(err, errlen, "%s:%d: %s", label, lineno, why);
         else if (push(&l, &cap, &e))
-            rc = fail(err, errlen, "%s: out of memory", label);
+            rc = error_set(err, errlen, "%s: out of memory", label);
     }
     if (!rc) rc = check_unique(label, &l, err, errlen);
     if (rc) access_free(&l);
@@ -194,12 +187,12 @@ int access_parse(const char *label, const char *text, size_t len, access_list *o
  * Returns 0 with *buf (caller frees) and *len, or -1 with a message. */
 static int read_all(int fd, const char *path, char **buf, size_t *len, char *err, size_t errlen) {
     struct stat st;
-    if (fstat(fd, &st)) return fail(err, errlen, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return fail(err, errlen, "%s: not a regular file", path);
+    if (fstat(fd, &st)) return error_set(err, errlen, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return error_set(err, errlen, "%s: not a regular file", path);
     if (st.st_size > (off_t)ACCESS_MAX_FILE)
-        return fail(err, errlen, "%s: larger than %u bytes", path, ACCESS_MAX_FILE);
+        return error_set(err, errlen, "%s: larger than %u bytes", path, ACCESS_MAX_FILE);
     char *b = malloc((size_t)st.st_size + 1);
-    if (!b) return fail(err, errlen, "%s: out of memory", path);
+    if (!b) return error_set(err, errlen, "%s: out of memory", path);
     size_t got = 0;
     while (got < (size_t)st.st_size) {
         ssize_t r = pread(fd, b + got, (size_t)st.st_size - got, (off_t)got);
@@ -209,7 +202,7 @@ static int read_all(int fd, const char *path, char **buf, size_t *len, char *err
     }
     if (got != (size_t)st.st_size) {
         free(b);
-        return fail(err, errlen, "%s: read error", path);
+        return error_set(err, errlen, "%s: read error", path);
     }
     *buf = b;
     *len = got;
@@ -220,7 +213,7 @@ int access_load(const char *path, access_list *out, char *err, size_t errlen) {
     out->entry = NULL;
     out->n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     char *text;
     size_t len;
     int rc = read_all(fd, path, &text, &len, err, errlen);
@@ -277,7 +270,7 @@ static int open_for_append(const char *path, int *created, char *err, size_t err
     int fd = open(path, flags | O_CREAT | O_EXCL, 0600);
     *created = fd >= 0;
     if (fd < 0 && errno == EEXIST) fd = open(path, flags);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return error_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return fd;
 }
 
@@ -316,19 +309,19 @@ static int append_locked(int fd, const char *path, const char *name, const char 
     free(text);
     for (size_t i = 0; !rc && i < l.n; i++)
         if (!strcmp(l.entry[i].name, name))
-            rc = fail(err, errlen, "%s:%d: akimat '%s' is already in the access file", path, l.entry[i].line, name);
+            rc = error_set(err, errlen, "%s:%d: akimat '%s' is already in the access file", path, l.entry[i].line, name);
     access_free(&l);
     if (rc) return -1;
     char line[ACCESS_MAX_LINE + 2];
     int n = make_line(line, sizeof line, need_nl, name, token, regions);
-    if (n < 0) return fail(err, errlen, "%s: line too long", path);
+    if (n < 0) return error_set(err, errlen, "%s: line too long", path);
     ssize_t w = write(fd, line, (size_t)n);
     if (w != n) {
         int saved = w < 0 ? errno : ENOSPC;
         if (w > 0 && ftruncate(fd, (off_t)len)) saved = errno;
-        return fail(err, errlen, "%s: cannot append: %s", path, strerror(saved));
+        return error_set(err, errlen, "%s: cannot append: %s", path, strerror(saved));
     }
-    if (fsync(fd)) return fail(err, errlen, "%s: cannot sync: %s", path, strerror(errno));
+    if (fsync(fd)) return error_set(err, errlen, "%s: cannot sync: %s", path, strerror(errno));
     return 0;
 }
 
@@ -337,13 +330,13 @@ int access_add(const char *path, const char *name, const char *regions, char tok
     char why[200];
     token[0] = '\0';
     if (!access_valid_name(name))
-        return fail(err, errlen, "akimat name must be 1-%d characters of A-Z a-z 0-9 _ . -", ACCESS_MAX_NAME);
-    if (access_parse_regions(regions, NULL, why, sizeof why)) return fail(err, errlen, "%s", why);
-    if (sodium_init() < 0) return fail(err, errlen, "libsodium cannot start");
+        return error_set(err, errlen, "akimat name must be 1-%d characters of A-Z a-z 0-9 _ . -", ACCESS_MAX_NAME);
+    if (access_parse_regions(regions, NULL, why, sizeof why)) return error_set(err, errlen, "%s", why);
+    if (sodium_init() < 0) return error_set(err, errlen, "libsodium cannot start");
     int created, fd = open_for_append(path, &created, err, errlen);
     if (fd < 0) return -1;
     int rc = created ? sync_parent(path, err, errlen) : 0; /* before the line: no token lost */
-    if (!rc && flock(fd, LOCK_EX)) rc = fail(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+    if (!rc && flock(fd, LOCK_EX)) rc = error_set(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
     if (!rc) {
         unsigned char raw[ACCESS_TOKEN_HEX / 2];
         randombytes_buf(raw, sizeof raw);
@@ -351,7 +344,7 @@ int access_add(const char *path, const char *name, const char *regions, char tok
         sodium_memzero(raw, sizeof raw);
         rc = append_locked(fd, path, name, regions, token, err, errlen);
     }
-    if (close(fd) && !rc) rc = fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (close(fd) && !rc) rc = error_set(err, errlen, "%s: %s", path, strerror(errno));
     if (rc) sodium_memzero(token, ACCESS_TOKEN_HEX + 1);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,19 @@ static int cut_and_check(const bundle_spec *s, bundle_build *b, char *err, size_
     return 0;
 }
 
+/* Makes a rename or link durable: fsync the directory holding path. */
+static int sync_dir_of(const char *path, char *err, size_t errlen) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0) close(fd);
+    if (rc) snprintf(err, errlen, "%s: cannot sync directory: %s", dir, strerror(errno));
+    return rc;
+}
+
 /* Puts a finished temporary file in place under a name that must not
  * exist yet (a revision is never replaced). */
 static int place_new(const char *tmp, const char *final, char *err, size_t errlen) {
@@ -241,7 +255,7 @@ static int place_new(const char *tmp, const char *final, char *err, size_t errle
         return -1;
     }
     unlink(tmp);
-    return 0;
+    return sync_dir_of(final, err, errlen);
 }
 
 /* Makes `target` the latest under `latest` with one rename. */
@@ -254,7 +268,7 @@ static int point_latest(const char *dir, const char *target, const char *latest,
         unlink(tmp);
         return -1;
     }
-    return 0;
+    return sync_dir_of(latest, err, errlen);
 }
 
 static int write_signature_file(const char *dir, const char *final, const char *hex, char *err, size_t errlen) {

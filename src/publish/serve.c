@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/error.h"
 #include "../base/json.h"
 #include "../base/log.h"
 #include "access.h"
@@ -41,14 +42,6 @@
 #define BODY_BLOCK (64 * 1024)  /* bytes read per callback */
 
 /* Writes a message into err and returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 typedef struct {
     dev_t dev;
@@ -793,10 +786,10 @@ static int open_listener(const char *spec, int allow_remote, int *ipv6, char *er
     char host[256], port[8];
     *ipv6 = 0;
     if (split_listen(spec, host, sizeof host, port, sizeof port))
-        return fail(err, errlen, "--listen '%s': expected HOST:PORT (port 1-65535)", spec);
+        return error_set(err, errlen, "--listen '%s': expected HOST:PORT (port 1-65535)", spec);
     struct addrinfo hints = {.ai_flags = AI_NUMERICSERV, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
     int g = getaddrinfo(host, port, &hints, &ai);
-    if (g) return fail(err, errlen, "--listen '%s': %s", spec, gai_strerror(g));
+    if (g) return error_set(err, errlen, "--listen '%s': %s", spec, gai_strerror(g));
     int fd = -1, one = 1;
     if (!allow_remote && !is_loopback(ai->ai_addr))
         snprintf(err, errlen, "--listen '%s' is not a loopback address; add --allow-remote to serve a network", spec);
@@ -843,9 +836,9 @@ static void server_free(server *s) {
 static server *server_new(const serve_options *o, char *err, size_t errlen) {
     struct stat st;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode))
-        return fail(err, errlen, "%s: not a directory", o->out_dir), NULL;
+        return error_set(err, errlen, "%s: not a directory", o->out_dir), NULL;
     server *s = calloc(1, sizeof *s);
-    if (!s) return fail(err, errlen, "out of memory"), NULL;
+    if (!s) return error_set(err, errlen, "out of memory"), NULL;
     s->audit_fd = -1;
     pthread_mutex_init(&s->audit_lock, NULL);
     pthread_mutex_init(&s->access_lock, NULL);
@@ -856,10 +849,10 @@ static server *server_new(const serve_options *o, char *err, size_t errlen) {
     snprintf(s->access_path, sizeof s->access_path, "%s", o->access_path);
     snprintf(audit_path, sizeof audit_path, "%s/audit.log", o->out_dir);
     if (o->audit_path) snprintf(audit_path, sizeof audit_path, "%s", o->audit_path);
-    int rc = stat(s->access_path, &s->acl_st) ? fail(err, errlen, "%s: %s", s->access_path, strerror(errno))
+    int rc = stat(s->access_path, &s->acl_st) ? error_set(err, errlen, "%s: %s", s->access_path, strerror(errno))
                                               : access_load(s->access_path, &s->acl, err, errlen);
     if (!rc && (s->audit_fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
-        rc = fail(err, errlen, "audit log %s: %s", audit_path, strerror(errno));
+        rc = error_set(err, errlen, "audit log %s: %s", audit_path, strerror(errno));
     if (rc) server_free(s);
     return rc ? NULL : s;
 }
@@ -883,13 +876,13 @@ static void wait_for_stop(int fd) {
 }
 
 int serve_run(const serve_options *o, char *err, size_t errlen) {
-    if (sodium_init() < 0) return fail(err, errlen, "libsodium cannot start");
+    if (sodium_init() < 0) return error_set(err, errlen, "libsodium cannot start");
     const char *listen_spec = o->listen ? o->listen : SERVE_DEFAULT_LISTEN;
     server *s = server_new(o, err, errlen);
     if (!s) return -1;
     int ipv6, lfd = open_listener(listen_spec, o->allow_remote, &ipv6, err, errlen), pipefd[2] = {-1, -1};
     if (lfd < 0 || pipe2(pipefd, O_CLOEXEC)) {
-        if (lfd >= 0) fail(err, errlen, "pipe: %s", strerror(errno)), close(lfd);
+        if (lfd >= 0) error_set(err, errlen, "pipe: %s", strerror(errno)), close(lfd);
         server_free(s);
         return -1;
     }

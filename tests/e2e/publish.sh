@@ -20,7 +20,8 @@ case_contents_equal_manifest() {
   [ "$(bundles "$TMP/o" | wc -l)" -eq 3 ] || fail "expected bundles 00, 61, 75"
   for b in $(bundles "$TMP/o"); do
     rm -rf "$TMP/x" && mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x" || fail "GNU tar cannot read $b"
-    bsdtar -tf "$b" > /dev/null 2>&1 || command -v bsdtar > /dev/null || true
+    bsdtar -tf "$b" > "$TMP/bsd.txt" || fail "bsdtar cannot read $b"
+    grep -qx MANIFEST.json "$TMP/bsd.txt" || fail "bsdtar lists no MANIFEST.json in $b"
     $PY - "$TMP/x" <<'PY' || return 1
 import hashlib, json, os, sys
 root = sys.argv[1]
