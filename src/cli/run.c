@@ -258,7 +258,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
             print_extracts(set, &snap);
             missing = archive_reports(&eng, &o, set, &snap, hex, file, tables, &ntables);
             if (missing >= 0 && !o.no_publish && ntables && publish(&o, ctx, &snap, &per, tables, ntables)) missing++;
-            printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive %.2f s\n", t1 - t0,
+            printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive and publication %.2f s\n", t1 - t0,
                    t2 - t1, progress_now() - t2);
             fflush(stdout);
         }

@@ -177,7 +177,7 @@ typedef struct {
 } row_values;
 
 static int evaluate_rows(engine *e, input_plan *ip, const expr_input *in, size_t n, const row_batch *text_batch,
-                         scratch *s, row_values *rv) {
+                         int only_distinct, scratch *s, row_values *rv) {
     size_t slot = 100;
     const job *j = ip->report->job;
     if (!(rv->kato = scratch_vec(s, slot++, n)) || eval(ip->kato, in, n, rv->kato)) return -1;
@@ -185,6 +185,7 @@ static int evaluate_rows(engine *e, input_plan *ip, const expr_input *in, size_t
         if (!(rv->dimv[d] = scratch_vec(s, slot++, n)) || eval(ip->dims[d].expr, in, n, rv->dimv[d])) return -1;
     for (size_t k = 0; k < ip->nmeasures; k++) {
         rv->mask[k] = rv->value[k] = NULL;
+        if (only_distinct && ip->measures[k].kind != JM_DISTINCT) continue;
         if (ip->measures[k].where &&
             (!(rv->mask[k] = scratch_vec(s, slot++, n)) || eval(ip->measures[k].where, in, n, rv->mask[k])))
             return -1;
@@ -217,36 +218,53 @@ static int row_stage(input_plan *ip, const row_batch *b, scratch *s, expr_input 
     return 0;
 }
 
-static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t sign, scratch *s) {
+/* Measures that add up, straight from the batch into the cube. */
+static int accumulate_batch(engine *e, input_plan *ip, const row_batch *b, const expr_input *in, const int64_t *where,
+                            int64_t sign, scratch *s) {
     size_t n = b->nrows;
+    row_values rv;
+    int64_t *signs = scratch_vec(s, 61, n);
+    int rc = signs ? evaluate_rows(e, ip, in, n, b, 0, s, &rv) : -1;
+    for (size_t r = 0; rc == 0 && r < n; r++) signs[r] = sign;
+    unsigned char *active = NULL;
+    if (rc == 0 && where && !(active = malloc(n))) rc = -1;
+    for (size_t r = 0; rc == 0 && where && r < n; r++) active[r] = (unsigned char)where[r];
+    if (rc == 0) rc = accumulate(ip->report, ip, &e->terr, n, rv.kato, rv.dims, rv.mask, rv.value, signs, b->line, active);
+    free(active);
+    return rc;
+}
+
+/* Facts start below this many rows; a deduplicating input compacts its
+ * facts whenever they double past the last compaction. */
+#define FACTS_COMPACT_FIRST (1u << 20)
+
+static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, const int64_t *where, int64_t sign) {
+    int64_t values[256];
+    const batch_column *key = &b->cols[ip->key_column];
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < b->nrows; r++) {
+        if (where && !where[r]) continue;
+        for (size_t k = 0; k < ip->ncarried; k++) {
+            int i = ip->carried[k];
+            values[k] = ip->row_names.source[i] == SRC_LET ? lets[ip->row_names.index[i]][r]
+                                                           : widen(&b->cols[ip->row_names.index[i]], r);
+        }
+        int64_t kv = widen(key, r);
+        if (kv != EXPR_NULL) rc = facts_push(&ip->facts, kv, b->line[r], sign, values);
+    }
+    if (rc == 0 && ip->dedupe && ip->facts.n >= FACTS_COMPACT_FIRST && ip->facts.n >= 2 * ip->compacted) {
+        rc = facts_compact(&ip->facts);
+        ip->compacted = ip->facts.n;
+    }
+    return rc;
+}
+
+static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t sign, scratch *s) {
     int64_t *lets[64] = {0}, *where;
     expr_input *in = calloc(ip->names.count + 1, sizeof *in);
     int rc = in ? row_stage(ip, b, s, in, lets, &where) : -1;
-    if (rc == 0 && !ip->keyed) {
-        row_values rv;
-        int64_t *signs = scratch_vec(s, 61, n);
-        rc = signs ? evaluate_rows(e, ip, in, n, b, s, &rv) : -1;
-        for (size_t r = 0; rc == 0 && r < n; r++) signs[r] = sign;
-        unsigned char *active = NULL;
-        if (rc == 0 && where && !(active = malloc(n))) rc = -1;
-        for (size_t r = 0; rc == 0 && where && r < n; r++) active[r] = (unsigned char)where[r];
-        if (rc == 0)
-            rc = accumulate(ip->report, ip, &e->terr, n, rv.kato, rv.dims, rv.mask, rv.value, signs, b->line, active);
-        free(active);
-    } else if (rc == 0) {
-        int64_t values[256];
-        const batch_column *key = &b->cols[ip->key_column];
-        for (size_t r = 0; rc == 0 && r < n; r++) {
-            if (where && !where[r]) continue;
-            for (size_t k = 0; k < ip->ncarried; k++) {
-                int i = ip->carried[k];
-                values[k] = ip->row_names.source[i] == SRC_LET ? lets[ip->row_names.index[i]][r]
-                                                               : widen(&b->cols[ip->row_names.index[i]], r);
-            }
-            int64_t kv = widen(key, r);
-            if (kv != EXPR_NULL) rc = facts_push(&ip->facts, kv, b->line[r], sign, values);
-        }
-    }
+    if (rc == 0 && (!ip->keyed || ip->distinct_only)) rc = accumulate_batch(e, ip, b, in, where, sign, s);
+    if (rc == 0 && ip->keyed) rc = keep_facts(ip, b, lets, where, sign);
     free(in);
     return rc;
 }
@@ -413,6 +431,9 @@ static int count_distinct(report_plan *rp, const input_plan *ip, const territory
 
 /* Brings an input's facts and its joins' facts to their key owners. */
 static int gather_keyed(engine *e, input_plan *ip) {
+    int compacted = ip->dedupe ? facts_compact(&ip->facts) : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &compacted, 1, MPI_INT, MPI_MIN, e->comm);
+    if (compacted) return -1;
     int rc = facts_shuffle(&ip->facts, e->comm);
     for (size_t k = 0; rc == 0 && k < ip->njoins; k++) rc = facts_shuffle(&ip->joins[k].facts, e->comm);
     int local = rc == 0 ? facts_sort_and_cancel(&ip->facts) : -1;
@@ -452,14 +473,16 @@ static int keyed_stage(engine *e, input_plan *ip) {
     scratch s = {0};
     row_values rv;
     int rc = owner_prepare(ip, &os);
-    if (rc == 0) rc = evaluate_rows(e, ip, os.in, f->n, NULL, &s, &rv);
+    if (rc == 0) rc = evaluate_rows(e, ip, os.in, f->n, NULL, ip->distinct_only, &s, &rv);
     unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
     if (rc == 0 && !active) rc = -1;
     for (size_t r = 0; rc == 0 && r < f->n; r++) {
         active[r] = !os.no_match[r];
         if (os.no_match[r]) rc = record_reject(rp, ip->extract, f->line[r], f->sign[r], REPORT_REJECT_NO_MATCH);
     }
-    if (rc == 0) rc = accumulate(rp, ip, &e->terr, f->n, rv.kato, rv.dims, rv.mask, rv.value, f->sign, f->line, active);
+    /* distinct-only inputs added everything else at the row stage */
+    if (rc == 0 && !ip->distinct_only)
+        rc = accumulate(rp, ip, &e->terr, f->n, rv.kato, rv.dims, rv.mask, rv.value, f->sign, f->line, active);
     if (rc == 0) rc = count_distinct(rp, ip, &e->terr, f, &rv, active);
     free(active);
     scratch_free(&s);

@@ -171,3 +171,47 @@ int facts_sort_and_cancel(fact_table *f) {
     free(perm), free(tmp);
     return 0;
 }
+
+/* Orders two rows of one key by their values. */
+static int compare_values_at(const fact_table *f, size_t a, size_t b) {
+    for (size_t c = 0; c < f->ncols; c++)
+        if (f->col[c][a] != f->col[c][b]) return f->col[c][a] < f->col[c][b] ? -1 : 1;
+    return 0;
+}
+
+int facts_compact(fact_table *f) {
+    if (f->n < 2) return 0;
+    /* rank = the row's values folded into 64 bits: equal values give equal
+     * ranks, and rows are then compared exactly within a key and rank */
+    sort_item *items = malloc(f->n * sizeof *items), *spare = malloc(f->n * sizeof *spare);
+    size_t *perm = malloc(f->n * sizeof *perm);
+    int64_t *tmp = malloc(f->n * sizeof *tmp);
+    if (!items || !spare || !perm || !tmp) {
+        free(items), free(spare), free(perm), free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (size_t c = 0; c < f->ncols; c++) h = (h ^ (uint64_t)f->col[c][i]) * 0x100000001B3ull;
+        items[i] = (sort_item){(uint64_t)f->key[i] ^ (1ull << 63), h, i};
+    }
+    radix_sort_by_key(items, spare, f->n);
+    sort_groups_by_rank(items, f->n);
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        int duplicate = 0;
+        /* same key and rank as an earlier kept row of the run: compare exactly */
+        for (size_t j = kept; j-- > 0 && items[j].key == items[i].key && items[j].rank == items[i].rank;)
+            if (compare_values_at(f, items[j].idx, items[i].idx) == 0) {
+                duplicate = 1;
+                break;
+            }
+        if (!duplicate) items[kept++] = items[i];
+    }
+    for (size_t i = 0; i < kept; i++) perm[i] = items[i].idx;
+    permute(f->key, perm, kept, tmp), permute(f->line, perm, kept, tmp), permute(f->sign, perm, kept, tmp);
+    for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, kept, tmp);
+    f->n = kept;
+    free(items), free(spare), free(perm), free(tmp);
+    return 0;
+}

@@ -33,4 +33,9 @@ int facts_shuffle(fact_table *f, MPI_Comm comm);
  * row it withdraws (same line). 0, or -1 out of memory. */
 int facts_sort_and_cancel(fact_table *f);
 
+/* Collapses rows with the same key and values into one (keeping the first
+ * line), for rows that can never be withdrawn; the result is sorted by key.
+ * 0, or -1 out of memory (the table is then unchanged). */
+int facts_compact(fact_table *f);
+
 #endif

@@ -312,7 +312,9 @@ static size_t owner_programs(const input_plan *ip, expr_program **out) {
         out[n++] = ip->member_value, out[n++] = ip->member_where;
         for (size_t v = 0; v < ip->def->group.nvalues; v++) out[n++] = ip->member_values[v];
     } else {
-        for (size_t m = 0; m < ip->nmeasures; m++) out[n++] = ip->measures[m].where, out[n++] = ip->measures[m].value;
+        for (size_t m = 0; m < ip->nmeasures; m++)
+            if (!ip->distinct_only || ip->measures[m].kind == JM_DISTINCT)
+                out[n++] = ip->measures[m].where, out[n++] = ip->measures[m].value;
     }
     return n;
 }
@@ -373,6 +375,9 @@ static int plan_input(planner *pl, report_plan *rp, size_t i) {
     if (ip->grouped && plan_group(pl, ip)) return -1;
     if (plan_measures(pl, ip, ip->grouped ? &ip->entity_names : &ip->names)) return -1;
     if (!ip->keyed) return 0;
+    const schema_extract *ext = &pl->schemas->extracts[ip->extract];
+    ip->distinct_only = ip->njoins == 0 && !ip->grouped;
+    ip->dedupe = ip->distinct_only && ext->key_column < 0 && ext->nrefs == 0;
     expr_program *progs[160];
     size_t n = owner_programs(ip, progs);
     return plan_carried(pl, ip, progs, n) || facts_init(&ip->facts, ip->ncarried);

@@ -67,6 +67,12 @@ typedef struct {
     expr_program *where;
     expr_program **lets;
     int keyed;                    /* rows go to the owner of their key */
+    int distinct_only;            /* keyed only for distinct counts: other
+                                     measures add up at the row stage, and
+                                     facts carry what the distinct counts need */
+    int dedupe;                   /* distinct_only, and the extract never has
+                                     rows withdrawn (no key, no reference):
+                                     identical facts collapse at the origin */
     int key_column;               /* partition key column of the extract */
     int grouped;
     /* evaluated per row where the row ends up (batch, or key owner) */
@@ -79,6 +85,7 @@ typedef struct {
     size_t ncarried;
     int *carried;                 /* row_names indexes carried in facts */
     fact_table facts;
+    size_t compacted;             /* facts.n after the last compaction */
     join_plan *joins;
     size_t njoins, njoin_outputs;
     /* grouped inputs: member expressions (over `names`), entity names */
