@@ -80,20 +80,7 @@ static void print_json(const schema_set *set, const snapshot_result *res) {
 static void print_table(const schema_set *set, const snapshot_result *res, const check_options *o,
                         int nranks) {
     printf("snapshot %s  (%s, %d rank%s)\n", res->date_text, o->snapshot, nranks, nranks == 1 ? "" : "s");
-    printf("%-18s %14s %14s %12s\n", "extract", "read", "accepted", "rejected");
-    for (size_t i = 0; i < set->count; i++) {
-        const extract_summary *s = &res->extracts[i];
-        if (s->failed) {
-            printf("%-18s FAILED: %s\n", set->extracts[i].name, s->error);
-            continue;
-        }
-        printf("%-18s %14lld %14lld %12lld\n", set->extracts[i].name, (long long)s->read,
-               (long long)s->accepted, (long long)s->rejected);
-        for (int r = 0; r < REJ_COUNT; r++)
-            if (s->reasons[r])
-                printf("    %-32s %12lld\n", reject_reason_name((reject_reason)r), (long long)s->reasons[r]);
-    }
-    printf("rejected rows: %s/\n", res->rejects_dir);
+    cli_print_extracts(set, res);
 }
 
 /* Each rank's scan rate per extract, gathered to rank 0 (stderr). */

@@ -39,3 +39,20 @@ int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, 
     fprintf(stderr, "\nusage: %s\n", usage);
     return EXIT_USAGE;
 }
+
+void cli_print_extracts(const schema_set *set, const snapshot_result *res) {
+    printf("%-18s %14s %14s %12s\n", "extract", "read", "accepted", "rejected");
+    for (size_t i = 0; i < set->count; i++) {
+        const extract_summary *s = &res->extracts[i];
+        if (s->failed) {
+            printf("%-18s FAILED: %s\n", set->extracts[i].name, s->error);
+            continue;
+        }
+        printf("%-18s %14lld %14lld %12lld\n", set->extracts[i].name, (long long)s->read,
+               (long long)s->accepted, (long long)s->rejected);
+        for (int r = 0; r < REJ_COUNT; r++)
+            if (s->reasons[r])
+                printf("    %-32s %12lld\n", reject_reason_name((reject_reason)r), (long long)s->reasons[r]);
+    }
+    printf("rejected rows: %s/\n", res->rejects_dir);
+}

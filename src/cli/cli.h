@@ -9,6 +9,8 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "../ingest/snapshot.h"
+
 typedef struct {
     MPI_Comm comm;
     int rank, nranks;
@@ -24,6 +26,11 @@ void cli_default_dir(const char *name, char *out, size_t outlen);
 /* Prints a usage error on rank 0. Returns EXIT_USAGE. */
 int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Rows read / accepted / rejected per extract, rejected counts per reason,
+ * failures with their message, and where the rejects are (stdout; rank 0).
+ * Cannot fail. */
+void cli_print_extracts(const schema_set *set, const snapshot_result *res);
 
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 int cmd_run(const cli_context *ctx, int argc, char **argv);

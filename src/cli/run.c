@@ -206,16 +206,6 @@ static void print_phases(const cli_context *ctx, double scan, double row_stage, 
     free(all);
 }
 
-static void print_extracts(const schema_set *set, const snapshot_result *snap) {
-    printf("%-18s %12s %12s %10s\n", "extract", "read", "accepted", "rejected");
-    for (size_t i = 0; i < set->count; i++) {
-        const extract_summary *s = &snap->extracts[i];
-        if (s->failed) printf("%-18s FAILED: %s\n", set->extracts[i].name, s->error);
-        else printf("%-18s %12lld %12lld %10lld\n", set->extracts[i].name, (long long)s->read, (long long)s->accepted,
-                    (long long)s->rejected);
-    }
-}
-
 int cmd_run(const cli_context *ctx, int argc, char **argv) {
     run_options o;
     int rc = parse_options(ctx, argc, argv, &o);
@@ -255,7 +245,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
         if (ctx->rank == 0) {
             printf("esep run: snapshot %s, period %s, %d rank%s\n", snap.date_text, per.text, ctx->nranks,
                    ctx->nranks == 1 ? "" : "s");
-            print_extracts(set, &snap);
+            cli_print_extracts(set, &snap);
             missing = archive_reports(&eng, &o, set, &snap, hex, file, tables, &ntables);
             if (missing >= 0 && !o.no_publish && ntables && publish(&o, ctx, &snap, &per, tables, ntables)) missing++;
             printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive and publication %.2f s\n", t1 - t0,

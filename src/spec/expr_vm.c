@@ -115,7 +115,8 @@ static void kernel_age(int64_t *out, operand_view a, operand_view b, int64_t lo,
     }
 }
 
-static void kernel_month_of(int64_t *out, operand_view a, int64_t lo, int64_t hi, size_t n) {
+/* month(d) or year_start(d): both split the date, then rebuild. */
+static void kernel_date_part(int64_t *out, operand_view a, int64_t lo, int64_t hi, size_t n, int year_start) {
     for (size_t i = 0; i < n; i++) {
         int64_t d = a.v[i * a.stride];
         int y, m, day;
@@ -124,21 +125,7 @@ static void kernel_month_of(int64_t *out, operand_view a, int64_t lo, int64_t hi
             continue;
         }
         date_to_ymd((int32_t)d, &y, &m, &day);
-        out[i] = (int64_t)y * 12 + (m - 1);
-    }
-}
-
-static void kernel_year_start(int64_t *out, operand_view a, int64_t lo, int64_t hi,
-                              size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int64_t d = a.v[i * a.stride];
-        int y, m, day;
-        if (!date_ok(d, lo, hi)) {
-            out[i] = NUL;
-            continue;
-        }
-        date_to_ymd((int32_t)d, &y, &m, &day);
-        out[i] = date_from_ymd(y, 1, 1);
+        out[i] = year_start ? date_from_ymd(y, 1, 1) : (int64_t)y * 12 + (m - 1);
     }
 }
 
@@ -277,8 +264,8 @@ void expr_vm_run(const expr_vm *vm, const expr_instr *in, size_t n) {
     case OP_MIN: kernel_min(out, a, b, n); break;
     case OP_SELECT: kernel_select(out, a, b, c, n); break;
     case OP_AGE: kernel_age(out, a, b, in->lo, in->hi, n); break;
-    case OP_MONTH_OF: kernel_month_of(out, a, in->lo, in->hi, n); break;
-    case OP_YEAR_START: kernel_year_start(out, a, in->lo, in->hi, n); break;
+    case OP_MONTH_OF: kernel_date_part(out, a, in->lo, in->hi, n, 0); break;
+    case OP_YEAR_START: kernel_date_part(out, a, in->lo, in->hi, n, 1); break;
     default: break;
     }
 }

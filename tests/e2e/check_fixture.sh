@@ -97,7 +97,15 @@ case_usage_error() {
   "$ESEP" check --snapshot x 2> "$TMP/err"; [ $? -eq 2 ] && grep -q 'usage:' "$TMP/err"
 }
 
+# outputs.md: the run summary prints the rejected counts per reason too.
+case_run_summary_counts_reasons() {
+  "$ESEP" run --snapshot "$FIX/20250415" --period 2025-03 --out "$TMP/out" --no-publish > "$TMP/run.txt" 2>/dev/null || true
+  grep -Eq '^persons +11 +4 +7$' "$TMP/run.txt" || { cat "$TMP/run.txt"; return 1; }
+  grep -Eq '^ +iin_checksum +1$' "$TMP/run.txt" && grep -Eq '^ +duplicate_key +1$' "$TMP/run.txt"
+}
+
 run_case "check: JSON summary equals the hand count" case_json_summary
+run_case "run: the summary counts rejected rows per reason" case_run_summary_counts_reasons
 run_case "check: every rejected row, line, column and reason" case_rejects_exact
 run_case "check: rejects keep the raw line" case_rejects_keep_raw_line
 run_case "check: exit 0 when rows are rejected" case_exit_status_zero_with_rejects
