@@ -176,7 +176,7 @@ typedef struct {
     int *dims;
 } row_values;
 
-static int evaluate_rows(engine *e, input_plan *ip, const expr_input *in, size_t n, const row_batch *text_batch,
+static int evaluate_rows(input_plan *ip, const expr_input *in, size_t n, const row_batch *text_batch,
                          int only_distinct, scratch *s, row_values *rv) {
     size_t slot = 100;
     const job *j = ip->report->job;
@@ -197,11 +197,14 @@ static int evaluate_rows(engine *e, input_plan *ip, const expr_input *in, size_t
     if (!dims) return -1;
     rv->dims = (int *)dims;
     dimension_indexes(ip, n, rv->dimv, text_batch, rv->dims);
-    (void)e;
     return 0;
 }
 
 /* ---- the row stage: one batch ----------------------------------------- */
+
+/* Scratch slots: lets take 0 … JOB_MAX_LETS-1; the where vectors 60–62;
+ * evaluate_rows from 100 on. */
+_Static_assert(JOB_MAX_LETS <= 60, "let vectors must not reach the where slots");
 
 /* Lets and the input's where over a batch. Returns the where vector (NULL
  * when the input has none) through *where; lets go to lets[]. */
@@ -224,7 +227,7 @@ static int accumulate_batch(engine *e, input_plan *ip, const row_batch *b, const
     size_t n = b->nrows;
     row_values rv;
     int64_t *signs = scratch_vec(s, 61, n);
-    int rc = signs ? evaluate_rows(e, ip, in, n, b, 0, s, &rv) : -1;
+    int rc = signs ? evaluate_rows(ip, in, n, b, 0, s, &rv) : -1;
     for (size_t r = 0; rc == 0 && r < n; r++) signs[r] = sign;
     unsigned char *active = NULL;
     if (rc == 0 && where && !(active = malloc(n))) rc = -1;
@@ -239,7 +242,7 @@ static int accumulate_batch(engine *e, input_plan *ip, const row_batch *b, const
 #define FACTS_COMPACT_FIRST (1u << 20)
 
 static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, const int64_t *where, int64_t sign) {
-    int64_t values[256];
+    int64_t values[PLAN_MAX_CARRIED];
     const batch_column *key = &b->cols[ip->key_column];
     int rc = 0;
     for (size_t r = 0; rc == 0 && r < b->nrows; r++) {
@@ -260,7 +263,7 @@ static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, 
 }
 
 static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t sign, scratch *s) {
-    int64_t *lets[64] = {0}, *where;
+    int64_t *lets[JOB_MAX_LETS] = {0}, *where;
     expr_input *in = calloc(ip->names.count + 1, sizeof *in);
     int rc = in ? row_stage(ip, b, s, in, lets, &where) : -1;
     if (rc == 0 && (!ip->keyed || ip->distinct_only)) rc = accumulate_batch(e, ip, b, in, where, sign, s);
@@ -473,7 +476,7 @@ static int keyed_stage(engine *e, input_plan *ip) {
     scratch s = {0};
     row_values rv;
     int rc = owner_prepare(ip, &os);
-    if (rc == 0) rc = evaluate_rows(e, ip, os.in, f->n, NULL, ip->distinct_only, &s, &rv);
+    if (rc == 0) rc = evaluate_rows(ip, os.in, f->n, NULL, ip->distinct_only, &s, &rv);
     unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
     if (rc == 0 && !active) rc = -1;
     for (size_t r = 0; rc == 0 && r < f->n; r++) {
@@ -500,7 +503,7 @@ static int build_members(engine *e, input_plan *ip) {
     scratch s = {0};
     size_t nv = ip->def->group.nvalues, n = f->n;
     int rc = owner_prepare(ip, &os);
-    int64_t *key = NULL, *cols[4 + 32];
+    int64_t *key = NULL, *cols[4 + JOB_MAX_GROUP_VALUES];
     expr_program *progs[4] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
     if (rc == 0 && !(key = scratch_vec(&s, 0, n))) rc = -1;
     if (rc == 0) rc = eval(ip->member_key, os.in, n, key);
@@ -509,7 +512,7 @@ static int build_members(engine *e, input_plan *ip) {
         else if (c == 3 && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
         else rc = eval(c < 4 ? progs[c] : ip->member_values[c - 4], os.in, n, cols[c]);
     }
-    int64_t row[4 + 32];
+    int64_t row[4 + JOB_MAX_GROUP_VALUES];
     for (size_t r = 0; rc == 0 && r < n; r++) {
         if (key[r] == EXPR_NULL) continue;
         for (size_t c = 0; c < 4 + nv; c++) row[c] = cols[c][r];
@@ -534,7 +537,7 @@ static int group_stage(engine *e, input_plan *ip) {
     for (size_t i = 0; i < m->n; i++) ng += i == 0 || m->key[i] != m->key[i - 1];
     scratch s = {0};
     int64_t *kato = scratch_vec(&s, 0, ng), *line = scratch_vec(&s, 1, ng), *sign = scratch_vec(&s, 2, ng);
-    int64_t *gv[32];
+    int64_t *gv[JOB_MAX_GROUP_VALUES];
     int rc = kato && line && sign ? 0 : -1;
     for (size_t v = 0; rc == 0 && v < nv; v++) rc = (gv[v] = scratch_vec(&s, 3 + v, ng)) ? 0 : -1;
     size_t g = 0;

@@ -262,6 +262,11 @@ static int plan_carried(planner *pl, input_plan *ip, expr_program *const *progs,
                          ip->names.names[i].name);
             break;
         }
+        if (ip->ncarried == PLAN_MAX_CARRIED) {
+            job_expr at = {NULL, ip->report->job->path, 0, 0, 0};
+            rc = fail_at(&at, pl->err, pl->errlen, "input '%s' carries too many values to its key's owner", ip->def->name);
+            break;
+        }
         ip->carried[ip->ncarried] = (int)i;
         ip->names.source[i] = SRC_CARRIED;
         ip->names.index[i] = (int)ip->ncarried++;

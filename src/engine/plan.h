@@ -16,6 +16,8 @@
 #include "facts.h"
 #include "period.h"
 
+#define PLAN_MAX_CARRIED 256 /* values a keyed row carries to its key's owner */
+
 typedef struct {
     int measure;                  /* index in the job */
     job_measure_kind kind;

@@ -198,6 +198,7 @@ static int parse_dim_sources(jl *ld, const ynode *n, const job *j, job_input *in
 static int parse_lets(jl *ld, const ynode *n, job_input *in) {
     if (!n) return 0;
     if (n->kind != YNODE_MAPPING) return JFAIL(ld, n, "let: a mapping name → expression");
+    if (n->count > JOB_MAX_LETS) return JFAIL(ld, n, "let: at most %d values", JOB_MAX_LETS);
     if (!(in->lets = calloc(n->count, sizeof *in->lets))) return JFAIL(ld, n, "out of memory");
     for (size_t i = 0; i < n->count; i++) {
         in->nlets = i + 1;
@@ -243,6 +244,7 @@ static int parse_group(jl *ld, const ynode *n, job_input *in) {
         get_expr(ld, kato, "where", 0, &g->member_where))
         return -1;
     if (!values || values->kind != YNODE_MAPPING) return JFAIL(ld, n, "group: 'values' mapping required");
+    if (values->count > JOB_MAX_GROUP_VALUES) return JFAIL(ld, values, "group: at most %d values", JOB_MAX_GROUP_VALUES);
     if (!(g->values = calloc(values->count, sizeof *g->values))) return JFAIL(ld, n, "out of memory");
     for (size_t i = 0; i < values->count; i++) {
         const ynode *k = values->items[2 * i], *v = values->items[2 * i + 1];

@@ -13,6 +13,8 @@
 #include "../archive/report_table.h"
 
 #define JOB_MAX_LEVEL 3
+#define JOB_MAX_LETS 32          /* derived values of one input */
+#define JOB_MAX_GROUP_VALUES 32  /* values of a grouped input's entities */
 
 typedef struct {
     char *text;             /* NULL when absent */

@@ -63,7 +63,17 @@ case_unknown_column_located() {
   grep -Eq "EDU-01.yaml:[0-9]+:[0-9]+: .*school_kato" "$TMP/err" || { cat "$TMP/err"; return 1; }
 }
 
+case_too_many_lets_refused() {
+  mkdir -p "$TMP/jobs"
+  { sed '/^      answered: /q' "$ROOT/jobs/APL-01.yaml"
+    for i in $(seq 1 31); do echo "      extra$i: \"days + $i\""; done
+    sed -n '/^measures:/,$p' "$ROOT/jobs/APL-01.yaml"; } > "$TMP/jobs/APL-01.yaml"
+  "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err" && fail "accepted"
+  grep -Eq "APL-01.yaml:[0-9]+:[0-9]+: let: at most 32 values" "$TMP/err" || { cat "$TMP/err"; return 1; }
+}
+
 run_case "jobs: a 13th report is a new file, no rebuild" case_new_report_is_a_file
+run_case "jobs: more derived values than the engine holds are refused" case_too_many_lets_refused
 run_case "jobs: the methodology version in force at the period end is used" case_version_in_force
 run_case "jobs: overlapping versions of a report are refused" case_overlapping_versions_refused
 run_case "jobs: an expression error points at file:line:column" case_expression_error_located
