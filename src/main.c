@@ -20,6 +20,11 @@ static const char *const usage_text =
     "  check    --snapshot DIR --out OUT [--json]   validate a registry snapshot\n"
     "  run      --snapshot DIR --period P --out OUT [--reports ID,…]\n"
     "                                               compute reports into the archive\n"
+    "  nightly  --snapshots ROOT --out OUT [--on YYYY-MM-DD] [--key FILE | --create-key]\n"
+    "                                               compute and publish everything due tonight\n"
+    "  plan     --snapshots ROOT --out OUT [--on YYYY-MM-DD]\n"
+    "                                               what is due, running, done, failed, late\n"
+    "  status   --out OUT [--on YYYY-MM-DD]         last nights' runs, failed and late items\n"
     "  export   --out OUT --report ID --period P    print a report's CSV form\n"
     "  verify-catalog --out OUT [--catalog SPEC]    check the publication catalog's hash chain\n"
     "  verify   BUNDLE --pubkey FILE                check a bundle's signatures and files\n"
@@ -56,6 +61,12 @@ int main(int argc, char **argv) {
         status = cmd_verify_catalog(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "verify")) {
         status = cmd_verify(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "nightly")) {
+        status = cmd_nightly(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "plan")) {
+        status = cmd_plan(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "status")) {
+        status = cmd_status(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "keygen")) {
         status = cmd_keygen(&ctx, argc - 1, argv + 1);
     } else {

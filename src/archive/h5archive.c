@@ -584,15 +584,14 @@ static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int
     return rc;
 }
 
-/* "<dir>/.<name>.<pid>.tmp" beside path: the same file system, so the
- * final rename is atomic, and hidden from anyone listing *.h5. */
+/* A fresh "<dir>/.<name>.<pid>.<random>.tmp" beside path, created empty
+ * with O_EXCL|O_NOFOLLOW (a planted file or link is never written
+ * through): the same file system, so the final rename is atomic, and
+ * hidden from anyone listing *.h5. */
 static int temp_path(h5ctx *c, char *out, size_t cap) {
-    const char *slash = strrchr(c->path, '/');
-    const char *base = slash ? slash + 1 : c->path;
-    int dirlen = slash ? (int)(slash - c->path + 1) : 0;
-    if (!*base) return fail(c, "not a file name");
-    int n = snprintf(out, cap, "%.*s.%s.%ld.tmp", dirlen, c->path, base, (long)getpid());
-    return n < 0 || (size_t)n >= cap ? fail(c, "path too long") : 0;
+    FILE *f = fs_temp_open(c->path, 0644, out, cap, c->err, c->errlen);
+    if (!f) return -1;
+    return fclose(f) == 0 ? 0 : fail(c, "cannot create a temporary file");
 }
 
 static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,

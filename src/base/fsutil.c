@@ -1,10 +1,15 @@
 /* fsutil.c — see fsutil.h. */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,4 +102,99 @@ int fs_append_file(FILE *out, const char *path, char *err, size_t errlen) {
     fclose(in);
     if (failed) snprintf(err, errlen, "%s: cannot copy: %m", path);
     return failed ? -1 : 0;
+}
+
+FILE *fs_temp_open(const char *final_path, int mode, char *tmp_path, size_t n, char *err, size_t errlen) {
+    char dir[4096], base[4096];
+    snprintf(dir, sizeof dir, "%s", final_path);
+    snprintf(base, sizeof base, "%s", final_path);
+    const char *d = dirname(dir), *b = basename(base);
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint32_t)rand();
+        int len = snprintf(tmp_path, n, "%s/.%.200s.%ld.%08x.tmp", d, b, (long)getpid(), (unsigned)r);
+        if (len < 0 || (size_t)len >= n) return snprintf(err, errlen, "%s: path too long", final_path), NULL;
+        int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 && errno == EEXIST) continue;
+        if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", tmp_path, strerror(errno)), NULL;
+        FILE *f = fdopen(fd, "wb");
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot open: %s", tmp_path, strerror(errno));
+            close(fd);
+            unlink(tmp_path);
+        }
+        return f;
+    }
+    snprintf(err, errlen, "%s: cannot find a free temporary name", final_path);
+    return NULL;
+}
+
+int fs_write_atomic(const char *final_path, const void *data, size_t size, int mode, char *err, size_t errlen) {
+    char tmp[4400];
+    FILE *f = fs_temp_open(final_path, mode, tmp, sizeof tmp, err, errlen);
+    if (!f) return -1;
+    if (size && fwrite(data, 1, size, f) != size) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+        fclose(f);
+        unlink(tmp);
+        return -1;
+    }
+    return fs_commit_file(f, tmp, final_path, err, errlen);
+}
+
+int fs_sync_dir(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (rc) snprintf(err, errlen, "%s: cannot sync directory: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+/* The pid in ".<name>.<pid>.<8 hex>.tmp", or 0 when the name is not ours. */
+static long temp_owner(const char *name) {
+    size_t len = strlen(name);
+    if (name[0] != '.' || len < 16 || strcmp(name + len - 4, ".tmp")) return 0;
+    const char *hex = name + len - 12;
+    if (hex[-1] != '.') return 0;
+    const char *p = hex - 2;
+    while (p > name && *p >= '0' && *p <= '9') p--;
+    if (*p != '.' || p == hex - 2) return 0;
+    return strtol(p + 1, NULL, 10);
+}
+
+static void remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (d) {
+        for (struct dirent *de; (de = readdir(d));) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            char child[4400];
+            snprintf(child, sizeof child, "%s/%s", path, de->d_name);
+            struct stat st;
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
+            else unlink(child);
+        }
+        closedir(d);
+    }
+    if (rmdir(path) != 0) unlink(path);
+}
+
+int fs_remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        long pid = temp_owner(de->d_name);
+        if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno == EPERM)) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        remove_tree(path);
+        removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+int fs_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }

@@ -24,6 +24,30 @@ int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
 int fs_commit_path(const char *tmp_path, const char *final_path,
                    char *err, size_t errlen);
 
+/* Opens a fresh temporary file beside final_path for writing: the name is
+ * "<dir>/.<base>.<pid>.<random>.tmp" (written into tmp_path), created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW and the given mode, so a file or symbolic link
+ * planted under any name is never written through. Commit it with
+ * fs_commit_file. Returns the stream, or NULL with a message in err. */
+FILE *fs_temp_open(const char *final_path, int mode, char *tmp_path, size_t n, char *err, size_t errlen);
+
+/* Writes size bytes of data to final_path the same careful way (fresh
+ * temporary file, fsync, rename, directory fsync). 0, or -1 with a message;
+ * nothing is left under the temporary name on error. */
+int fs_write_atomic(const char *final_path, const void *data, size_t size, int mode, char *err, size_t errlen);
+
+/* 1 when path is a directory (following links), else 0. Cannot fail. */
+int fs_is_dir(const char *path);
+
+/* fsyncs the directory at path. 0, or -1 with a message. */
+int fs_sync_dir(const char *path, char *err, size_t errlen);
+
+/* Removes the leftovers of crashed writers in dir: entries named
+ * ".<anything>.<pid>.<random>.tmp" (files, or directories removed with
+ * their files) whose pid is not a live process of this host. Returns how
+ * many were removed. Cannot fail (what cannot be removed stays). */
+int fs_remove_stale_temps(const char *dir);
+
 /* Appends the whole file at path to out. 0, or -1 with a message. */
 int fs_append_file(FILE *out, const char *path, char *err, size_t errlen);
 

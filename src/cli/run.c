@@ -1,36 +1,33 @@
 /* run.c — `esep run --snapshot DIR --period P --out OUT [--reports ID,…]`:
- * the nightly job. Reads the snapshot once (every rank its share), feeds
- * every report valid for P, writes each report's table to the archive
- * OUT/archive/<P>/<ID>.h5 and the rows a report could not use to
- * OUT/rejects/<YYYYMMDD>/<ID>-<P>.csv, and prints a summary: reports
- * produced, rows per extract, time per phase. Exit 0 only when every
- * requested report was produced. */
+ * one period from one named snapshot, through the pipeline (pipeline.h):
+ * one scan, every report in force for P (or those named), archived, then P
+ * published from the archive (bundles hold every report of P ever
+ * produced; an identical bundle makes no revision). Items are recorded in
+ * the ledger like the nightly's. Exit 0 only when every requested report
+ * was produced and published; 1 otherwise (the message says why: a failed
+ * extract, a period the snapshot cannot describe, another command holding
+ * OUT); 2 on a usage error. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
-#include "../archive/h5archive.h"
-#include "../base/digest.h"
-#include "../base/fsutil.h"
 #include "../base/log.h"
-#include "../base/progress.h"
-#include "../engine/engine.h"
-#include "../publish/publisher.h"
-#include "cli.h"
+#include "../schedule/ledger.h"
+#include "jobrun.h"
 
 #ifndef ESEP_VERSION
 #define ESEP_VERSION "0.1.0"
 #endif
 
 static const char *const usage =
-    "esep run --snapshot DIR --period YYYY-MM|YYYY-Qn|YYYY --out OUT [--reports ID,…] [--key FILE]\n"
-    "         [--no-publish] [--catalog SPEC] [--jobs DIR] [--schemas DIR]";
+    "esep run --snapshot DIR --period YYYY-MM|YYYY-Qn|YYYY --out OUT [--reports ID,…]\n"
+    "         [--key FILE | --create-key] [--no-publish] [--catalog SPEC] [--wait SECONDS]\n"
+    "         [--jobs DIR] [--schemas DIR]";
 
 typedef struct {
     const char *snapshot, *period, *out, *key, *catalog;
-    int no_publish;
+    int no_publish, create_key, wait;
     char *reports;
     char jobs[4096], schemas[4096];
 } run_options;
@@ -41,7 +38,9 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         {"out", required_argument, 0, 'o'},      {"reports", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'J'},     {"schemas", required_argument, 0, 'S'},
         {"key", required_argument, 0, 'k'},      {"no-publish", no_argument, 0, 'n'},
-        {"catalog", required_argument, 0, 'c'},  {0, 0, 0, 0}};
+        {"catalog", required_argument, 0, 'c'},  {"create-key", no_argument, 0, 'K'},
+        {"wait", required_argument, 0, 'w'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     cli_default_dir("jobs", o->jobs, sizeof o->jobs);
     cli_default_dir("schemas", o->schemas, sizeof o->schemas);
@@ -57,6 +56,9 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         case 'k': o->key = optarg; break;
         case 'n': o->no_publish = 1; break;
         case 'c': o->catalog = optarg; break;
+        case 'K': o->create_key = 1; break;
+        case 'w': o->wait = atoi(optarg); break;
+        case 'h': if (ctx->rank == 0) printf("usage: %s\n", usage); return -1;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }
@@ -65,202 +67,54 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
     return 0;
 }
 
-/* Splits "A,B,C" in place. */
-static size_t split_ids(char *list, char **ids, size_t max) {
+/* The items: the named reports, or every report in force for per. */
+static size_t make_items(const job_set *jobs, const period *per, char *list, pipeline_item *items, size_t max) {
+    const char *ids[64];
     size_t n = 0;
-    for (char *tok = list ? strtok(list, ",") : NULL; tok && n < max; tok = strtok(NULL, ",")) ids[n++] = tok;
-    return n;
-}
-
-/* SHA-256 of every extract file, computed by the ranks in turn. */
-static void input_digests(const cli_context *ctx, const schema_set *set, const char *dir, char (*hex)[65],
-                          char (*file)[128]) {
-    memset(hex, 0, set->count * 65);
-    for (size_t i = 0; i < set->count; i++) {
-        char path[4096], err[512];
-        int compressed;
-        file[i][0] = '\0';
-        if (snapshot_locate_file(dir, set->extracts[i].name, path, sizeof path, &compressed, err, sizeof err)) continue;
-        const char *base = strrchr(path, '/');
-        snprintf(file[i], 128, "%.127s", base ? base + 1 : path);
-        if ((int)(i % (size_t)ctx->nranks) == ctx->rank && digest_file_sha256(path, hex[i], err, sizeof err))
-            hex[i][0] = '\0';
+    for (char *tok = list ? strtok(list, ",") : NULL; tok && n < 64; tok = strtok(NULL, ",")) ids[n++] = tok;
+    if (!list) n = pipeline_reports_in_force(jobs, per, ids, 64);
+    for (size_t i = 0; i < n && i < max; i++) {
+        memset(&items[i], 0, sizeof items[i]);
+        snprintf(items[i].report, sizeof items[i].report, "%s", ids[i]);
+        items[i].per = *per;
     }
-    MPI_Allreduce(MPI_IN_PLACE, hex, (int)(set->count * 65), MPI_UNSIGNED_CHAR, MPI_MAX, ctx->comm);
-}
-
-/* Adds extract x to the table's inputs once. */
-static void add_input(report_table *t, const schema_set *set, const snapshot_result *snap, int x,
-                      char (*hex)[65], char (*file)[128]) {
-    for (size_t i = 0; i < t->ninputs; i++)
-        if (!strcmp(t->inputs[i].name, set->extracts[x].name)) return;
-    report_input *in = &t->inputs[t->ninputs++];
-    snprintf(in->name, sizeof in->name, "%s", set->extracts[x].name);
-    snprintf(in->file, sizeof in->file, "%s", file[x]);
-    snprintf(in->sha256, sizeof in->sha256, "%s", hex[x]);
-    in->read = snap->extracts[x].read;
-    in->accepted = snap->extracts[x].accepted;
-    in->rejected = snap->extracts[x].rejected;
-}
-
-static void fill_metadata(report_table *t, const report_plan *rp, const run_plan *plan, const schema_set *set,
-                          const snapshot_result *snap, char (*hex)[65], char (*file)[128]) {
-    const job *j = rp->job;
-    snprintf(t->id, sizeof t->id, "%s", j->id);
-    snprintf(t->period, sizeof t->period, "%s", plan->per.text);
-    snprintf(t->title_kk, sizeof t->title_kk, "%s", j->title_kk);
-    snprintf(t->title_ru, sizeof t->title_ru, "%s", j->title_ru);
-    t->methodology_version = j->version;
-    snprintf(t->snapshot_date, sizeof t->snapshot_date, "%s", snap->date_text);
-    snprintf(t->tool_version, sizeof t->tool_version, "esep %s", ESEP_VERSION);
-    add_input(t, set, snap, set->kato_extract, hex, file);
-    for (size_t i = 0; i < rp->ninputs; i++) {
-        add_input(t, set, snap, rp->inputs[i].extract, hex, file);
-        for (size_t k = 0; k < rp->inputs[i].njoins; k++) add_input(t, set, snap, rp->inputs[i].joins[k].extract, hex, file);
-    }
-}
-
-/* OUT/rejects/<date>/<ID>-<P>.csv: extract,line,reason — rows the report
- * could not use (they are valid rows of their extract). */
-static int write_report_rejects(const engine *e, size_t r, const schema_set *set, const char *dir, char *err,
-                                size_t errlen) {
-    const report_plan *rp = &e->plan.reports[r];
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s-%s.csv", dir, rp->job->id, e->plan.per.text);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return snprintf(err, errlen, "%.900s: cannot create: %m", tmp), -1;
-    const fact_table *rj = engine_report_rejects(e, r);
-    fputs("extract,line,reason\n", f);
-    for (size_t i = 0; i < rj->n; i++)
-        fprintf(f, "%s,%lld,%s\n", set->extracts[rj->key[i]].name, (long long)rj->line[i],
-                engine_reject_reason_name((int)rj->col[0][i]));
-    return fs_commit_file(f, tmp, path, err, errlen);
-}
-
-/* Rank 0: archives every requested report; prints a line per report.
- * The produced tables are kept in tables[] (*ntables) for publication. */
-static int archive_reports(engine *e, const run_options *o, const schema_set *set, const snapshot_result *snap,
-                           char (*hex)[65], char (*file)[128], report_table **tables, size_t *ntables) {
-    char dir[4200], err[1024];
-    int missing = 0;
-    snprintf(dir, sizeof dir, "%s/archive/%s", o->out, e->plan.per.text);
-    if (fs_mkdirs(dir, err, sizeof err)) return log_msg(LOG_ERROR, "%s", err), -1;
-    printf("%-8s %8s %10s  %s\n", "report", "rows", "rejected", "archive");
-    for (size_t r = 0; r < e->plan.nreports; r++) {
-        report_plan *rp = &e->plan.reports[r];
-        if (!rp->requested) continue;
-        if (rp->skipped) {
-            printf("%-8s NOT PRODUCED: %s\n", rp->job->id, rp->skip_reason);
-            missing++;
-            continue;
-        }
-        report_table *tp = *ntables < 64 ? calloc(1, sizeof *tp) : NULL;
-        if (!tp) return log_msg(LOG_ERROR, "out of memory or more than 64 reports"), -1;
-        report_table t;
-        memset(&t, 0, sizeof t);
-        char path[4300];
-        snprintf(path, sizeof path, "%s/%s.h5", dir, rp->job->id);
-        int rc = engine_table(e, r, &t, err, sizeof err);
-        if (rc == 0) fill_metadata(&t, rp, &e->plan, set, snap, hex, file), rc = h5archive_write(&t, path, err, sizeof err);
-        if (rc == 0) rc = write_report_rejects(e, r, set, snap->rejects_dir, err, sizeof err);
-        if (rc) {
-            printf("%-8s NOT PRODUCED: %s\n", rp->job->id, err);
-            missing++;
-        } else {
-            printf("%-8s %8zu %10zu  %s\n", rp->job->id, t.nrows, engine_report_rejects(e, r)->n, path);
-        }
-        if (rc == 0) {
-            *tp = t;
-            tables[(*ntables)++] = tp;
-        } else {
-            report_table_free(&t);
-            free(tp);
-        }
-    }
-    return missing;
-}
-
-/* Rank 0: signed bundles for every region and the republic. */
-static int publish(const run_options *o, const cli_context *ctx, const snapshot_result *snap, const period *per,
-                   report_table **tables, size_t ntables) {
-    char err[1024];
-    publish_args pa = {o->out, o->key, per->text, snap->date_text, "esep " ESEP_VERSION, o->catalog, ctx->nranks};
-    int n = publish_reports(&pa, tables, ntables, err, sizeof err);
-    if (n < 0) return log_msg(LOG_ERROR, "publication failed: %s", err), -1;
-    printf("published %d bundles under %s/publish/ (public key %s/publish/esep.pub)\n", n, o->out, o->out);
-    return 0;
-}
-
-/* Per rank: scan time outside the engine (ingest), time in the engine's
- * row stage, keyed stages, and peak resident memory. Printed by rank 0. */
-static void print_phases(const cli_context *ctx, double scan, double row_stage, double keyed) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double mine[4] = {scan - row_stage, row_stage, keyed, (double)ru.ru_maxrss / 1024.0};
-    double *all = ctx->rank == 0 ? malloc(4 * sizeof *all * (size_t)ctx->nranks) : NULL;
-    MPI_Gather(mine, 4, MPI_DOUBLE, all, 4, MPI_DOUBLE, 0, ctx->comm);
-    for (int r = 0; all && r < ctx->nranks; r++)
-        printf("rank %d: ingest %.2f s, compute %.2f s (row stage %.2f s + keyed stages %.2f s), peak memory %.0f MB\n", r,
-               all[4 * r], all[4 * r + 1] + all[4 * r + 2], all[4 * r + 1], all[4 * r + 2], all[4 * r + 3]);
-    free(all);
+    return n < max ? n : max;
 }
 
 int cmd_run(const cli_context *ctx, int argc, char **argv) {
     run_options o;
     int rc = parse_options(ctx, argc, argv, &o);
-    if (rc) return rc;
-    char err[1024], *ids[64];
-    size_t nids = split_ids(o.reports, ids, 64);
-    schema_set *set = NULL;
-    job_set *jobs = NULL;
+    if (rc) return rc < 0 ? 0 : rc;
     period per;
-    engine eng;
-    memset(&eng, 0, sizeof eng);
-    if (schema_set_load(o.schemas, &set, err, sizeof err) || job_set_load(o.jobs, &jobs, err, sizeof err) ||
-        (period_parse(o.period, &per) ? (snprintf(err, sizeof err, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", o.period), 1) : 0) ||
-        engine_init(&eng, ctx->comm, set, jobs, &per, ids, nids, err, sizeof err)) {
-        if (ctx->rank == 0) log_msg(LOG_ERROR, "%s", err);
-        engine_free(&eng), job_set_free(jobs), schema_set_free(set);
+    if (period_parse(o.period, &per))
+        return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", o.period);
+    schema_set *set;
+    job_set *jobs;
+    if (jobrun_load_specs(ctx, o.schemas, o.jobs, &set, &jobs)) return 1;
+    pipeline_item items[64];
+    size_t n = make_items(jobs, &per, o.reports, items, 64);
+    if (n == 0) {
+        if (ctx->rank == 0) log_msg(LOG_ERROR, "no report is in force for %s", per.text);
+        job_set_free(jobs), schema_set_free(set);
         return 1;
     }
-    double t0 = progress_now();
-    snapshot_args args = {ctx->comm, ctx->rank, ctx->nranks, set, o.snapshot, o.out, 1,
-                          engine_consume, engine_consume_withdrawn, &eng};
-    snapshot_result snap;
-    rc = snapshot_read(&args, &snap, err, sizeof err);
-    double t1 = progress_now();
-    if (rc == 0) {
-        if (ctx->rank == 0) log_msg(LOG_INFO, "snapshot read in %.1f s; keyed stages and reduction…", t1 - t0);
-        rc = engine_finish(&eng, &snap, err, sizeof err);
+    out_session s;
+    if (jobrun_open_session(ctx, &s, o.out, o.catalog, o.wait)) {
+        job_set_free(jobs), schema_set_free(set);
+        return 1;
     }
-    double t2 = progress_now();
-    char (*hex)[65] = calloc(set->count, sizeof *hex);
-    char (*file)[128] = calloc(set->count, sizeof *file);
-    int missing = 0;
-    report_table *tables[64];
-    size_t ntables = 0;
-    if (rc == 0 && hex && file) {
-        input_digests(ctx, set, o.snapshot, hex, file);
-        if (ctx->rank == 0) {
-            printf("esep run: snapshot %s, period %s, %d rank%s\n", snap.date_text, per.text, ctx->nranks,
-                   ctx->nranks == 1 ? "" : "s");
-            cli_print_extracts(set, &snap);
-            missing = archive_reports(&eng, &o, set, &snap, hex, file, tables, &ntables);
-            if (missing >= 0 && !o.no_publish && ntables && publish(&o, ctx, &snap, &per, tables, ntables)) missing++;
-            printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive and publication %.2f s\n", t1 - t0,
-                   t2 - t1, progress_now() - t2);
-            fflush(stdout);
-        }
-        print_phases(ctx, t1 - t0, eng.consume_seconds, t2 - t1);
-    } else if (ctx->rank == 0) {
-        log_msg(LOG_ERROR, "%s", rc ? err : "out of memory");
-    }
-    MPI_Bcast(&missing, 1, MPI_INT, 0, ctx->comm);
-    int status = rc || !hex || !file || missing ? 1 : 0;
-    free(hex), free(file);
-    for (size_t i = 0; i < ntables; i++) report_table_free(tables[i]), free(tables[i]);
-    if (rc == 0 || snap.extracts) snapshot_result_free(&snap, set->count);
-    engine_free(&eng), job_set_free(jobs), schema_set_free(set);
-    return status;
+    int64_t cmd = 0;
+    char err[1024];
+    if (ctx->rank == 0 && ledger_command_begin(s.cat, "run", "", s.owner, ctx->nranks, &cmd, err, sizeof err))
+        log_msg(LOG_WARN, "%s", err);
+    pipeline_args a = {ctx->comm, ctx->rank, ctx->nranks, set, jobs, o.snapshot, o.out, !o.no_publish,
+                       {o.out, o.key, o.create_key, "esep " ESEP_VERSION, o.catalog, ctx->nranks},
+                       1, s.cat, cmd, s.owner, "esep " ESEP_VERSION};
+    int missing = jobrun_snapshot(ctx, &a, items, n, NULL, NULL);
+    if (ctx->rank == 0 && cmd &&
+        ledger_command_end(s.cat, cmd, missing ? "failed" : "ok", (int)n - missing, missing, "", err, sizeof err))
+        log_msg(LOG_WARN, "%s", err);
+    if (ctx->rank == 0) out_session_close(&s);
+    job_set_free(jobs), schema_set_free(set);
+    return missing ? 1 : 0;
 }

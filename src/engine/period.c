@@ -49,3 +49,24 @@ int period_parse(const char *text, period *out) {
     }
     return -1;
 }
+
+int period_containing(period_kind kind, int32_t day, period *out) {
+    int y, m, d;
+    char text[32];
+    date_to_ymd(day, &y, &m, &d);
+    if (y < 1900 || y > 2099) return -1;
+    if (kind == PERIOD_YEAR) snprintf(text, sizeof text, "%04d", y);
+    else if (kind == PERIOD_QUARTER) snprintf(text, sizeof text, "%04d-Q%d", y, (m - 1) / 3 + 1);
+    else snprintf(text, sizeof text, "%04d-%02d", y, m);
+    return period_parse(text, out);
+}
+
+int period_step(const period *p, int step, period *out) {
+    return period_containing(p->kind, step > 0 ? p->end + 1 : p->start - 1, out);
+}
+
+int period_last_ended_before(period_kind kind, int32_t day, period *out) {
+    period here;
+    if (period_containing(kind, day, &here)) return -1;
+    return period_step(&here, -1, out); /* here.end >= day always */
+}

@@ -18,4 +18,16 @@ typedef struct {
  * year is outside 1900..2099). Cannot fail otherwise. */
 int period_parse(const char *text, period *out);
 
+/* The period of kind that contains day. Cannot fail for days of years
+ * 1900..2099 (returns -1 outside them). */
+int period_containing(period_kind kind, int32_t day, period *out);
+
+/* The period right after (step 1) or before (step -1) p. Returns -1 when
+ * that leaves years 1900..2099. */
+int period_step(const period *p, int step, period *out);
+
+/* The period of kind that ended last before day (its E < day). Returns -1
+ * outside years 1900..2099. */
+int period_last_ended_before(period_kind kind, int32_t day, period *out);
+
 #endif

@@ -154,14 +154,14 @@ static void write_quality(FILE *f, const bundle_spec *s) {
 }
 
 /* MANIFEST.json: what, from what, and every other file's size and hash. */
-static int build_manifest(const bundle_spec *s, bundle_build *b, char **data, size_t *size) {
+static int build_manifest(const bundle_spec *s, bundle_build *b, int revision, char **data, size_t *size) {
     FILE *f = open_memstream(data, size);
     if (!f) return -1;
     fputs("{\n  \"format\": \"esep-bundle/1\",\n  \"region\": ", f);
     json_write_string(f, s->region);
     fputs(",\n  \"period\": ", f);
     json_write_string(f, s->period);
-    fprintf(f, ",\n  \"revision\": %d,\n  \"snapshot_date\": ", s->revision);
+    fprintf(f, ",\n  \"revision\": %d,\n  \"snapshot_date\": ", revision);
     json_write_string(f, s->snapshot_date);
     fputs(",\n  \"tool_version\": ", f);
     json_write_string(f, s->tool_version);
@@ -170,7 +170,9 @@ static int build_manifest(const bundle_spec *s, bundle_build *b, char **data, si
         const report_table *t = &b->cut[i];
         fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
         json_write_string(f, t->id);
-        fprintf(f, ", \"methodology_version\": %d, \"rows\": %zu,\n     \"title_kk\": ", t->methodology_version, t->nrows);
+        fprintf(f, ", \"methodology_version\": %d, \"snapshot_date\": ", t->methodology_version);
+        json_write_string(f, t->snapshot_date);
+        fprintf(f, ", \"rows\": %zu,\n     \"title_kk\": ", t->nrows);
         json_write_string(f, t->title_kk);
         fputs(", \"title_ru\": ", f);
         json_write_string(f, t->title_ru);
@@ -188,10 +190,12 @@ static int build_manifest(const bundle_spec *s, bundle_build *b, char **data, si
 
 /* tar + zstd with libarchive: fixed order, mtime 0, uid/gid 0, no names. */
 static int pack(const char *path, const bundle_file *files, size_t n, char *err, size_t errlen) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno)), -1;
     struct archive *a = archive_write_new();
     int rc = !a || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
              archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-             archive_write_open_filename(a, path) != ARCHIVE_OK;
+             archive_write_open_fd(a, fd) != ARCHIVE_OK;
     for (size_t i = 0; !rc && i < n; i++) {
         struct archive_entry *e = archive_entry_new();
         if (!e) {
@@ -213,6 +217,7 @@ static int pack(const char *path, const bundle_file *files, size_t n, char *err,
     const char *why = a ? archive_error_string(a) : NULL;
     if (rc) snprintf(err, errlen, "%s: cannot write the bundle: %s", path, why ? why : "out of memory");
     if (a) archive_write_free(a);
+    if (close(fd) != 0 && !rc) rc = 1, snprintf(err, errlen, "%s: cannot close: %s", path, strerror(errno));
     return rc ? -1 : 0;
 }
 
@@ -233,81 +238,147 @@ static int cut_and_check(const bundle_spec *s, bundle_build *b, char *err, size_
     return 0;
 }
 
-/* Makes a rename or link durable: fsync the directory holding path. */
-static int sync_dir_of(const char *path, char *err, size_t errlen) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-    if (fd >= 0) close(fd);
-    if (rc) snprintf(err, errlen, "%s: cannot sync directory: %s", dir, strerror(errno));
+/* Writes size bytes into a new file dir/name (O_EXCL|O_NOFOLLOW), synced. */
+static int write_new_file(const char *dir, const char *name, const void *data, size_t size, char *err,
+                          size_t errlen) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno)), -1;
+    const char *p = data;
+    size_t left = size;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        p += w, left -= (size_t)w;
+    }
+    int rc = left || fsync(fd) ? -1 : 0;
+    if (rc) snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
+    if (close(fd) && !rc) rc = -1, snprintf(err, errlen, "%s: cannot close: %s", path, strerror(errno));
     return rc;
 }
 
-/* Puts a finished temporary file in place under a name that must not
- * exist yet (a revision is never replaced). */
-static int place_new(const char *tmp, const char *final, char *err, size_t errlen) {
-    if (link(tmp, final) != 0) {
-        snprintf(err, errlen, "%s: cannot publish: %s", final, strerror(errno));
-        unlink(tmp);
-        return -1;
+/* A fresh directory "<parent>/.r<N>.<pid>.<random>.tmp". */
+static int make_temp_dir(const char *parent, int rev, char *out, size_t n, char *err, size_t errlen) {
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t r;
+        randombytes_buf(&r, sizeof r);
+        snprintf(out, n, "%s/.r%d.%ld.%08x.tmp", parent, rev, (long)getpid(), (unsigned)r);
+        if (mkdir(out, 0755) == 0) return 0;
+        if (errno != EEXIST) break;
     }
-    unlink(tmp);
-    return sync_dir_of(final, err, errlen);
+    return snprintf(err, errlen, "%s: cannot create a temporary directory: %s", parent, strerror(errno)), -1;
 }
 
-/* Makes `target` the latest under `latest` with one rename. */
-static int point_latest(const char *dir, const char *target, const char *latest, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s/.latest.%ld.tmp", dir, (long)getpid());
-    unlink(tmp);
-    if (link(target, tmp) != 0 || rename(tmp, latest) != 0) {
+/* rename(2) that never replaces: revision directories are never replaced,
+ * not even an empty one. */
+static int rename_no_replace(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    struct stat st;
+    if (lstat(to, &st) == 0) return errno = EEXIST, -1;
+    return rename(from, to);
+}
+
+int bundle_point_latest(const char *out_dir, const char *region, const char *period, int rev, char *err,
+                        size_t errlen) {
+    char dir[4096], latest[4200], target[32], current[64], tmp[4300];
+    if (layout_bundle_dir(out_dir, region, period, dir, sizeof dir))
+        return snprintf(err, errlen, "bad region or period"), -1;
+    snprintf(latest, sizeof latest, "%s/latest", dir);
+    snprintf(target, sizeof target, "r%d", rev);
+    ssize_t len = readlink(latest, current, sizeof current - 1);
+    if (len > 0 && (size_t)len == strlen(target) && !memcmp(current, target, (size_t)len)) return 0;
+    for (int attempt = 0;; attempt++) {
+        uint32_t r;
+        randombytes_buf(&r, sizeof r);
+        snprintf(tmp, sizeof tmp, "%s/.latest.%ld.%08x.tmp", dir, (long)getpid(), (unsigned)r);
+        if (symlink(target, tmp) == 0) break;
+        if (errno != EEXIST || attempt == 15) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
+    }
+    if (rename(tmp, latest) != 0) {
         snprintf(err, errlen, "%s: cannot update: %s", latest, strerror(errno));
         unlink(tmp);
         return -1;
     }
-    return sync_dir_of(latest, err, errlen);
+    return fs_sync_dir(dir, err, errlen);
 }
 
-static int write_signature_file(const char *dir, const char *final, const char *hex, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s/.sig.%ld.tmp", dir, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
-    fputs(hex, f);
-    if (fflush(f) || fsync(fileno(f)) || fclose(f)) return unlink(tmp), snprintf(err, errlen, "%s: cannot write", tmp), -1;
-    return place_new(tmp, final, err, errlen);
+int bundle_read_content(const char *out_dir, const char *region, const char *period, int rev, char content[65],
+                        char manifest_sha256[65]) {
+    char dir[4200], path[4300], buf[256];
+    if (layout_revision_dir(out_dir, region, period, rev, dir, sizeof dir)) return -1;
+    snprintf(path, sizeof path, "%s/CONTENT", dir);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n != 130 || buf[64] != '\n' || buf[129] != '\n') return -1;
+    memcpy(content, buf, 64), content[64] = '\0';
+    memcpy(manifest_sha256, buf + 65, 64), manifest_sha256[64] = '\0';
+    return 0;
 }
 
-/* Packs MANIFEST.json, MANIFEST.sig and the files (sorted) into the
- * revision file, then its detached signature, then the latest names. */
-static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir, bundle_result *r,
-                          char *manifest, size_t manifest_size, char *err, size_t errlen) {
+/* The files of revision N in its temporary directory tmp: the bundle
+ * packed from MANIFEST.json, MANIFEST.sig and the files, its signature,
+ * the un-numbered links and CONTENT. */
+static int fill_revision(const bundle_spec *s, bundle_build *b, const char *tmp, bundle_result *r,
+                         char *manifest, size_t manifest_size, char *err, size_t errlen) {
     bundle_file all[BUNDLE_MAX_FILES + 2];
     all[0] = (bundle_file){"MANIFEST.json", manifest, manifest_size, ""};
     all[1] = (bundle_file){"MANIFEST.sig", r->signature, strlen(r->signature), ""};
     memcpy(all + 2, b->files, b->nfiles * sizeof *b->files);
-    char tmp[4300], sig[4200], latest[4200], latest_sig[4300], name0[128];
-    snprintf(r->path, sizeof r->path, "%.3900s/%.127s", dir, r->name);
-    snprintf(tmp, sizeof tmp, "%.3900s/.%.127s.%ld.tmp", dir, r->name, (long)getpid());
-    snprintf(sig, sizeof sig, "%s.sig", r->path);
-    layout_bundle_name(s->region, s->period, 0, name0, sizeof name0);
-    snprintf(latest, sizeof latest, "%.3900s/%.127s", dir, name0);
-    snprintf(latest_sig, sizeof latest_sig, "%s.sig", latest);
-    if (access(r->path, F_OK) == 0) return snprintf(err, errlen, "%s already exists: revisions are never replaced", r->path), -1;
-    if (pack(tmp, all, b->nfiles + 2, err, errlen)) return unlink(tmp), -1;
-    FILE *f = fopen(tmp, "rb");
-    int synced = f && fsync(fileno(f)) == 0;
-    if (f) fclose(f);
-    if (!synced) return unlink(tmp), snprintf(err, errlen, "%s: cannot sync", tmp), -1;
-    if (place_new(tmp, r->path, err, errlen)) return -1;
+    char path[4400], name0[128], link_from[4400], link_to[4400], content[160];
+    snprintf(path, sizeof path, "%.4000s/%.127s", tmp, r->name);
+    if (pack(path, all, b->nfiles + 2, err, errlen)) return -1;
     struct stat st;
-    if (stat(r->path, &st) != 0 || digest_file_sha256(r->path, r->sha256, err, errlen)) return -1;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int synced = fd >= 0 && fsync(fd) == 0 && fstat(fd, &st) == 0;
+    if (fd >= 0) close(fd);
+    if (!synced) return snprintf(err, errlen, "%s: cannot sync: %s", path, strerror(errno)), -1;
     r->size = (int64_t)st.st_size;
-    if (write_signature_file(dir, sig, r->signature, err, errlen)) return -1;
-    return point_latest(dir, r->path, latest, err, errlen) || point_latest(dir, sig, latest_sig, err, errlen) ? -1 : 0;
+    if (digest_file_sha256(path, r->sha256, err, errlen)) return -1;
+    char signame[160];
+    snprintf(signame, sizeof signame, "%s.sig", r->name);
+    if (write_new_file(tmp, signame, r->signature, strlen(r->signature), err, errlen)) return -1;
+    snprintf(content, sizeof content, "%s\n%s\n", r->content, r->manifest_sha256);
+    if (write_new_file(tmp, "CONTENT", content, strlen(content), err, errlen)) return -1;
+    layout_bundle_name(s->region, s->period, 0, name0, sizeof name0);
+    for (int sig = 0; sig < 2; sig++) {
+        snprintf(link_from, sizeof link_from, "%.4000s/%.127s%s", tmp, r->name, sig ? ".sig" : "");
+        snprintf(link_to, sizeof link_to, "%.4000s/%.127s%s", tmp, name0, sig ? ".sig" : "");
+        if (link(link_from, link_to) != 0) return snprintf(err, errlen, "%s: cannot link: %s", link_to, strerror(errno)), -1;
+    }
+    return fs_sync_dir(tmp, err, errlen);
+}
+
+/* Revision N appears in one step: its directory, filled under a temporary
+ * name, is renamed into place; then `latest` follows. */
+static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir, bundle_result *r,
+                          char *manifest, size_t manifest_size, char *err, size_t errlen) {
+    char tmp[4300], final[4300];
+    if (layout_revision_dir(s->out_dir, s->region, s->period, s->revision, final, sizeof final))
+        return snprintf(err, errlen, "bad region, period or revision"), -1;
+    snprintf(r->path, sizeof r->path, "%.3900s/%.127s", final, r->name);
+    if (make_temp_dir(dir, s->revision, tmp, sizeof tmp, err, errlen)) return -1;
+    if (fill_revision(s, b, tmp, r, manifest, manifest_size, err, errlen)) {
+        fs_remove_stale_temps(dir);
+        return -1;
+    }
+    if (rename_no_replace(tmp, final) != 0) {
+        snprintf(err, errlen, "%s: cannot publish: %s (revisions are never replaced)", final, strerror(errno));
+        fs_remove_stale_temps(dir);
+        return -1;
+    }
+    if (fs_sync_dir(dir, err, errlen)) return -1;
+    return bundle_point_latest(s->out_dir, s->region, s->period, s->revision, err, errlen);
+}
+
+static void hex_sha256(const char *data, size_t size, char out[65]) {
+    uint8_t digest[32];
+    crypto_hash_sha256(digest, (const unsigned char *)data, size);
+    for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", digest[i]);
 }
 
 int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t errlen) {
@@ -328,11 +399,17 @@ int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t err
         if (add_csv(b, &b->cut[i])) rc = -1, snprintf(err, errlen, "out of memory writing CSV");
     }
     if (rc == 0) qsort(b->files, b->nfiles, sizeof *b->files, compare_files);
-    if (rc == 0 && build_manifest(s, b, &manifest, &manifest_size)) rc = -1, snprintf(err, errlen, "out of memory");
+    if (rc == 0 && build_manifest(s, b, 0, &manifest, &manifest_size)) rc = -1, snprintf(err, errlen, "out of memory");
     if (rc == 0) {
-        uint8_t digest[32];
-        crypto_hash_sha256(digest, (const unsigned char *)manifest, manifest_size);
-        for (int i = 0; i < 32; i++) sprintf(r->manifest_sha256 + 2 * i, "%02x", digest[i]);
+        hex_sha256(manifest, manifest_size, r->content);
+        r->unchanged = s->latest_content && !strcmp(s->latest_content, r->content);
+        free(manifest);
+        manifest = NULL;
+    }
+    if (rc == 0 && !r->unchanged && build_manifest(s, b, s->revision, &manifest, &manifest_size))
+        rc = -1, snprintf(err, errlen, "out of memory");
+    if (rc == 0 && !r->unchanged) {
+        hex_sha256(manifest, manifest_size, r->manifest_sha256);
         sign_detached_hex(s->key, manifest, manifest_size, r->signature);
         rc = write_revision(s, b, dir, r, manifest, manifest_size, err, errlen);
     }

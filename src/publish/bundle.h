@@ -24,6 +24,8 @@ typedef struct {
     const report_table *const *tables;   /* full tables, disclosure applied */
     size_t ntables;
     const sign_keypair *key;
+    const char *latest_content;          /* CONTENT digest of the latest
+                                            revision, or NULL when none */
 } bundle_spec;
 
 typedef struct {
@@ -34,6 +36,11 @@ typedef struct {
     char manifest_sha256[65];
     char signature[130];                 /* hex, newline-terminated */
     size_t rows;                         /* rows over all its reports */
+    char content[65];                    /* digest of the manifest with
+                                            revision 0: equal digests, equal
+                                            bundles but for the number */
+    int unchanged;                       /* 1: content equals latest_content,
+                                            nothing was written */
 } bundle_result;
 
 /* 1 when a row belongs to region's bundle: for "00" the republic and the
@@ -41,10 +48,26 @@ typedef struct {
  * code starts with the two digits). Cannot fail. */
 int bundle_row_belongs(const char *region, int32_t kato, int level);
 
-/* Builds, checks (disclosure property, no stray files) and publishes the
- * bundle: writes revision N and its detached signature, then makes them
- * the latest. Returns 0 with *r filled, or -1 with a message; on error no
- * file of revision N is left. */
+/* Builds and checks the bundle (disclosure property, no stray files). When
+ * its content equals s->latest_content, writes nothing and returns 0 with
+ * r->unchanged = 1. Otherwise publishes it (layout.h): revision N's
+ * directory is assembled under a temporary name — bundle, signature, the
+ * un-numbered links, CONTENT — synced, renamed into place in one step
+ * (never over an existing revision), then `latest` is switched to it by
+ * one rename. Returns 0 with *r filled, or -1 with a message; a crash or
+ * error at any point leaves either no revision N or a whole one (a
+ * temporary directory may remain; fs_remove_stale_temps removes it). */
 int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t errlen);
+
+/* Reads the CONTENT file of revision rev: its content digest and manifest
+ * SHA-256 (each 65 bytes). Returns 0, or -1 when missing or malformed.
+ * Cannot fail otherwise. */
+int bundle_read_content(const char *out_dir, const char *region, const char *period, int rev, char content[65],
+                        char manifest_sha256[65]);
+
+/* Makes `latest` of (region, period) point at revision rev (one rename)
+ * unless it does already. Returns 0, or -1 with a message. */
+int bundle_point_latest(const char *out_dir, const char *region, const char *period, int rev, char *err,
+                        size_t errlen);
 
 #endif

@@ -52,8 +52,7 @@ void catalog_close(catalog *c) {
 
 const char *catalog_backend_name(const catalog *c) { return c->be->name; }
 
-/* "2026-11-01T02:00:00Z" into out (at least 21 bytes). */
-static int utc_now(char *out, size_t n) {
+int catalog_utc_now(char *out, size_t n) {
     struct timespec ts;
     struct tm tm;
     if (clock_gettime(CLOCK_REALTIME, &ts) || !gmtime_r(&ts.tv_sec, &tm)) return -1;
@@ -65,14 +64,14 @@ int catalog_begin_run(catalog *c, const catalog_run *run, int64_t *run_id, char 
         return catalog_error(c, err, errlen, "begin run",
                              "snapshot_date, period, tool_version and reports are required");
     char now[32];
-    if (utc_now(now, sizeof now)) return catalog_error(c, err, errlen, "begin run", "cannot read the clock");
+    if (catalog_utc_now(now, sizeof now)) return catalog_error(c, err, errlen, "begin run", "cannot read the clock");
     return c->be->begin_run(c, run, now, run_id, err, errlen);
 }
 
 int catalog_finish_run(catalog *c, int64_t run_id, const char *status, char *err, size_t errlen) {
     if (!status || !*status) return catalog_error(c, err, errlen, "finish run", "empty status");
     char now[32];
-    if (utc_now(now, sizeof now)) return catalog_error(c, err, errlen, "finish run", "cannot read the clock");
+    if (catalog_utc_now(now, sizeof now)) return catalog_error(c, err, errlen, "finish run", "cannot read the clock");
     return c->be->finish_run(c, run_id, status, now, err, errlen) ? -1 : 0;
 }
 
@@ -239,4 +238,20 @@ int catalog_verify_chain(catalog *c, char *msg, size_t msglen) {
     if (w.broken) return 1;
     snprintf(msg, msglen, "%" PRId64 " publications", w.count);
     return 0;
+}
+
+int catalog_query(catalog *c, const char *op, const char *sql, int n, const char *const *params,
+                  catalog_row_fn fn, void *data, char *err, size_t errlen) {
+    return c->be->query(c, op, sql, n, params, fn, data, err, errlen);
+}
+
+int catalog_begin_write(catalog *c, char *err, size_t errlen) { return c->be->begin_write(c, err, errlen); }
+
+int catalog_commit(catalog *c, char *err, size_t errlen) { return c->be->commit(c, err, errlen); }
+
+void catalog_rollback(catalog *c) { c->be->rollback(c); }
+
+int catalog_try_session_lock(catalog *c, int64_t key, int *acquired, char *err, size_t errlen) {
+    *acquired = 0;
+    return c->be->try_session_lock ? c->be->try_session_lock(c, key, acquired, err, errlen) : 1;
 }

@@ -192,4 +192,40 @@ int catalog_verify_chain(catalog *c, char *msg, size_t msglen);
  * a message in err. */
 int catalog_chain_head(catalog *c, int64_t *id, char hash[65], char *err, size_t errlen);
 
+/* --- Other tables over the same connection (the run ledger, schedule/).
+ * Portable SQL that both SQLite and PostgreSQL accept, parameters written
+ * $1 … $n and always passed as text (NULL passes SQL NULL): the server
+ * converts them by the column's type. No value is ever spliced into SQL. */
+
+/* The current time as the catalog stores it, "2026-11-01T02:00:00Z", into
+ * out (at least 21 bytes). Returns 0, or -1 when the clock cannot be read. */
+int catalog_utc_now(char *out, size_t n);
+
+/* One result row: ncols values as text (NULL for SQL NULL), valid only
+ * during the call. Return 0 to go on, non-zero to stop. */
+typedef int (*catalog_row_fn)(int ncols, const char *const *values, void *data);
+
+/* Runs one statement; fn (may be NULL) gets each row it returns (use
+ * RETURNING to learn what an UPDATE changed). op names the step in
+ * messages. Returns 0, or -1 with a message in err. */
+int catalog_query(catalog *c, const char *op, const char *sql, int n, const char *const *params,
+                  catalog_row_fn fn, void *data, char *err, size_t errlen);
+
+/* A write transaction that serializes every writer of the ledger: SQLite
+ * BEGIN IMMEDIATE (waiting up to the busy timeout), PostgreSQL BEGIN and a
+ * transaction-scoped advisory lock. End it with catalog_commit, or
+ * catalog_rollback on error. Returns 0, or -1 with a message in err. */
+int catalog_begin_write(catalog *c, char *err, size_t errlen);
+int catalog_commit(catalog *c, char *err, size_t errlen);
+
+/* Rolls back an open transaction, if any. Cannot fail (a connection that
+ * cannot roll back aborts the transaction when it closes). */
+void catalog_rollback(catalog *c);
+
+/* A lock held by this connection until it closes or dies (PostgreSQL
+ * session advisory lock on key): *acquired = 1 when taken, 0 when another
+ * session holds it. Returns 0; 1 when the backend has no such lock
+ * (SQLite: the caller keeps a lease row instead); -1 with a message. */
+int catalog_try_session_lock(catalog *c, int64_t key, int *acquired, char *err, size_t errlen);
+
 #endif

@@ -37,6 +37,15 @@ typedef struct {
     int (*list)(catalog *c, const char *region, catalog_record_fn fn, void *data, char *err,
                 size_t errlen);
     int (*list_runs)(catalog *c, catalog_run_fn fn, void *data, char *err, size_t errlen);
+    /* catalog_query: one statement, parameters $1..$n as text. */
+    int (*query)(catalog *c, const char *op, const char *sql, int n, const char *const *params,
+                 catalog_row_fn fn, void *data, char *err, size_t errlen);
+    /* catalog_begin_write / catalog_commit / catalog_rollback. */
+    int (*begin_write)(catalog *c, char *err, size_t errlen);
+    int (*commit)(catalog *c, char *err, size_t errlen);
+    void (*rollback)(catalog *c);
+    /* catalog_try_session_lock; NULL when the backend has none. */
+    int (*try_session_lock)(catalog *c, int64_t key, int *acquired, char *err, size_t errlen);
     void (*close)(catalog *c);
 } catalog_backend;
 

@@ -313,8 +313,60 @@ static void pg_close(catalog *c) {
     c->db = NULL;
 }
 
+static int pg_query(catalog *c, const char *op, const char *sql, int n, const char *const *params,
+                    catalog_row_fn fn, void *data, char *err, size_t errlen) {
+    PGresult *res = PQexecParams(conn_of(c), sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pg_fail(c, err, errlen, op, res);
+        PQclear(res);
+        return -1;
+    }
+    int ncols = PQnfields(res);
+    const char *values[64];
+    if (ncols > 64) ncols = 64;
+    for (int i = 0, rows = PQntuples(res); fn && i < rows; i++) {
+        for (int k = 0; k < ncols; k++) values[k] = PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k);
+        if (fn(ncols, values, data)) break;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Any fixed key: serializes the ledger's writers across esep processes. */
+#define LEDGER_LOCK_SQL "SELECT pg_advisory_xact_lock(6568471633)"
+
+static int pg_begin_write(catalog *c, char *err, size_t errlen) {
+    if (pg_cmd(c, "begin", "BEGIN", 0, NULL, err, errlen)) return -1;
+    PGresult *res = pg_exec(c, "begin: ledger lock", LEDGER_LOCK_SQL, 0, NULL, PGRES_TUPLES_OK, err, errlen);
+    PQclear(res);
+    if (!res) pg_rollback(c);
+    return res ? 0 : -1;
+}
+
+static int pg_commit(catalog *c, char *err, size_t errlen) {
+    int rc = pg_cmd(c, "commit", "COMMIT", 0, NULL, err, errlen);
+    if (rc) pg_rollback(c);
+    return rc;
+}
+
+static int pg_try_session_lock(catalog *c, int64_t key, int *acquired, char *err, size_t errlen) {
+    char k[24];
+    snprintf(k, sizeof k, "%" PRId64, key);
+    const char *params[] = {k};
+    PGresult *res = pg_exec(c, "session lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, params,
+                            PGRES_TUPLES_OK, err, errlen);
+    if (!res) return -1;
+    *acquired = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    return 0;
+}
+
+static void pg_rollback_any(catalog *c) { pg_rollback(c); }
+
 static const catalog_backend pg_backend = {
-    "postgresql", pg_begin_run, pg_finish_run, pg_next_revision, pg_publish, pg_head, pg_list, pg_list_runs, pg_close,
+    "postgresql", pg_begin_run, pg_finish_run, pg_next_revision, pg_publish, pg_head, pg_list, pg_list_runs,
+    pg_query, pg_begin_write, pg_commit, pg_rollback_any, pg_try_session_lock, pg_close,
 };
 
 static int pg_create_schema(catalog *c, char *err, size_t errlen) {

@@ -247,8 +247,55 @@ static void sq_close(catalog *c) {
     c->db = NULL;
 }
 
+/* Parameters are named $1 … $n (SQLite's $AAAA form), bound by name so
+ * that a statement may use them in any order or more than once. */
+static int sq_query(catalog *c, const char *op, const char *sql, int n, const char *const *params,
+                    catalog_row_fn fn, void *data, char *err, size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db_of(c), sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sq_fail(c, err, errlen, op);
+    }
+    int rc = SQLITE_OK;
+    for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "$%d", i + 1);
+        int at = sqlite3_bind_parameter_index(st, name);
+        if (at == 0) continue;
+        rc = params[i] ? sqlite3_bind_text(st, at, params[i], -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, at);
+    }
+    if (rc != SQLITE_OK) {
+        sq_fail(c, err, errlen, op);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    int step, stopped = 0, ncols = sqlite3_column_count(st);
+    const char *values[64];
+    if (ncols > 64) ncols = 64;
+    while (!stopped && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = 0; k < ncols; k++) values[k] = (const char *)sqlite3_column_text(st, k);
+        stopped = fn && fn(ncols, values, data);
+    }
+    rc = stopped || step == SQLITE_DONE ? 0 : sq_fail(c, err, errlen, op);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_begin_write(catalog *c, char *err, size_t errlen) {
+    return sq_exec(c, "begin", "BEGIN IMMEDIATE", err, errlen);
+}
+
+static int sq_commit(catalog *c, char *err, size_t errlen) {
+    int rc = sq_exec(c, "commit", "COMMIT", err, errlen);
+    if (rc) sq_rollback(c);
+    return rc;
+}
+
+static void sq_rollback_any(catalog *c) { sq_rollback(c); }
+
 static const catalog_backend sqlite_backend = {
-    "sqlite", sq_begin_run, sq_finish_run, sq_next_revision, sq_publish, sq_head, sq_list, sq_list_runs, sq_close,
+    "sqlite", sq_begin_run, sq_finish_run, sq_next_revision, sq_publish, sq_head, sq_list, sq_list_runs,
+    sq_query, sq_begin_write, sq_commit, sq_rollback_any, NULL, sq_close,
 };
 
 static int sq_create_schema(catalog *c, char *err, size_t errlen) {

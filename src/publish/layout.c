@@ -38,23 +38,45 @@ int layout_bundle_name(const char *region, const char *period, int rev, char *ou
     return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
+int layout_revision_dir(const char *out_dir, const char *region, const char *period, int rev, char *out,
+                        size_t n) {
+    char dir[4096];
+    if (rev < 1 || layout_bundle_dir(out_dir, region, period, dir, sizeof dir)) return -1;
+    int len = snprintf(out, n, "%s/r%d", dir, rev);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int layout_revision_file(const char *out_dir, const char *region, const char *period, int rev, int sig,
+                         char *out, size_t n) {
+    char dir[4200], name[128];
+    if (layout_revision_dir(out_dir, region, period, rev, dir, sizeof dir) ||
+        layout_bundle_name(region, period, rev, name, sizeof name))
+        return -1;
+    int len = snprintf(out, n, "%s/%s%s", dir, name, sig ? ".sig" : "");
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+static int is_regular(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int layout_latest_revision(const char *out_dir, const char *region, const char *period) {
-    char dir[4096], prefix[64];
+    char dir[4096];
     if (layout_bundle_dir(out_dir, region, period, dir, sizeof dir)) return 0;
-    snprintf(prefix, sizeof prefix, "esep-%s-%s.r", region, period);
     DIR *d = opendir(dir);
     if (!d) return 0;
     int best = 0;
     for (struct dirent *de; (de = readdir(d));) {
-        size_t plen = strlen(prefix);
-        if (strncmp(de->d_name, prefix, plen)) continue;
+        if (de->d_name[0] != 'r' || de->d_name[1] < '1' || de->d_name[1] > '9') continue;
         char *end;
-        long rev = strtol(de->d_name + plen, &end, 10);
-        if (rev <= best || rev > 1000000 || strcmp(end, ".tar.zst.sig")) continue;
-        char bundle[4400];
-        struct stat st;
-        snprintf(bundle, sizeof bundle, "%s/%.*s", dir, (int)(strlen(de->d_name) - 4), de->d_name);
-        if (stat(bundle, &st) == 0 && S_ISREG(st.st_mode)) best = (int)rev;
+        long rev = strtol(de->d_name + 1, &end, 10);
+        if (*end || rev <= best || rev > 1000000) continue;
+        char bundle[4400], sig[4400];
+        if (!layout_revision_file(out_dir, region, period, (int)rev, 0, bundle, sizeof bundle) &&
+            !layout_revision_file(out_dir, region, period, (int)rev, 1, sig, sizeof sig) && is_regular(bundle) &&
+            is_regular(sig))
+            best = (int)rev;
     }
     closedir(d);
     return best;

@@ -2,23 +2,35 @@
  * publisher, the download service and the verifier agree (outputs.md
  * "Bundles"):
  *
- *   OUT/publish/esep.pub                          public key (64 hex + \n)
- *   OUT/publish/<AB>/<P>/esep-<AB>-<P>.r<N>.tar.zst      revision N ≥ 1
- *   OUT/publish/<AB>/<P>/esep-<AB>-<P>.r<N>.tar.zst.sig  its detached
- *                                                 signature (128 hex + \n)
- *   OUT/publish/<AB>/<P>/esep-<AB>-<P>.tar.zst    the latest revision (a
- *   OUT/publish/<AB>/<P>/esep-<AB>-<P>.tar.zst.sig  hard link to it, swapped
- *                                                 in by rename)
- *   OUT/keys/esep.key                             secret key (0600), when
- *                                                 run creates one
- *   OUT/catalog.sqlite                            the embedded catalog
- *   OUT/audit.log                                 downloads (esep serve)
+ *   OUT/publish/esep.pub                        public key (64 hex + \n)
+ *   OUT/publish/<AB>/<P>/r<N>/                  revision N ≥ 1, a directory
+ *                                               that appears whole (built
+ *                                               under a temporary name and
+ *                                               renamed) and never changes:
+ *     esep-<AB>-<P>.r<N>.tar.zst                  the bundle
+ *     esep-<AB>-<P>.r<N>.tar.zst.sig              its detached signature
+ *                                                 (128 hex + \n)
+ *     esep-<AB>-<P>.tar.zst, ….tar.zst.sig        the same two files under
+ *                                                 the un-numbered names
+ *     CONTENT                                     content digest (the
+ *                                                 manifest with revision 0)
+ *                                                 and manifest SHA-256, one
+ *                                                 per line: how the next run
+ *                                                 tells an identical bundle
+ *   OUT/publish/<AB>/<P>/latest -> r<N>         the latest revision: one
+ *                                               symbolic link, switched by
+ *                                               one rename, so the bundle
+ *                                               and the signature under
+ *                                               latest/ are always a pair
+ *   OUT/keys/esep.key                           secret key (0600), made by
+ *                                               esep keygen or --create-key
+ *   OUT/catalog.sqlite                          the embedded catalog
+ *   OUT/audit.log                               downloads (esep serve)
  *
  * <AB> is a two-digit region code (the first two digits of its KATO code;
- * "00" is the republic bundle), <P> a period (2026-10, 2026-Q3, 2026). A
- * revision file is written under a temporary name and renamed: it never
- * appears half-written, and it is never modified afterwards. The latest
- * revision of (AB, P) is the highest N whose .sig exists. */
+ * "00" is the republic bundle), <P> a period (2026-10, 2026-Q3, 2026). The
+ * latest revision of (AB, P) is the highest N whose directory holds both
+ * the bundle and its signature. */
 #ifndef ESEP_LAYOUT_H
 #define ESEP_LAYOUT_H
 
@@ -37,6 +49,16 @@ int layout_bundle_dir(const char *out_dir, const char *region, const char *perio
 /* Writes the file name (no directory) of revision rev (rev 0 = the latest,
  * un-numbered name) into out. Returns 0, or -1 as above. */
 int layout_bundle_name(const char *region, const char *period, int rev, char *out, size_t n);
+
+/* Writes OUT/publish/<AB>/<P>/r<rev> into out. Returns 0, or -1 as above
+ * (rev must be ≥ 1). */
+int layout_revision_dir(const char *out_dir, const char *region, const char *period, int rev, char *out,
+                        size_t n);
+
+/* Writes the path of revision rev's bundle (sig = 0) or signature (sig =
+ * 1) into out. Returns 0, or -1 as above. */
+int layout_revision_file(const char *out_dir, const char *region, const char *period, int rev, int sig,
+                         char *out, size_t n);
 
 /* The highest revision N ≥ 1 of (region, period) under out_dir whose
  * signature exists, or 0 when there is none. Cannot fail (an unreadable

@@ -495,12 +495,11 @@ static struct MHD_Response *fd_response(request *r, int fd, uint64_t first, uint
 /* Opens revision r->revision of rt (the .sig when sig), without following
  * a symbolic link, and fstats it. Returns the fd, or -1 (errno set). */
 static int open_revision(const server *s, const route *rt, int rev, int sig, char *name, size_t n, struct stat *st) {
-    char dir[4096], path[4400];
-    if (layout_bundle_dir(s->out, rt->region, rt->period, dir, sizeof dir) ||
+    char path[4400];
+    if (layout_revision_file(s->out, rt->region, rt->period, rev, sig, path, sizeof path) ||
         layout_bundle_name(rt->region, rt->period, rev, name, n - 4))
         return errno = ENAMETOOLONG, -1;
     if (sig) strcat(name, ".sig");
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -1;
     if (fstat(fd, st) || !S_ISREG(st->st_mode)) {

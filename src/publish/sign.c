@@ -31,24 +31,34 @@ static int read_hex_file(const char *path, uint8_t *out, size_t bytes, char *err
     return 0;
 }
 
+/* Writes the hex file through a fresh temporary file (O_EXCL|O_NOFOLLOW,
+ * never through a planted link). exclusive: appears by link(2), which
+ * fails when path exists (two first runs at once: one key wins, the other
+ * is told EEXIST); otherwise replaced by rename(2). */
 static int write_hex_file(const char *path, const uint8_t *bytes, size_t n, int mode, int exclusive, char *err,
                           size_t errlen) {
-    char hex[300], tmp[4200];
+    char hex[300], tmp[4400];
     sodium_bin2hex(hex, sizeof hex, bytes, n);
     strcat(hex, "\n");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (exclusive && access(path, F_OK) == 0) return snprintf(err, errlen, "%s already exists; not overwritten", path), -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        return snprintf(err, errlen, "%s: cannot write", tmp), -1;
-    }
-    fchmod(fd, (mode_t)mode); /* umask must not widen or narrow it */
+    FILE *f = fs_temp_open(path, mode, tmp, sizeof tmp, err, errlen);
+    if (!f) return sodium_memzero(hex, sizeof hex), -1;
+    fchmod(fileno(f), (mode_t)mode); /* umask must not widen or narrow it */
     fputs(hex, f);
     sodium_memzero(hex, sizeof hex);
-    return fs_commit_file(f, tmp, path, err, errlen);
+    if (!exclusive) return fs_commit_file(f, tmp, path, err, errlen);
+    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    failed |= fclose(f) != 0;
+    if (failed) return unlink(tmp), snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno)), -1;
+    int linked = link(tmp, path);
+    int saved = errno;
+    unlink(tmp);
+    if (linked != 0 && saved == EEXIST) return errno = EEXIST, snprintf(err, errlen, "%s already exists; not overwritten", path), -1;
+    if (linked != 0) return snprintf(err, errlen, "%s: cannot create: %s", path, strerror(saved)), -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    return fs_sync_dir(slash ? dir : ".", err, errlen);
 }
 
 int sign_keygen(const char *secret_path, const char *public_path, sign_keypair *out, char *err, size_t errlen) {

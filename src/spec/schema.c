@@ -217,8 +217,21 @@ static int parse_refs(loader *ld, const ynode *seq, schema_extract *ext, pending
     return 0;
 }
 
+/* previous_years: N — the file holds the snapshot's calendar year and the
+ * N years before it, no earlier periods (-1 when absent: no limit). */
+static int parse_previous_years(loader *ld, const ynode *n, int *out) {
+    *out = -1;
+    if (!n) return 0;
+    if (expect_scalar(ld, n, "'previous_years'")) return -1;
+    char *end;
+    long v = strtol(n->text, &end, 10);
+    if (!*n->text || *end || v < 0 || v > 100) return FAIL(ld, n, "'previous_years' is a whole number of years, 0 to 100");
+    *out = (int)v;
+    return 0;
+}
+
 static int parse_extract(loader *ld, schema_extract *ext, pending_ref **pend) {
-    static const char *const keys[] = {"extract", "title", "replicated", "key",
+    static const char *const keys[] = {"extract", "title", "replicated", "key", "previous_years",
                                        "columns", "references", "checks", "doc", NULL};
     const ynode *root = ld->doc->root;
     if (!root || root->kind != YNODE_MAPPING) return FAIL(ld, root, "a schema file is a mapping");
@@ -235,6 +248,7 @@ static int parse_extract(loader *ld, schema_extract *ext, pending_ref **pend) {
         parse_checks(ld, ynode_get(root, "checks"), ext) ||
         parse_refs(ld, ynode_get(root, "references"), ext, pend))
         return -1;
+    if (parse_previous_years(ld, ynode_get(root, "previous_years"), &ext->previous_years)) return -1;
     ext->key_column = -1;
     const ynode *key = ynode_get(root, "key");
     if (key) {

@@ -60,6 +60,7 @@ typedef struct {
     char *path;           /* the schema file, for messages */
     int replicated;       /* small reference table read whole by every rank */
     int key_column;       /* -1 when the extract has no key */
+    int previous_years;   /* holds the snapshot's year and this many before; -1 no limit */
     schema_column *columns;
     size_t ncolumns;
     schema_check *checks;

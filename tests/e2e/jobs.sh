@@ -8,7 +8,7 @@ case_new_report_is_a_file() {
   cp -r "$ROOT/jobs" "$TMP/jobs"
   sed -e 's/^id: DIS-01/id: DIS-13/' -e 's/^title_ru: .*/title_ru: "Инвалидность, опытная форма"/' \
     "$ROOT/jobs/DIS-01.yaml" > "$TMP/jobs/DIS-13.yaml"
-  "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-Q1 --reports DIS-13 --out "$TMP/o" > "$TMP/log" 2>&1 \
+  "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-Q1 --reports DIS-13 --out "$TMP/o" --create-key > "$TMP/log" 2>&1 \
     || { cat "$TMP/log"; return 1; }
   "$ESEP" export --out "$TMP/o" --report DIS-13 --period 2025-Q1 > "$TMP/got.csv"
   diff "$TMP/got.csv" "$ROOT/tests/fixtures/reports/expected/DIS-01-2025-Q1.csv"
@@ -21,7 +21,7 @@ case_version_in_force() {
   sed -e 's/^version: 1/version: 2/' -e 's/^valid_from: .*/valid_from: 2025-01-01/' -e 's/^levels: .*/levels: [0, 1]/' \
     "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01-v2.yaml"
   for p in 2024-12 2025-03; do
-    "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period $p --out "$TMP/o" > "$TMP/log" 2>&1 || { cat "$TMP/log"; return 1; }
+    "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period $p --out "$TMP/o" --create-key > "$TMP/log" 2>&1 || { cat "$TMP/log"; return 1; }
   done
   /usr/bin/python3 - "$TMP/o/archive" <<'PY'
 import sys, h5py

@@ -90,7 +90,7 @@ PY
 
 case_tampering_detected() {
   publish "$TMP/o" || return 1
-  local b=$TMP/o/publish/75/2025-03/esep-75-2025-03.r1.tar.zst pub=$TMP/o/publish/esep.pub
+  local b=$TMP/o/publish/75/2025-03/r1/esep-75-2025-03.r1.tar.zst pub=$TMP/o/publish/esep.pub
   mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x"
   # a flipped byte in one report file
   cp -r "$TMP/x" "$TMP/a" && sed -i '2s/,1,/,2,/' "$TMP/a/csv/APL-01.csv"
@@ -103,7 +103,7 @@ case_tampering_detected() {
   "$ESEP" verify "$TMP/m.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "edited manifest accepted"
   grep -q "MANIFEST.sig: not a signature of MANIFEST.json" "$TMP/out" || { cat "$TMP/out"; return 1; }
   # the (validly signed) manifest of another region swapped in
-  mkdir -p "$TMP/y" && tar --zstd -xf "$TMP/o/publish/61/2025-03/esep-61-2025-03.r1.tar.zst" -C "$TMP/y"
+  mkdir -p "$TMP/y" && tar --zstd -xf "$TMP/o/publish/61/2025-03/r1/esep-61-2025-03.r1.tar.zst" -C "$TMP/y"
   cp -r "$TMP/x" "$TMP/s" && cp "$TMP/y/MANIFEST.json" "$TMP/y/MANIFEST.sig" "$TMP/s/"
   repack "$TMP/s" "$TMP/s.tar.zst" && cp "$b.sig" "$TMP/s.tar.zst.sig"
   "$ESEP" verify "$TMP/s.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "swapped manifest accepted"
@@ -127,13 +127,22 @@ case_tampering_detected() {
 case_revisions_kept() {
   publish "$TMP/o" || return 1
   local d=$TMP/o/publish/75/2025-03
-  sha256sum "$d/esep-75-2025-03.r1.tar.zst" > "$TMP/r1.sum"
+  sha256sum "$d/r1/esep-75-2025-03.r1.tar.zst" > "$TMP/r1.sum"
+  # identical inputs: no new revision, and the run says so
   publish "$TMP/o" || return 1
-  [ -f "$d/esep-75-2025-03.r2.tar.zst" ] && [ -f "$d/esep-75-2025-03.r2.tar.zst.sig" ] || fail "no revision 2"
+  [ ! -e "$d/r2" ] || fail "identical inputs made revision 2"
+  grep -q "0 new bundle revisions, 3 unchanged" "$TMP/o.log" || fail "the run does not say nothing changed"
+  # other inputs (the same rows in a later snapshot): revision 2, r1 kept
+  mkdir -p "$TMP/later" && cp -r "$SNAP" "$TMP/later/20250416"
+  esep_np 1 run --snapshot "$TMP/later/20250416" --period 2025-03 --out "$TMP/o" --key "$TMP_ROOT/key" > "$TMP/o.log" 2>&1 \
+    || { cat "$TMP/o.log"; return 1; }
+  [ -f "$d/r2/esep-75-2025-03.r2.tar.zst" ] && [ -f "$d/r2/esep-75-2025-03.r2.tar.zst.sig" ] || fail "no revision 2"
   sha256sum -c --quiet "$TMP/r1.sum" || fail "revision 1 changed"
-  [ "$(stat -c %i "$d/esep-75-2025-03.tar.zst")" = "$(stat -c %i "$d/esep-75-2025-03.r2.tar.zst")" ] || fail "latest is not r2"
-  [ -z "$(find "$TMP/o/publish" -name '.*')" ] || fail "temporary files left"
-  "$ESEP" verify "$d/esep-75-2025-03.tar.zst" --pubkey "$TMP/o/publish/esep.pub" > /dev/null
+  [ "$(readlink "$d/latest")" = r2 ] || fail "latest is not r2"
+  cmp "$d/latest/esep-75-2025-03.tar.zst" "$d/r2/esep-75-2025-03.r2.tar.zst" || fail "latest/ holds another bundle"
+  [ -z "$(find "$TMP/o/publish" "$TMP/o/archive" -name '.*')" ] || fail "temporary files left"
+  ls "$TMP/o/archive/2025-03/history/" | grep -q '^POP-01\.[0-9a-f]\{16\}\.h5$' || fail "the earlier POP-01 table was not kept"
+  "$ESEP" verify "$d/latest/esep-75-2025-03.tar.zst" --pubkey "$TMP/o/publish/esep.pub" > /dev/null
 }
 
 case_same_bundles_for_any_rank_count() {
@@ -156,6 +165,6 @@ run_case "publish: no IIN in any byte of any bundle" case_no_iin_in_any_byte
 run_case "publish: suppression holds in every group of every bundle" case_suppression_property
 run_case "publish: the archive keeps exact values" case_archive_keeps_exact_values
 run_case "publish: tampering is detected and named" case_tampering_detected
-run_case "publish: a new run is a new revision; old ones stay" case_revisions_kept
+run_case "publish: identical inputs make no revision; other inputs a new one, old ones stay" case_revisions_kept
 run_case "publish: bundles identical for 1 and 3 ranks" case_same_bundles_for_any_rank_count
 run_case "publish: keys are private and never overwritten" case_keys

@@ -21,19 +21,17 @@ free_port() {
 }
 
 # publish REGION PERIOD REV BYTES: a random revision and its signature, the
-# way the publisher does it (temporary name, rename, then the .sig, then
-# the latest-name hard link swapped in by rename).
+# way the publisher does it (a revision directory filled under a temporary
+# name and renamed into place, then the `latest` link swapped by rename).
 publish() {
   local dir=$OUT/publish/$1/$2 base=esep-$1-$2
-  mkdir -p "$dir"
-  head -c "$4" /dev/urandom > "$dir/.tmp.$base.r$3"
-  mv "$dir/.tmp.$base.r$3" "$dir/$base.r$3.tar.zst"
-  printf '%0128x\n' "$3" > "$dir/.tmp.sig"
-  mv "$dir/.tmp.sig" "$dir/$base.r$3.tar.zst.sig"
-  ln -f "$dir/$base.r$3.tar.zst" "$dir/.tmp.latest" && mv "$dir/.tmp.latest" "$dir/$base.tar.zst"
-  ln -f "$dir/$base.r$3.tar.zst.sig" "$dir/.tmp.latest" && mv "$dir/.tmp.latest" "$dir/$base.tar.zst.sig"
+  mkdir -p "$dir/.r$3.tmp"
+  head -c "$4" /dev/urandom > "$dir/.r$3.tmp/$base.r$3.tar.zst"
+  printf '%0128x\n' "$3" > "$dir/.r$3.tmp/$base.r$3.tar.zst.sig"
+  mv -T "$dir/.r$3.tmp" "$dir/r$3"
+  ln -sfn "r$3" "$dir/.latest.tmp" && mv -T "$dir/.latest.tmp" "$dir/latest"
 }
-bundle() { echo "$OUT/publish/$1/$2/esep-$1-$2.r$3.tar.zst"; }
+bundle() { echo "$OUT/publish/$1/$2/r$3/esep-$1-$2.r$3.tar.zst"; }
 
 T75=$(new_token) T61=$(new_token) TALL=$(new_token) TAUD=$(new_token)
 {
@@ -49,7 +47,7 @@ publish 75 2026-Q3 2 4000
 publish 00 2026-10 1 5000
 publish 61 2026-10 1 6000
 mkdir -p "$OUT/publish/47/2026-10"  # a region directory with nothing signed
-printf 'half' > "$OUT/publish/47/2026-10/esep-47-2026-10.r1.tar.zst"
+mkdir -p "$OUT/publish/47/2026-10/r1" && printf 'half' > "$OUT/publish/47/2026-10/r1/esep-47-2026-10.r1.tar.zst"
 
 # The server: a wrapper records its exit status; a few tries at a port.
 server_start() {
@@ -137,7 +135,7 @@ assert keys(load("c75")) == [("75", "2026-10", 1), ("75", "2026-Q3", 2)], keys(l
 assert keys(load("c61")) == [("00", "2026-10", 1), ("61", "2026-10", 1)], keys(load("c61"))
 assert keys(load("call")) == [("00", "2026-10", 1), ("61", "2026-10", 1), ("75", "2026-10", 1), ("75", "2026-Q3", 2)]
 for e in load("call"):
-    path = f"{out}/publish/{e['region']}/{e['period']}/{e['bundle']}"
+    path = f"{out}/publish/{e['region']}/{e['period']}/r{e['revision']}/{e['bundle']}"
     data = open(path, "rb").read()
     assert e["bundle"] == f"esep-{e['region']}-{e['period']}.r{e['revision']}.tar.zst"
     assert e["size"] == len(data) and e["sha256"] == hashlib.sha256(data).hexdigest(), e
@@ -156,7 +154,7 @@ case_etag_and_signature() {
   [ "$(status "$T75" /v1/bundles/75/2026-10 -H "If-None-Match: \"$want\"")" = 304 ] || fail "If-None-Match"
   [ "$(status "$T75" /v1/bundles/75/2026-10 -H 'If-None-Match: "0000"')" = 200 ] || fail "other ETag"
   get "$T75" /v1/bundles/75/2026-Q3/signature -D "$TMP/sh" -o "$TMP/sig" -f || fail "signature"
-  cmp "$TMP/sig" "$OUT/publish/75/2026-Q3/esep-75-2026-Q3.r2.tar.zst.sig" || fail "signature of the latest revision"
+  cmp "$TMP/sig" "$OUT/publish/75/2026-Q3/r2/esep-75-2026-Q3.r2.tar.zst.sig" || fail "signature of the latest revision"
   grep -qi '^X-Esep-Revision: 2' "$TMP/sh" || fail "signature revision"
 }
 

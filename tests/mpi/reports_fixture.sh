@@ -7,7 +7,7 @@ FIX=$ROOT/tests/fixtures/reports
 SNAP=$FIX/snap/20250415
 
 run_period() { # N PERIOD OUT
-  esep_np "$1" run --snapshot "$SNAP" --period "$2" --out "$3" > "$3.log" 2>&1 || { cat "$3.log"; return 1; }
+  esep_np "$1" run --snapshot "$SNAP" --period "$2" --out "$3" --create-key > "$3.log" 2>&1 || { cat "$3.log"; return 1; }
 }
 
 exports_match_expected() { # OUT PERIOD

@@ -1,0 +1,378 @@
+/* pipeline.c — see pipeline.h. */
+#include "pipeline.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../archive/store.h"
+#include "../base/digest.h"
+#include "../base/fsutil.h"
+#include "../base/log.h"
+#include "../base/progress.h"
+#include "../engine/engine.h"
+#include "../schedule/calendar.h"
+#include "../schedule/ledger.h"
+
+#define PIPE_MAX_PERIODS 64
+#define PIPE_MAX_IDS 64
+
+void pipeline_stop_point(const char *phase, int rank) {
+    const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK");
+    if (!at || strcmp(at, phase)) return;
+    if (only && *only && atoi(only) != rank) return;
+    fprintf(stderr, "esep: ESEP_STOP_AT=%s: rank %d stops here (SIGKILL)\n", phase, rank);
+    fflush(stderr);
+    kill(getpid(), SIGKILL);
+}
+
+size_t pipeline_reports_in_force(const job_set *jobs, const period *p, const char **ids, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < jobs->count && n < max; i++) {
+        const job *j = &jobs->jobs[i];
+        if (j->periodicity == p->kind && j->valid_from <= p->end && p->end <= j->valid_to &&
+            (n == 0 || strcmp(ids[n - 1], j->id)))
+            ids[n++] = j->id;
+    }
+    return n;
+}
+
+/* One period of the call: its engine and the items it computes. */
+typedef struct {
+    period per;
+    char *ids[PIPE_MAX_IDS];
+    size_t nids;
+    engine eng;
+    int ready;                  /* engine_init succeeded */
+} period_work;
+
+typedef struct {
+    const pipeline_args *a;
+    period_work *work;
+    size_t nwork;
+    int stopped_once;
+} fanout;
+
+/* The reader's consumer: every batch feeds every period's engine. */
+static int fanout_consume(void *data, const row_batch *batch) {
+    fanout *f = data;
+    if (!f->stopped_once && batch->nrows) {
+        f->stopped_once = 1;
+        pipeline_stop_point("scan", f->a->rank);
+    }
+    for (size_t i = 0; i < f->nwork; i++)
+        if (f->work[i].ready && engine_consume(&f->work[i].eng, batch)) return -1;
+    return 0;
+}
+
+static int fanout_withdrawn(void *data, const row_batch *batch) {
+    fanout *f = data;
+    for (size_t i = 0; i < f->nwork; i++)
+        if (f->work[i].ready && engine_consume_withdrawn(&f->work[i].eng, batch)) return -1;
+    return 0;
+}
+
+static void fail_item(pipeline_item *it, pipe_status st, const char *msg) {
+    if (it->status != PIPE_PENDING) return;
+    it->status = st;
+    snprintf(it->error, sizeof it->error, "%.511s", msg);
+}
+
+/* Groups the pending items by period; refuses those the snapshot cannot
+ * describe and those of an unknown report. */
+static int group_items(const pipeline_args *a, pipeline_item *items, size_t n, int32_t snapshot, period_work *work,
+                       size_t *nwork, char *err, size_t errlen) {
+    *nwork = 0;
+    for (size_t i = 0; i < n; i++) {
+        pipeline_item *it = &items[i];
+        const job *j = job_set_find(a->jobs, it->report, it->per.end);
+        char why[512];
+        if (!j) {
+            int known = 0;
+            for (size_t k = 0; k < a->jobs->count; k++) known |= !strcmp(a->jobs->jobs[k].id, it->report);
+            snprintf(why, sizeof why, known ? "report %s has no methodology in force on the last day of %s"
+                                            : "unknown report %s (no such file in jobs/)",
+                     it->report, it->per.text);
+            fail_item(it, PIPE_REFUSED, why);
+            continue;
+        }
+        it->methodology_version = j->version;
+        if (calendar_refusal(a->schemas, j, &it->per, snapshot, why, sizeof why)) {
+            fail_item(it, PIPE_REFUSED, why);
+            continue;
+        }
+        size_t w = 0;
+        while (w < *nwork && strcmp(work[w].per.text, it->per.text)) w++;
+        if (w == *nwork) {
+            if (*nwork == PIPE_MAX_PERIODS) return snprintf(err, errlen, "more than %d periods in one scan", PIPE_MAX_PERIODS), -1;
+            memset(&work[w], 0, sizeof work[w]);
+            work[w].per = it->per;
+            (*nwork)++;
+        }
+        if (work[w].nids == PIPE_MAX_IDS) return snprintf(err, errlen, "more than %d reports in one period", PIPE_MAX_IDS), -1;
+        work[w].ids[work[w].nids++] = it->report;
+    }
+    return 0;
+}
+
+/* SHA-256 of every extract file, computed by the ranks in turn. */
+static void input_digests(const pipeline_args *a, char (*hex)[65], char (*file)[128]) {
+    const schema_set *set = a->schemas;
+    memset(hex, 0, set->count * 65);
+    for (size_t i = 0; i < set->count; i++) {
+        char path[4096], err[512];
+        int compressed;
+        file[i][0] = '\0';
+        if (snapshot_locate_file(a->snapshot_dir, set->extracts[i].name, path, sizeof path, &compressed, err, sizeof err))
+            continue;
+        const char *base = strrchr(path, '/');
+        snprintf(file[i], 128, "%.127s", base ? base + 1 : path);
+        if ((int)(i % (size_t)a->nranks) == a->rank && digest_file_sha256(path, hex[i], err, sizeof err))
+            hex[i][0] = '\0';
+    }
+    MPI_Allreduce(MPI_IN_PLACE, hex, (int)(set->count * 65), MPI_UNSIGNED_CHAR, MPI_MAX, a->comm);
+}
+
+/* Adds extract x to the table's inputs once. */
+static void add_input(report_table *t, const schema_set *set, const snapshot_result *snap, int x, char (*hex)[65],
+                      char (*file)[128]) {
+    for (size_t i = 0; i < t->ninputs; i++)
+        if (!strcmp(t->inputs[i].name, set->extracts[x].name)) return;
+    report_input *in = &t->inputs[t->ninputs++];
+    snprintf(in->name, sizeof in->name, "%s", set->extracts[x].name);
+    snprintf(in->file, sizeof in->file, "%s", file[x]);
+    snprintf(in->sha256, sizeof in->sha256, "%s", hex[x]);
+    in->read = snap->extracts[x].read;
+    in->accepted = snap->extracts[x].accepted;
+    in->rejected = snap->extracts[x].rejected;
+}
+
+static void fill_metadata(const pipeline_args *a, report_table *t, const report_plan *rp, const period *per,
+                          const snapshot_result *snap, char (*hex)[65], char (*file)[128]) {
+    const job *j = rp->job;
+    snprintf(t->id, sizeof t->id, "%s", j->id);
+    snprintf(t->period, sizeof t->period, "%s", per->text);
+    snprintf(t->title_kk, sizeof t->title_kk, "%s", j->title_kk);
+    snprintf(t->title_ru, sizeof t->title_ru, "%s", j->title_ru);
+    t->methodology_version = j->version;
+    snprintf(t->snapshot_date, sizeof t->snapshot_date, "%s", snap->date_text);
+    snprintf(t->tool_version, sizeof t->tool_version, "%s", a->tool_version);
+    add_input(t, a->schemas, snap, a->schemas->kato_extract, hex, file);
+    for (size_t i = 0; i < rp->ninputs; i++) {
+        add_input(t, a->schemas, snap, rp->inputs[i].extract, hex, file);
+        for (size_t k = 0; k < rp->inputs[i].njoins; k++)
+            add_input(t, a->schemas, snap, rp->inputs[i].joins[k].extract, hex, file);
+    }
+}
+
+/* OUT/rejects/<date>/<ID>-<P>.csv: extract,line,reason — rows the report
+ * could not use (they are valid rows of their extract). */
+static int write_report_rejects(const engine *e, size_t r, const schema_set *set, const char *dir, char *err,
+                                size_t errlen) {
+    const report_plan *rp = &e->plan.reports[r];
+    char path[4200], tmp[4400];
+    snprintf(path, sizeof path, "%s/%s-%s.csv", dir, rp->job->id, e->plan.per.text);
+    FILE *f = fs_temp_open(path, 0644, tmp, sizeof tmp, err, errlen);
+    if (!f) return -1;
+    const fact_table *rj = engine_report_rejects(e, r);
+    fputs("extract,line,reason\n", f);
+    for (size_t i = 0; i < rj->n; i++)
+        fprintf(f, "%s,%lld,%s\n", set->extracts[rj->key[i]].name, (long long)rj->line[i],
+                engine_reject_reason_name((int)rj->col[0][i]));
+    return fs_commit_file(f, tmp, path, err, errlen);
+}
+
+static pipeline_item *find_item(pipeline_item *items, size_t n, const char *report, const char *period) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(items[i].report, report) && !strcmp(items[i].per.text, period)) return &items[i];
+    return NULL;
+}
+
+/* Rank 0: archives every requested report of one period. */
+static void archive_period(const pipeline_args *a, period_work *w, const snapshot_result *snap, char (*hex)[65],
+                           char (*file)[128], pipeline_item *items, size_t n) {
+    engine *e = &w->eng;
+    for (size_t r = 0; r < e->plan.nreports; r++) {
+        report_plan *rp = &e->plan.reports[r];
+        pipeline_item *it = rp->requested ? find_item(items, n, rp->job->id, w->per.text) : NULL;
+        if (!it || it->status != PIPE_PENDING) continue;
+        if (rp->skipped) {
+            fail_item(it, PIPE_FAILED, rp->skip_reason);
+            continue;
+        }
+        char err[1024];
+        report_table t;
+        memset(&t, 0, sizeof t);
+        int rc = engine_table(e, r, &t, err, sizeof err);
+        if (rc == 0) {
+            fill_metadata(a, &t, rp, &w->per, snap, hex, file);
+            rc = archive_store(a->out_dir, &t, it->table_sha256, &it->table_changed, err, sizeof err);
+        }
+        if (rc == 0) rc = write_report_rejects(e, r, a->schemas, snap->rejects_dir, err, sizeof err);
+        if (rc) {
+            fail_item(it, PIPE_FAILED, err);
+        } else {
+            it->rows = t.nrows;
+            it->rejected = engine_report_rejects(e, r)->n;
+            pipeline_stop_point("archive", a->rank);
+        }
+        report_table_free(&t);
+    }
+}
+
+/* Rank 0: publishes every period that has an item archived now, and
+ * settles those items (done, or failed with the publication's error). */
+static void publish_periods(const pipeline_args *a, period_work *work, size_t nwork, pipeline_item *items, size_t n,
+                            pipeline_result *res) {
+    for (size_t w = 0; w < nwork; w++) {
+        int archived = 0;
+        for (size_t i = 0; i < n; i++)
+            archived |= items[i].status == PIPE_PENDING && items[i].table_sha256[0] && !strcmp(items[i].per.text, work[w].per.text);
+        if (!archived) continue;
+        publish_summary sum = {0};
+        char err[1024] = "";
+        int rc = 0;
+        if (a->publish) {
+            const char *ids[PIPE_MAX_IDS];
+            size_t nids = pipeline_reports_in_force(a->jobs, &work[w].per, ids, PIPE_MAX_IDS);
+            pipeline_stop_point("publish", a->rank);
+            rc = publish_period(&a->pub, work[w].per.text, (char *const *)ids, nids, &sum, err, sizeof err);
+            res->published += sum.published, res->unchanged += sum.unchanged;
+            if (rc == 0)
+                printf("period %s: %d new bundle revision%s, %d unchanged (%zu reports in each)\n", work[w].per.text,
+                       sum.published, sum.published == 1 ? "" : "s", sum.unchanged, sum.reports);
+        }
+        for (size_t i = 0; i < n; i++) {
+            pipeline_item *it = &items[i];
+            if (it->status != PIPE_PENDING || strcmp(it->per.text, work[w].per.text) || !it->table_sha256[0]) continue;
+            if (rc) {
+                char msg[1100];
+                snprintf(msg, sizeof msg, "archived, not published: %s", err);
+                fail_item(it, PIPE_FAILED, msg);
+            } else {
+                it->status = PIPE_DONE;
+                it->revision = sum.republic_revision;
+            }
+        }
+    }
+}
+
+/* Rank 0: the ledger's view of the items (start or end). */
+static void ledger_items(const pipeline_args *a, pipeline_item *items, size_t n, const char *snapshot_date, int end,
+                         const char *digest) {
+    if (!a->ledger || a->rank != 0) return;
+    for (size_t i = 0; i < n; i++) {
+        pipeline_item *it = &items[i];
+        char err[1024];
+        int rc;
+        if (!end) {
+            rc = ledger_item_start(a->ledger, a->command_id, it->report, it->per.text, "as-of", snapshot_date, a->owner,
+                                   err, sizeof err);
+        } else {
+            ledger_item li;
+            memset(&li, 0, sizeof li);
+            snprintf(li.report, sizeof li.report, "%s", it->report);
+            snprintf(li.period, sizeof li.period, "%s", it->per.text);
+            snprintf(li.boundaries, sizeof li.boundaries, "as-of");
+            snprintf(li.state, sizeof li.state, "%s", it->status == PIPE_DONE ? "done" : "failed");
+            snprintf(li.snapshot_digest, sizeof li.snapshot_digest, "%s", digest);
+            li.methodology_version = it->methodology_version;
+            snprintf(li.tool_version, sizeof li.tool_version, "%s", a->tool_version);
+            li.revision = it->revision;
+            snprintf(li.table_sha256, sizeof li.table_sha256, "%s", it->table_sha256);
+            snprintf(li.error, sizeof li.error, "%s", it->status == PIPE_DONE ? "" : it->error);
+            rc = ledger_item_end(a->ledger, a->command_id, &li, err, sizeof err);
+        }
+        if (rc) log_msg(LOG_ERROR, "ledger: %s", err);
+    }
+}
+
+/* One digest of the snapshot's inputs: SHA-256 over the extract digests
+ * in schema order (the ledger compares it to tell "same inputs"). */
+static void snapshot_digest(const schema_set *set, char (*hex)[65], char out[65]) {
+    char joined[64 * 65 + 1] = "";
+    for (size_t i = 0; i < set->count && i < 64; i++) strcat(joined, hex[i]), strcat(joined, "\n");
+    uint8_t d[32];
+    crypto_hash_sha256(d, (const unsigned char *)joined, strlen(joined));
+    for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* Agrees every item's status and revision across ranks (rank 0 decided). */
+static void broadcast_items(const pipeline_args *a, pipeline_item *items, size_t n) {
+    MPI_Bcast(items, (int)(n * sizeof *items), MPI_BYTE, 0, a->comm);
+}
+
+static int scan_and_compute(const pipeline_args *a, period_work *work, size_t nwork, pipeline_result *res,
+                            char *err, size_t errlen) {
+    fanout f = {a, work, nwork, 0};
+    snapshot_args args = {a->comm, a->rank, a->nranks, a->schemas, a->snapshot_dir, a->out_dir, a->show_progress,
+                          fanout_consume, fanout_withdrawn, &f};
+    double t0 = progress_now();
+    int rc = snapshot_read(&args, &res->snap, err, errlen);
+    res->snap_ok = rc == 0;
+    double t1 = progress_now();
+    res->seconds_scan = t1 - t0;
+    if (rc) return -1;
+    pipeline_stop_point("keyed", a->rank);
+    for (size_t w = 0; w < nwork; w++) {
+        if (!work[w].ready) continue;
+        if (engine_finish(&work[w].eng, &res->snap, err, errlen)) return -1;
+        res->consume_seconds += work[w].eng.consume_seconds;
+    }
+    res->seconds_keyed = progress_now() - t1;
+    return 0;
+}
+
+int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipeline_result *res, char *err,
+                 size_t errlen) {
+    memset(res, 0, sizeof *res);
+    int32_t date;
+    char date_text[9];
+    period_work *work = calloc(PIPE_MAX_PERIODS, sizeof *work);
+    size_t nwork = 0;
+    int rc = work ? snapshot_parse_dir(a->snapshot_dir, &date, date_text, err, errlen) : -1;
+    if (!work) snprintf(err, errlen, "out of memory");
+    if (rc == 0) rc = group_items(a, items, n, date, work, &nwork, err, errlen);
+    for (size_t w = 0; rc == 0 && w < nwork; w++) {
+        char why[1024];
+        work[w].ready = engine_init(&work[w].eng, a->comm, a->schemas, a->jobs, &work[w].per, work[w].ids,
+                                    work[w].nids, why, sizeof why) == 0;
+        for (size_t i = 0; !work[w].ready && i < n; i++)
+            if (!strcmp(items[i].per.text, work[w].per.text)) fail_item(&items[i], PIPE_REFUSED, why);
+    }
+    ledger_items(a, items, n, rc == 0 ? date_text : "", 0, "");
+    if (rc == 0 && nwork) rc = scan_and_compute(a, work, nwork, res, err, errlen);
+    char (*hex)[65] = rc == 0 && nwork ? calloc(a->schemas->count, sizeof *hex) : NULL;
+    char (*file)[128] = hex ? calloc(a->schemas->count, sizeof *file) : NULL;
+    if (rc == 0 && nwork && !file) rc = -1, snprintf(err, errlen, "out of memory");
+    char digest[65] = "";
+    if (rc == 0 && nwork) {
+        input_digests(a, hex, file);
+        snapshot_digest(a->schemas, hex, digest);
+        double t2 = progress_now();
+        for (size_t w = 0; a->rank == 0 && w < nwork; w++)
+            if (work[w].ready) archive_period(a, &work[w], &res->snap, hex, file, items, n);
+        double t3 = progress_now();
+        res->seconds_archive = t3 - t2;
+        if (a->rank == 0) publish_periods(a, work, nwork, items, n, res);
+        res->seconds_publish = progress_now() - t3;
+        if (a->rank == 0 && !a->publish)
+            for (size_t i = 0; i < n; i++)
+                if (items[i].status == PIPE_PENDING && items[i].table_sha256[0]) items[i].status = PIPE_DONE;
+    }
+    for (size_t i = 0; rc && i < n; i++) fail_item(&items[i], PIPE_FAILED, err);
+    for (size_t i = 0; a->rank == 0 && i < n; i++) fail_item(&items[i], PIPE_FAILED, "not computed");
+    broadcast_items(a, items, n);
+    ledger_items(a, items, n, date_text, 1, digest);
+    for (size_t w = 0; w < nwork; w++) engine_free(&work[w].eng);
+    free(work), free(hex), free(file);
+    return rc;
+}
+
+void pipeline_result_free(pipeline_result *res, const schema_set *schemas) {
+    if (res->snap.extracts) snapshot_result_free(&res->snap, schemas->count);
+    memset(res, 0, sizeof *res);
+}
