@@ -589,8 +589,9 @@ static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int
  * through): the same file system, so the final rename is atomic, and
  * hidden from anyone listing *.h5. */
 static int temp_path(h5ctx *c, char *out, size_t cap) {
-    FILE *f = fs_temp_open(c->path, 0644, out, cap, c->err, c->errlen);
-    if (!f) return -1;
+    char why[1024];
+    FILE *f = fs_temp_open(c->path, 0644, out, cap, why, sizeof why);
+    if (!f) return fail(c, "%s", why);
     return fclose(f) == 0 ? 0 : fail(c, "cannot create a temporary file");
 }
 

@@ -12,6 +12,7 @@
 #include "../base/digest.h"
 #include "../base/fsutil.h"
 #include "../base/log.h"
+#include "../base/stoppoint.h"
 #include "../base/progress.h"
 #include "../engine/engine.h"
 #include "../schedule/calendar.h"
@@ -19,15 +20,6 @@
 
 #define PIPE_MAX_PERIODS 64
 #define PIPE_MAX_IDS 64
-
-void pipeline_stop_point(const char *phase, int rank) {
-    const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK");
-    if (!at || strcmp(at, phase)) return;
-    if (only && *only && atoi(only) != rank) return;
-    fprintf(stderr, "esep: ESEP_STOP_AT=%s: rank %d stops here (SIGKILL)\n", phase, rank);
-    fflush(stderr);
-    kill(getpid(), SIGKILL);
-}
 
 size_t pipeline_reports_in_force(const job_set *jobs, const period *p, const char **ids, size_t max) {
     size_t n = 0;
@@ -61,7 +53,7 @@ static int fanout_consume(void *data, const row_batch *batch) {
     fanout *f = data;
     if (!f->stopped_once && batch->nrows) {
         f->stopped_once = 1;
-        pipeline_stop_point("scan", f->a->rank);
+        stop_point("scan", f->a->rank);
     }
     for (size_t i = 0; i < f->nwork; i++)
         if (f->work[i].ready && engine_consume(&f->work[i].eng, batch)) return -1;
@@ -217,7 +209,7 @@ static void archive_period(const pipeline_args *a, period_work *w, const snapsho
         } else {
             it->rows = t.nrows;
             it->rejected = engine_report_rejects(e, r)->n;
-            pipeline_stop_point("archive", a->rank);
+            stop_point("archive", a->rank);
         }
         report_table_free(&t);
     }
@@ -238,7 +230,7 @@ static void publish_periods(const pipeline_args *a, period_work *work, size_t nw
         if (a->publish) {
             const char *ids[PIPE_MAX_IDS];
             size_t nids = pipeline_reports_in_force(a->jobs, &work[w].per, ids, PIPE_MAX_IDS);
-            pipeline_stop_point("publish", a->rank);
+            stop_point("publish", a->rank);
             rc = publish_period(&a->pub, work[w].per.text, (char *const *)ids, nids, &sum, err, sizeof err);
             res->published += sum.published, res->unchanged += sum.unchanged;
             if (rc == 0)
@@ -316,7 +308,7 @@ static int scan_and_compute(const pipeline_args *a, period_work *work, size_t nw
     double t1 = progress_now();
     res->seconds_scan = t1 - t0;
     if (rc) return -1;
-    pipeline_stop_point("keyed", a->rank);
+    stop_point("keyed", a->rank);
     for (size_t w = 0; w < nwork; w++) {
         if (!work[w].ready) continue;
         if (engine_finish(&work[w].eng, &res->snap, err, errlen)) return -1;

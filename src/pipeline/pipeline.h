@@ -77,10 +77,4 @@ void pipeline_result_free(pipeline_result *res, const schema_set *schemas);
  * at E), into ids (max entries). Returns the count. Cannot fail. */
 size_t pipeline_reports_in_force(const job_set *jobs, const period *p, const char **ids, size_t max);
 
-/* A test hook that makes crashes reproducible: when the environment names
- * this phase in ESEP_STOP_AT (and ESEP_STOP_RANK is unset or this rank),
- * the process kills itself with SIGKILL right here. Phases: scan, keyed,
- * archive, publish, bundle, catalog. Cannot fail. */
-void pipeline_stop_point(const char *phase, int rank);
-
 #endif

@@ -13,6 +13,7 @@
 #include "../archive/h5archive.h"
 #include "../base/digest.h"
 #include "../base/fsutil.h"
+#include "../base/stoppoint.h"
 #include "bundle.h"
 #include "catalog.h"
 #include "disclosure.h"
@@ -150,12 +151,14 @@ static int publish_region(publication *pb, const char *region, char *err, size_t
                         (const report_table *const *)pb->tables, pb->ntables, pb->key, have_latest ? content : NULL};
     bundle_result r;
     if (bundle_publish(&spec, &r, err, errlen)) return -1;
+    if (!r.unchanged) stop_point("bundle", 0);
     if (!strcmp(region, "00")) pb->sum->republic_revision = r.unchanged ? on_disk : revision;
     if (r.unchanged) return pb->sum->unchanged++, 0;
     r.signature[128] = '\0'; /* the catalog stores the hex digits only */
     catalog_publication p = {pb->run_id, region, pb->period, revision, r.name, r.size, r.sha256, r.manifest_sha256,
                              r.signature, 0, "", ""};
     if (catalog_publish(pb->cat, &p, err, errlen)) return -1;
+    stop_point("catalog", 0);
     pb->sum->published++;
     printf("bundle %s %s r%d  %8lld bytes  %s\n", region, pb->period, revision, (long long)r.size, r.path);
     return 0;

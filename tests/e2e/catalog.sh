@@ -8,48 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 CATALOG_TESTS=$ROOT/build/asan/catalog-tests
 
-# The newest installed server's binaries (Debian keeps them off PATH, under
-# /usr/lib/postgresql/<version>/bin), else whatever initdb PATH has.
-pg_bindir() {
-  local d
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
-  done
-  command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
-}
-
-PG_BIN=$(pg_bindir || true)
-PG_DIR=$(mktemp -d /tmp/esep-pg.XXXXXX)   # data directory and socket
-PG_URI="postgresql:///esep?host=$PG_DIR"
-ME=$(id -un)
-
-# PostgreSQL refuses to run as root: as root, its commands run as postgres.
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-pg_stop() {
-  if [ -n "$PG_BIN" ] && [ -f "$PG_DIR/data/postmaster.pid" ]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1
-  fi
-  rm -rf "$PG_DIR"
-}
-trap 'pg_stop; rm -rf "$TMP_ROOT"' EXIT
-trap 'exit 130' INT TERM HUP
-
-case_pg_start() {
-  [ -n "$PG_BIN" ] || fail "no PostgreSQL server binaries (initdb) found; scripts/install-deps.sh installs postgresql"
-  [ "$(id -u)" -ne 0 ] || chown postgres: "$PG_DIR" || return 1
-  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C -N >"$TMP/initdb.log" 2>&1 ||
-    { cat "$TMP/initdb.log"; return 1; }
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-    -o "-c listen_addresses='' -k $PG_DIR -c fsync=off -c synchronous_commit=off" start ||
-    { cat "$PG_DIR/server.log"; return 1; }
-  if [ "$ME" != postgres ]; then
-    as_pg "$PG_BIN/createuser" -h "$PG_DIR" -U postgres --superuser "$ME" || return 1
-  fi
-  as_pg "$PG_BIN/createdb" -h "$PG_DIR" -U postgres -O "$ME" esep
-}
+source "$ROOT/tests/pg_lib.sh"
 
 # The suite's summary line must say that every case passed.
 suite_on() {
@@ -123,7 +82,7 @@ case_verify_errors() {
   "$ESEP" verify-catalog 2> "$TMP/err"; [ $? -eq 2 ] && grep -q 'usage:' "$TMP/err"
 }
 
-run_case "catalog: a private PostgreSQL server starts (initdb, unix socket)" case_pg_start
+run_case "catalog: a private PostgreSQL server starts (initdb, unix socket)" pg_start
 run_case "catalog: the catalog suite passes on PostgreSQL" case_suite_postgresql
 run_case "catalog: the catalog suite passes on SQLite" case_suite_sqlite
 run_case "catalog: verify-catalog on an intact SQLite catalog" case_verify_sqlite_intact

@@ -1,0 +1,17 @@
+/* stoppoint.c — see stoppoint.h. */
+#include "stoppoint.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void stop_point(const char *name, int rank) {
+    const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK");
+    if (!at || strcmp(at, name)) return;
+    if (only && *only && atoi(only) != rank) return;
+    fprintf(stderr, "esep: ESEP_STOP_AT=%s: rank %d stops here (SIGKILL)\n", name, rank);
+    fflush(stderr);
+    kill(getpid(), SIGKILL);
+}
