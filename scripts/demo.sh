@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
 # demo.sh — what `make demo` runs after building: generates a sample
-# national snapshot, validates it and runs the nightly job under
-# `mpirun -np 2` on this machine, shows a few lines of two reports, and
-# prints where the archive and the rejects are. The snapshot is reused when
-# present.
+# national snapshot root with two nights, validates tonight's snapshot,
+# shows the plan, runs the nightly job under `mpirun -np 2` (twice: the
+# second run has nothing new to do), shows the status, a few lines of two
+# reports, a download over loopback, and where everything is. Snapshots
+# and the key are reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 DEMO=${DEMO_DIR:-demo}
 PERSONS=${DEMO_PERSONS:-200000}
-DATE=${DEMO_DATE:-20261122}
-PERIOD=${DEMO_PERIOD:-2026-10}
-SNAP=$DEMO/snapshots/$DATE
+ROOT=$DEMO/snapshots
+NIGHTS=${DEMO_NIGHTS:-"20261101 20261201"}
+ON=${DEMO_ON:-2026-12-02}          # the night the demo plays
+PERIOD=${DEMO_PERIOD:-2026-11}
 OUT=$DEMO/out
+SNAP=$ROOT/${NIGHTS##* }
+export OMPI_MCA_rmaps_base_oversubscribe=1
 
-if [ ! -f "$SNAP/persons.csv.zst" ]; then
-  echo "== generating a sample snapshot: $PERSONS persons, $DATE"
-  bin/gen-extracts --persons "$PERSONS" --date "$DATE" --seed 2026 --out "$DEMO/snapshots"
+for DATE in $NIGHTS; do
+  if [ ! -f "$ROOT/$DATE/persons.csv.zst" ]; then
+    echo "== generating a sample snapshot night: $PERSONS persons, $DATE"
+    bin/gen-extracts --persons "$PERSONS" --date "$DATE" --seed 2026 --out "$ROOT"
+  fi
+done
+if [ ! -f "$DEMO/esep.key" ]; then
+  echo "== esep keygen (production keys are never created silently)"
+  bin/esep keygen --key "$DEMO/esep.key"
 fi
 
-echo "== esep check (mpirun -np 2)"
+echo
+echo "== esep check of tonight's snapshot (mpirun -np 2)"
 mpirun --oversubscribe -np 2 bin/esep check --snapshot "$SNAP" --out "$OUT"
 
 echo
-echo "== esep run --period $PERIOD (mpirun -np 2)"
-mpirun --oversubscribe -np 2 bin/esep run --snapshot "$SNAP" --period "$PERIOD" --out "$OUT"
+echo "== esep plan for the night of $ON: what is due, with snapshots and deadlines"
+bin/esep plan --snapshots "$ROOT" --out "$OUT" --on "$ON"
 
+echo
+echo "== esep nightly (mpirun -np 2): every due item, each snapshot read once"
+mpirun --oversubscribe -np 2 bin/esep nightly --snapshots "$ROOT" --out "$OUT" --on "$ON" --key "$DEMO/esep.key"
+
+echo
+echo "== esep nightly again the same night: nothing new to do"
+mpirun --oversubscribe -np 2 bin/esep nightly --snapshots "$ROOT" --out "$OUT" --on "$ON" --key "$DEMO/esep.key"
+
+echo
+echo "== esep status: last nights' runs, failed and late items"
+bin/esep status --out "$OUT" --on "$ON"
+echo "metrics for node_exporter: $OUT/metrics/esep.prom"
 echo
 mkdir -p "$OUT/export"
 for id in POP-01 SOC-01; do
@@ -67,8 +90,8 @@ trap - EXIT
 echo "service stopped; audit log: $OUT/audit.log"
 
 echo
-echo "snapshot: $SNAP"
+echo "snapshots: $ROOT/   (one directory per night)"
 echo "archive:  $OUT/archive/$PERIOD/   (one HDF5 file per report)"
 echo "bundles:  $OUT/publish/   (public key $OUT/publish/esep.pub)"
 echo "exports:  $OUT/export/"
-echo "rejects:  $OUT/rejects/$DATE/"
+echo "rejects:  $OUT/rejects/${SNAP##*/}/"
