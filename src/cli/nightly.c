@@ -114,13 +114,14 @@ static int night_calendar(const job_set *jobs, const schema_set *set, const snap
     if (!first[0] && ledger_set_first_night(cat, on, err, errlen)) return -1;
     if (first[0] && date_parse(first, 10, &first_night)) first_night = night;
     if (calendar_build(jobs, set, root, night, first_night, cat, cal, err, errlen)) return -1;
+    if (ledger_batch_begin(cat, err, errlen)) return -1;
     for (size_t i = 0; i < cal->count; i++) {
         char deadline[11];
         date_format(cal->items[i].deadline, deadline);
         if (ledger_item_due(cat, cal->items[i].job->id, cal->items[i].per.text, "as-of", deadline, err, errlen))
             return -1;
     }
-    return 0;
+    return ledger_batch_commit(cat, err, errlen);
 }
 
 static void print_summary(const calendar *cal, const night_totals *t, int json, const char *night) {

@@ -254,8 +254,11 @@ static void publish_periods(const pipeline_args *a, period_work *work, size_t nw
 
 /* Rank 0: the ledger's view of the items (start or end). */
 static void ledger_items(const pipeline_args *a, pipeline_item *items, size_t n, const char *snapshot_date, int end,
-                         const char *digest) {
+                         const char *digest, pipeline_result *res) {
     if (!a->ledger || a->rank != 0) return;
+    double t0 = progress_now();
+    char berr[1024];
+    if (ledger_batch_begin(a->ledger, berr, sizeof berr)) log_msg(LOG_ERROR, "ledger: %s", berr);
     for (size_t i = 0; i < n; i++) {
         pipeline_item *it = &items[i];
         char err[1024];
@@ -280,6 +283,8 @@ static void ledger_items(const pipeline_args *a, pipeline_item *items, size_t n,
         }
         if (rc) log_msg(LOG_ERROR, "ledger: %s", err);
     }
+    if (ledger_batch_commit(a->ledger, berr, sizeof berr)) log_msg(LOG_ERROR, "ledger: %s", berr);
+    res->seconds_ledger += progress_now() - t0;
 }
 
 /* One digest of the snapshot's inputs: SHA-256 over the extract digests
@@ -335,7 +340,7 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
         for (size_t i = 0; !work[w].ready && i < n; i++)
             if (!strcmp(items[i].per.text, work[w].per.text)) fail_item(&items[i], PIPE_REFUSED, why);
     }
-    ledger_items(a, items, n, rc == 0 ? date_text : "", 0, "");
+    ledger_items(a, items, n, rc == 0 ? date_text : "", 0, "", res);
     if (rc == 0 && nwork) rc = scan_and_compute(a, work, nwork, res, err, errlen);
     char (*hex)[65] = rc == 0 && nwork ? calloc(a->schemas->count, sizeof *hex) : NULL;
     char (*file)[128] = hex ? calloc(a->schemas->count, sizeof *file) : NULL;
@@ -358,7 +363,7 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     for (size_t i = 0; rc && i < n; i++) fail_item(&items[i], PIPE_FAILED, err);
     for (size_t i = 0; a->rank == 0 && i < n; i++) fail_item(&items[i], PIPE_FAILED, "not computed");
     broadcast_items(a, items, n);
-    ledger_items(a, items, n, date_text, 1, digest);
+    ledger_items(a, items, n, date_text, 1, digest, res);
     for (size_t w = 0; w < nwork; w++) engine_free(&work[w].eng);
     free(work), free(hex), free(file);
     return rc;

@@ -251,6 +251,8 @@ int catalog_commit(catalog *c, char *err, size_t errlen) { return c->be->commit(
 
 void catalog_rollback(catalog *c) { c->be->rollback(c); }
 
+int catalog_in_transaction(catalog *c) { return c->be->in_transaction(c); }
+
 int catalog_try_session_lock(catalog *c, int64_t key, int *acquired, char *err, size_t errlen) {
     *acquired = 0;
     return c->be->try_session_lock ? c->be->try_session_lock(c, key, acquired, err, errlen) : 1;

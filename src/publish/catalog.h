@@ -218,6 +218,9 @@ int catalog_query(catalog *c, const char *op, const char *sql, int n, const char
 int catalog_begin_write(catalog *c, char *err, size_t errlen);
 int catalog_commit(catalog *c, char *err, size_t errlen);
 
+/* 1 when a transaction is open on this connection. Cannot fail. */
+int catalog_in_transaction(catalog *c);
+
 /* Rolls back an open transaction, if any. Cannot fail (a connection that
  * cannot roll back aborts the transaction when it closes). */
 void catalog_rollback(catalog *c);

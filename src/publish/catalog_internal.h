@@ -44,6 +44,7 @@ typedef struct {
     int (*begin_write)(catalog *c, char *err, size_t errlen);
     int (*commit)(catalog *c, char *err, size_t errlen);
     void (*rollback)(catalog *c);
+    int (*in_transaction)(catalog *c);
     /* catalog_try_session_lock; NULL when the backend has none. */
     int (*try_session_lock)(catalog *c, int64_t key, int *acquired, char *err, size_t errlen);
     void (*close)(catalog *c);

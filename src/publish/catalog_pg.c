@@ -364,9 +364,11 @@ static int pg_try_session_lock(catalog *c, int64_t key, int *acquired, char *err
 
 static void pg_rollback_any(catalog *c) { pg_rollback(c); }
 
+static int pg_in_transaction(catalog *c) { return PQtransactionStatus(conn_of(c)) != PQTRANS_IDLE; }
+
 static const catalog_backend pg_backend = {
     "postgresql", pg_begin_run, pg_finish_run, pg_next_revision, pg_publish, pg_head, pg_list, pg_list_runs,
-    pg_query, pg_begin_write, pg_commit, pg_rollback_any, pg_try_session_lock, pg_close,
+    pg_query, pg_begin_write, pg_commit, pg_rollback_any, pg_in_transaction, pg_try_session_lock, pg_close,
 };
 
 static int pg_create_schema(catalog *c, char *err, size_t errlen) {

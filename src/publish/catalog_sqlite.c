@@ -293,13 +293,22 @@ static int sq_commit(catalog *c, char *err, size_t errlen) {
 
 static void sq_rollback_any(catalog *c) { sq_rollback(c); }
 
+static int sq_in_transaction(catalog *c) { return !sqlite3_get_autocommit(db_of(c)); }
+
 static const catalog_backend sqlite_backend = {
     "sqlite", sq_begin_run, sq_finish_run, sq_next_revision, sq_publish, sq_head, sq_list, sq_list_runs,
-    sq_query, sq_begin_write, sq_commit, sq_rollback_any, NULL, sq_close,
+    sq_query, sq_begin_write, sq_commit, sq_rollback_any, sq_in_transaction, NULL, sq_close,
 };
 
+/* WAL: readers (esep status, the download service) never wait for a
+ * writer, and a commit costs one fsync of the log. synchronous = NORMAL
+ * keeps the database consistent across a crash of the process or the
+ * machine; a power cut may lose the last commits, which the next run
+ * reconciles from disk (publisher.h). */
 static int sq_create_schema(catalog *c, char *err, size_t errlen) {
     if (sq_exec(c, "open: foreign keys", "PRAGMA foreign_keys = ON", err, errlen)) return -1;
+    if (sq_exec(c, "open: journal", "PRAGMA journal_mode = WAL", err, errlen)) return -1;
+    if (sq_exec(c, "open: synchronous", "PRAGMA synchronous = NORMAL", err, errlen)) return -1;
     if (sq_exec(c, "open: begin", "BEGIN IMMEDIATE", err, errlen)) return -1;
     int rc = sq_exec(c, "open: create schema", schema_sql, err, errlen);
     if (!rc) rc = sq_exec(c, "open: commit", "COMMIT", err, errlen);

@@ -45,13 +45,21 @@ static int exec(catalog *c, const char *op, const char *sql, int n, const char *
     return catalog_query(c, op, sql, n, params, NULL, NULL, err, errlen);
 }
 
-/* Runs statements as one write transaction. */
+/* Runs statements as one write transaction, or inside the caller's
+ * (ledger_batch_begin). */
 static int exec_write(catalog *c, const char *op, const char *const *sql, const int *n,
                       const char *const *const *params, size_t count, char *err, size_t errlen) {
-    if (catalog_begin_write(c, err, errlen)) return -1;
+    int own = !catalog_in_transaction(c);
+    if (own && catalog_begin_write(c, err, errlen)) return -1;
     for (size_t i = 0; i < count; i++)
         if (exec(c, op, sql[i], n[i], params[i], err, errlen)) return catalog_rollback(c), -1;
-    return catalog_commit(c, err, errlen);
+    return own ? catalog_commit(c, err, errlen) : 0;
+}
+
+int ledger_batch_begin(catalog *c, char *err, size_t errlen) { return catalog_begin_write(c, err, errlen); }
+
+int ledger_batch_commit(catalog *c, char *err, size_t errlen) {
+    return catalog_in_transaction(c) ? catalog_commit(c, err, errlen) : 0;
 }
 
 int ledger_init(catalog *c, char *err, size_t errlen) {

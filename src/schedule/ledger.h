@@ -122,6 +122,13 @@ int ledger_item_end(catalog *c, int64_t cmd, const ledger_item *it, char *err, s
 /* Refreshes the heartbeat of every item owner is running. */
 int ledger_heartbeat(catalog *c, const char *owner, char *err, size_t errlen);
 
+/* Groups the item writes that follow (start, end, due) into one write
+ * transaction, ended by ledger_batch_commit: one commit for many items.
+ * After an error inside the batch it is rolled back (the commit then does
+ * nothing). */
+int ledger_batch_begin(catalog *c, char *err, size_t errlen);
+int ledger_batch_commit(catalog *c, char *err, size_t errlen);
+
 /* Looks up one item: 0 with *found = 1 and *out filled, or *found = 0. */
 int ledger_item_get(catalog *c, const char *report, const char *period, const char *boundaries,
                     ledger_item *out, int *found, char *err, size_t errlen);
