@@ -46,6 +46,16 @@ typedef struct {
 static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *detail) {
     char *s = detail;
     if (n != 0 || !e->desc) return 0;
+    /* an I/O failure of the file driver: "file write failed: time = …,
+     * filename = '…', …, errno = 28, error message = 'No space left on
+     * device', …" — keep what failed and the system's reason */
+    const char *why = strstr(e->desc, "error message = '"), *colon = strchr(e->desc, ':');
+    if (why && colon) {
+        why += strlen("error message = '");
+        const char *end = strchr(why, '\'');
+        snprintf(s, DETAIL_CAP, "%.*s: %.*s", (int)(colon - e->desc), e->desc, (int)(end ? end - why : 120), why);
+        return 0;
+    }
     snprintf(s, DETAIL_CAP, "%s", e->desc);
     for (; *s; s++)
         if (*s == '\n' || *s == '\r' || *s == '\t') *s = ' ';

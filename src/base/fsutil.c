@@ -162,7 +162,13 @@ static long temp_owner(const char *name) {
     return strtol(p + 1, NULL, 10);
 }
 
-static void remove_tree(const char *path) {
+void fs_remove_tree(const char *path) {
+    struct stat self;
+    if (lstat(path, &self) != 0) return;
+    if (!S_ISDIR(self.st_mode)) {
+        unlink(path);
+        return;
+    }
     DIR *d = opendir(path);
     if (d) {
         for (struct dirent *de; (de = readdir(d));) {
@@ -170,12 +176,12 @@ static void remove_tree(const char *path) {
             char child[4400];
             snprintf(child, sizeof child, "%s/%s", path, de->d_name);
             struct stat st;
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) fs_remove_tree(child);
             else unlink(child);
         }
         closedir(d);
     }
-    if (rmdir(path) != 0) unlink(path);
+    rmdir(path);
 }
 
 int fs_remove_stale_temps(const char *dir) {
@@ -187,7 +193,7 @@ int fs_remove_stale_temps(const char *dir) {
         if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno == EPERM)) continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        remove_tree(path);
+        fs_remove_tree(path);
         removed++;
     }
     closedir(d);

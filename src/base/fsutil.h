@@ -42,6 +42,12 @@ int fs_is_dir(const char *path);
 /* fsyncs the directory at path. 0, or -1 with a message. */
 int fs_sync_dir(const char *path, char *err, size_t errlen);
 
+/* Removes path: a real directory with everything it holds, anything else
+ * by unlink. A symbolic link is removed itself, never followed (a stale
+ * `latest` link points at a revision that must stay). Cannot fail (what
+ * cannot be removed stays). */
+void fs_remove_tree(const char *path);
+
 /* Removes the leftovers of crashed writers in dir: entries named
  * ".<anything>.<pid>.<random>.tmp" (files, or directories removed with
  * their files) whose pid is not a live process of this host. Returns how

@@ -8,7 +8,13 @@
 #include <unistd.h>
 
 void stop_point(const char *name, int rank) {
-    const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK");
+    const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK"), *pause = getenv("ESEP_PAUSE_AT");
+    if (pause && !strcmp(pause, name) && rank == 0) {
+        const char *secs = getenv("ESEP_PAUSE_SECONDS");
+        fprintf(stderr, "esep: ESEP_PAUSE_AT=%s: pausing\n", name);
+        sleep(secs ? (unsigned)atoi(secs) : 3u);
+        return;
+    }
     if (!at || strcmp(at, name)) return;
     if (only && *only && atoi(only) != rank) return;
     fprintf(stderr, "esep: ESEP_STOP_AT=%s: rank %d stops here (SIGKILL)\n", name, rank);

@@ -6,11 +6,15 @@
  * (before the keyed stages), archive (after the first table is archived),
  * publish (before a period is published), bundle (after the first bundle
  * revision is renamed into place, before the catalog records it), catalog
- * (after the first catalog record). Costs one getenv at each point. */
+ * (after the first catalog record). ESEP_PAUSE_AT=<name> instead sleeps
+ * ESEP_PAUSE_SECONDS (default 3) there, so that a test can break something
+ * else at that moment (stop the catalog's server). Costs two getenv calls
+ * at each point. */
 #ifndef ESEP_STOPPOINT_H
 #define ESEP_STOPPOINT_H
 
-/* Dies by SIGKILL when ESEP_STOP_AT names this point. Cannot fail. */
+/* Dies by SIGKILL when ESEP_STOP_AT names this point; sleeps when
+ * ESEP_PAUSE_AT does. Cannot fail. */
 void stop_point(const char *name, int rank);
 
 #endif

@@ -45,6 +45,9 @@ void jobrun_print_items(const pipeline_item *items, size_t n) {
             printf("%-8s %-8s %8zu %10zu  %s (methodology v%d)%s\n", it->report, it->per.text, it->rows, it->rejected,
                    it->table_changed ? "archived" : "archived, unchanged", it->methodology_version,
                    it->revision ? "" : "");
+        else if (it->table_sha256[0])
+            printf("%-8s %-8s %8zu %10zu  archived, NOT PUBLISHED: %s\n", it->report, it->per.text, it->rows,
+                   it->rejected, it->error);
         else
             printf("%-8s %-8s NOT PRODUCED: %s\n", it->report, it->per.text, it->error);
     }
@@ -88,7 +91,8 @@ int jobrun_snapshot(const cli_context *ctx, const pipeline_args *a, pipeline_ite
         jobrun_print_items(items, n);
         for (size_t i = 0; i < n; i++)
             if (items[i].status != PIPE_DONE)
-                log_msg(LOG_ERROR, "%s %s not produced: %s", items[i].report, items[i].per.text, items[i].error);
+                log_msg(LOG_ERROR, "%s %s not %s: %s", items[i].report, items[i].per.text,
+                        items[i].table_sha256[0] ? "published" : "produced", items[i].error);
         printf("time: read and scan %.2f s, keyed stages and reduction %.2f s, archive %.2f s, publication %.2f s, "
                "ledger %.1f ms (%.2f ms per item)\n",
                res.seconds_scan, res.seconds_keyed, res.seconds_archive, res.seconds_publish, res.seconds_ledger * 1e3,

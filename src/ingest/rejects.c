@@ -1,6 +1,7 @@
 /* rejects.c — see rejects.h. */
 #include "rejects.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,14 @@ reject_writer *reject_writer_open(const char *dir, const char *extract, int rank
     reject_writer *w = calloc(1, sizeof *w);
     if (!w) return snprintf(err, errlen, "out of memory"), NULL;
     part_path(w->path, sizeof w->path, dir, extract, rank);
-    if (!(w->f = fopen(w->path, "wb"))) {
+    /* The other ranks find a part by its name, so it is fixed; what a
+     * crashed run (or anyone) left under it is removed first — unlink never
+     * follows a link — and the part is created afresh, never through a
+     * planted link. */
+    unlink(w->path);
+    int fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
+        if (fd >= 0) close(fd);
         snprintf(err, errlen, "%s: cannot create: %m", w->path);
         free(w);
         return NULL;
@@ -68,11 +76,10 @@ int reject_writer_close(reject_writer *w, char *err, size_t errlen) {
 
 int rejects_join_parts(const char *dir, const char *extract, int nranks,
                        char *err, size_t errlen) {
-    char final_path[4096], tmp_path[4200], part[4096];
+    char final_path[4096], tmp_path[4400], part[4096];
     snprintf(final_path, sizeof final_path, "%s/%s.csv", dir, extract);
-    snprintf(tmp_path, sizeof tmp_path, "%s/.%s.csv.tmp", dir, extract);
-    FILE *out = fopen(tmp_path, "wb");
-    if (!out) return snprintf(err, errlen, "%s: cannot create: %m", tmp_path), -1;
+    FILE *out = fs_temp_open(final_path, 0644, tmp_path, sizeof tmp_path, err, errlen);
+    if (!out) return -1;
     int failed = fputs("line,column,reason,detail,raw\n", out) == EOF;
     for (int r = 0; !failed && r < nranks; r++) {
         part_path(part, sizeof part, dir, extract, r);

@@ -242,7 +242,7 @@ static void publish_periods(const pipeline_args *a, period_work *work, size_t nw
             if (it->status != PIPE_PENDING || strcmp(it->per.text, work[w].per.text) || !it->table_sha256[0]) continue;
             if (rc) {
                 char msg[1100];
-                snprintf(msg, sizeof msg, "archived, not published: %s", err);
+                snprintf(msg, sizeof msg, "publication: %s", err);
                 fail_item(it, PIPE_FAILED, msg);
             } else {
                 it->status = PIPE_DONE;
@@ -332,6 +332,11 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     size_t nwork = 0;
     int rc = work ? snapshot_parse_dir(a->snapshot_dir, &date, date_text, err, errlen) : -1;
     if (!work) snprintf(err, errlen, "out of memory");
+    if (rc == 0 && a->rank == 0) {
+        char rejects[4200];
+        snprintf(rejects, sizeof rejects, "%s/rejects/%s", a->out_dir, date_text);
+        fs_remove_stale_temps(rejects); /* what crashed writers left */
+    }
     if (rc == 0) rc = group_items(a, items, n, date, work, &nwork, err, errlen);
     for (size_t w = 0; rc == 0 && w < nwork; w++) {
         char why[1024];

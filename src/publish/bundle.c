@@ -114,7 +114,10 @@ static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
     const report_table *tables[64];
     char staging[4200];
     for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
-    snprintf(staging, sizeof staging, "%s/.reports.%ld.h5", dir, (long)getpid());
+    /* named like fs_temp_open's files, so a crashed run's is removed */
+    uint32_t nonce;
+    randombytes_buf(&nonce, sizeof nonce);
+    snprintf(staging, sizeof staging, "%s/.reports.%ld.%08x.tmp", dir, (long)getpid(), (unsigned)nonce);
     if (h5archive_write_bundle(tables, b->ncut, staging, err, errlen)) return -1;
     char *data;
     size_t size;
@@ -363,12 +366,12 @@ static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir
     snprintf(r->path, sizeof r->path, "%.3900s/%.127s", final, r->name);
     if (make_temp_dir(dir, s->revision, tmp, sizeof tmp, err, errlen)) return -1;
     if (fill_revision(s, b, tmp, r, manifest, manifest_size, err, errlen)) {
-        fs_remove_stale_temps(dir);
+        fs_remove_tree(tmp);
         return -1;
     }
     if (rename_no_replace(tmp, final) != 0) {
         snprintf(err, errlen, "%s: cannot publish: %s (revisions are never replaced)", final, strerror(errno));
-        fs_remove_stale_temps(dir);
+        fs_remove_tree(tmp);
         return -1;
     }
     if (fs_sync_dir(dir, err, errlen)) return -1;

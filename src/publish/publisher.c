@@ -61,6 +61,7 @@ int publish_prepare_key(const publish_args *a, void *keypair, char *err, size_t 
     }
     snprintf(pubdir, sizeof pubdir, "%s/publish", a->out_dir);
     snprintf(pub, sizeof pub, "%s/esep.pub", pubdir);
+    fs_remove_stale_temps(pubdir);
     uint8_t current[SIGN_PUBLIC_BYTES];
     char ignored[256];
     if (sign_load_public(pub, current, ignored, sizeof ignored) == 0 && !memcmp(current, key->public_key, sizeof current))

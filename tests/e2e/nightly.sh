@@ -10,6 +10,7 @@
 # to an uninterrupted run's. Real mpirun, real processes, real kill -9.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/pg_lib.sh"
+source "$ROOT/tests/out_lib.sh"
 
 ROOTDIR=$TMP_ROOT/snapshots     # two nights of a generated registry
 KEY=$TMP_ROOT/key
@@ -22,30 +23,6 @@ done
 nightly() { # OUT [more options…]: two ranks, tonight = $ON
   local out=$1; shift
   esep_np 2 nightly --snapshots "$ROOTDIR" --out "$out" --on "$ON" --key "$KEY" "$@"
-}
-
-# Every file under archive/, publish/ and rejects/ with its digest (links
-# with their target): what must be byte-identical between two OUTs.
-tree_digest() {
-  (cd "$1" && find archive publish rejects \( -type f -o -type l \) ! -name '.*' | sort | while read -r f; do
-    if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum < "$f" | cut -c1-64)"; fi
-  done)
-}
-
-# No partial file under a final name: every revision directory holds its
-# bundle and signature and verifies; every archived table opens.
-all_whole() {
-  local out=$1 d
-  for d in $(find "$out/publish" -mindepth 3 -maxdepth 3 -type d -name 'r[0-9]*' 2>/dev/null); do
-    ls "$d"/*.r[0-9]*.tar.zst > /dev/null 2>&1 && ls "$d"/*.r[0-9]*.tar.zst.sig > /dev/null 2>&1 || fail "$d is not whole"
-    "$ESEP" verify "$(ls "$d"/*.r[0-9]*.tar.zst)" --pubkey "$out/publish/esep.pub" > /dev/null || fail "$d does not verify"
-  done
-  /usr/bin/python3 - "$out" <<'PY' || fail "an archived table does not open"
-import glob, sys, h5py
-for p in glob.glob(sys.argv[1] + "/archive/*/*.h5"):
-    with h5py.File(p, "r") as f:
-        f["rows"][:]
-PY
 }
 
 REF=$TMP_ROOT/reference        # an uninterrupted night, computed once

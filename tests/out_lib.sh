@@ -1,0 +1,27 @@
+# out_lib.sh — checks on an OUT directory shared by the crash and fault
+# tests (sourced after lib.sh).
+
+# Every file under archive/, publish/ and rejects/ with its digest (links
+# with their target): what must be byte-identical between two OUTs.
+tree_digest() {
+  (cd "$1" && find archive publish rejects \( -type f -o -type l \) ! -name '.*' | sort | while read -r f; do
+    if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum < "$f" | cut -c1-64)"; fi
+  done)
+}
+
+# No partial file under a final name: every revision directory holds its
+# bundle and signature and verifies; every archived table opens.
+all_whole() {
+  local out=$1 d
+  for d in $(find "$out/publish" -mindepth 3 -maxdepth 3 -type d -name 'r[0-9]*' 2>/dev/null); do
+    ls "$d"/*.r[0-9]*.tar.zst > /dev/null 2>&1 && ls "$d"/*.r[0-9]*.tar.zst.sig > /dev/null 2>&1 || fail "$d is not whole"
+    "$ESEP" verify "$(ls "$d"/*.r[0-9]*.tar.zst)" --pubkey "$out/publish/esep.pub" > /dev/null || fail "$d does not verify"
+  done
+  /usr/bin/python3 - "$out" <<'PY' || fail "an archived table does not open"
+import glob, sys, h5py
+for p in glob.glob(sys.argv[1] + "/archive/*/*.h5"):
+    with h5py.File(p, "r") as f:
+        f["rows"][:]
+PY
+}
+
