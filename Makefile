@@ -44,12 +44,16 @@ build/asan/unit-tests: $(UNIT_SRC) $(ASAN_OBJ) tests/unit/test.h
 build/asan/catalog-tests: tests/catalog/*.c tests/unit/test.c $(ASAN_OBJ) tests/unit/test.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $(filter-out %.h,$^) $(PKG_LIBS)
 
+# The MPI shuffle under real mpirun (tests/mpi/shuffle.sh).
+build/asan/shuffle-test: tests/mpi/shuffle_test.c $(ASAN_OBJ)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
 bin/gen-extracts: $(wildcard scripts/gen/*.c scripts/gen/*.h)
 	@mkdir -p bin
 	cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ scripts/gen/*.c -lzstd -lm
 
 test: deps
-	@$(MAKE) --no-print-directory all build/asan/esep build/asan/unit-tests build/asan/catalog-tests
+	@$(MAKE) --no-print-directory all build/asan/esep build/asan/unit-tests build/asan/catalog-tests build/asan/shuffle-test
 	@bash tests/run.sh
 
 demo: deps

@@ -19,6 +19,9 @@ void suite_report_table(void);
 void suite_h5archive(void);
 void suite_disclosure(void);
 void suite_access(void);
+void suite_json(void);
+void suite_keyset(void);
+void suite_territory(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -35,6 +38,9 @@ int main(int argc, char **argv) {
     suite_h5archive();
     suite_disclosure();
     suite_access();
+    suite_json();
+    suite_keyset();
+    suite_territory();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;
