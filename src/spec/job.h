@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../archive/report_table.h"
+#include "../base/measure.h"
 
 #define JOB_MAX_LEVEL 3
 #define JOB_MAX_LETS 32          /* derived values of one input */
