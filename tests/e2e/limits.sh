@@ -6,56 +6,53 @@ source "$(dirname "$0")/../lib.sh"
 SNAP=$ROOT/tests/fixtures/reports/snap/20250415
 FIX=$ROOT/tests/fixtures/ingest/20250415
 
+# keys_job N FIRST_LINE INDENT [LAST_LINE]: writes jobs/POP-01.yaml with
+# FIRST_LINE, then N lines "INDENTk<i>: 1", then LAST_LINE.
+keys_job() {
+  mkdir -p "$TMP/jobs"
+  python3 - "$TMP/jobs/POP-01.yaml" "$@" <<'PY'
+import sys
+path, n, first, indent = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+last = sys.argv[5] if len(sys.argv) > 5 else ""
+with open(path, "w") as f:
+    f.write(first + "\n" + "".join(f"{indent}k{i}: 1\n" for i in range(n)) + (last + "\n" if last else ""))
+PY
+}
+
+# title_job COUNT: POP-01 with a title_ru of COUNT letters Ж (2 bytes each).
+title_job() {
+  mkdir -p "$TMP/jobs"
+  python3 - "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/POP-01.yaml" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+text = re.sub(r"^title_ru: .*$", 'title_ru: "' + "Ж" * int(sys.argv[3]) + '"', text, flags=re.M)
+open(sys.argv[2], "w", encoding="utf-8").write(text)
+PY
+}
+
+# refused_with REGEX: esep run with $TMP/jobs exits 1 naming REGEX.
+refused_with() {
+  expect_status 1 timeout 60 "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err"
+  grep -q "$1" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+}
 
 case_job_with_100000_keys() {
-  mkdir -p "$TMP/jobs"
-  python3 - "$TMP/jobs/POP-01.yaml" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("id: POP-01\n")
-    for i in range(100000):
-        f.write(f"k{i}: 1\n")
-PY
-  expect_status 1 timeout 60 "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err"
-  grep -q "POP-01.yaml:10000:8: more than 20000 values; a declarative file is smaller" "$TMP/err" \
-    || fail "message: $(cat "$TMP/err")"
+  keys_job 100000 "id: POP-01" ""
+  refused_with "POP-01.yaml:10000:8: more than 20000 values; a declarative file is smaller"
 }
 
 # Under the caps: 9 000 keys, then a duplicate on line 9002, found and named.
 # (node 20 001 is the value of line 10 000, column 8, above)
 case_duplicate_among_many_keys() {
-  mkdir -p "$TMP/jobs"
-  python3 - "$TMP/jobs/POP-01.yaml" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("x:\n")
-    for i in range(9000):
-        f.write(f"  k{i}: 1\n")
-    f.write("  k17: 2\n")
-PY
-  expect_status 1 timeout 60 "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err"
-  grep -q "POP-01.yaml:9002:3: duplicate key 'k17'" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+  keys_job 9000 "x:" "  " "  k17: 2"
+  refused_with "POP-01.yaml:9002:3: duplicate key 'k17'"
 }
 
 case_huge_title_refused() {
-  mkdir -p "$TMP/jobs"
-  python3 - "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/POP-01.yaml" <<'PY'
-import re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-text = re.sub(r"^title_ru: .*$", 'title_ru: "' + "Ж" * 5_000_000 + '"', text, flags=re.M)
-open(sys.argv[2], "w", encoding="utf-8").write(text)
-PY
-  expect_status 1 timeout 60 "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err"
-  grep -q "POP-01.yaml: larger than 1048576 bytes" "$TMP/err" || fail "10 MB: $(cat "$TMP/err")"
-  # 200 Cyrillic letters = 400 bytes: under the file caps, over the title's
-  python3 - "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/POP-01.yaml" <<'PY'
-import re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-text = re.sub(r"^title_ru: .*$", 'title_ru: "' + "Ж" * 200 + '"', text, flags=re.M)
-open(sys.argv[2], "w", encoding="utf-8").write(text)
-PY
-  expect_status 1 timeout 60 "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err"
-  grep -q "POP-01.yaml:[0-9]*:[0-9]*: title_ru is 400 bytes; at most 255" "$TMP/err" || fail "400 B: $(cat "$TMP/err")"
+  title_job 5000000
+  refused_with "POP-01.yaml: larger than 1048576 bytes"
+  title_job 200   # 400 bytes: under the file caps, over the title's
+  refused_with "POP-01.yaml:[0-9]*:[0-9]*: title_ru is 400 bytes; at most 255"
 }
 
 # 200 000 empty lines in persons: every one rejected and counted, the
