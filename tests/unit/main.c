@@ -22,6 +22,7 @@ void suite_access(void);
 void suite_json(void);
 void suite_keyset(void);
 void suite_territory(void);
+void suite_yaml_doc(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     suite_json();
     suite_keyset();
     suite_territory();
+    suite_yaml_doc();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;
