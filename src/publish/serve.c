@@ -194,14 +194,19 @@ static void reload_access_locked(server *s) {
         snprintf(err, sizeof err, "access file %s: %s", s->access_path, strerror(errno));
         memset(&s->acl_st, 0, sizeof s->acl_st);
         memset(&s->bad_st, 0, sizeof s->bad_st);
-        return access_unusable_locked(s, err);
+        access_unusable_locked(s, err);
+        return;
     }
-    if (same_file_state(&st, &s->bad_st)) return access_unusable_locked(s, "the access file is still invalid");
+    if (same_file_state(&st, &s->bad_st)) {
+        access_unusable_locked(s, "the access file is still invalid");
+        return;
+    }
     if (s->acl_ok && same_file_state(&st, &s->acl_st)) return;
     access_list fresh;
     if (access_load(s->access_path, &fresh, err, sizeof err)) {
         s->bad_st = st;
-        return access_unusable_locked(s, err);
+        access_unusable_locked(s, err);
+        return;
     }
     if (s->acl_ok) access_free(&s->acl);
     s->acl = fresh;
