@@ -23,6 +23,7 @@ void suite_json(void);
 void suite_keyset(void);
 void suite_territory(void);
 void suite_yaml_doc(void);
+void suite_request(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     suite_keyset();
     suite_territory();
     suite_yaml_doc();
+    suite_request();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;
