@@ -15,6 +15,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev postgresql # publication catalog backends
   libmicrohttpd-dev curl              # download service and its tests
   bc                                  # benchmark scripts
+  clang                               # make fuzz (libFuzzer)
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
 )
 

@@ -1,7 +1,17 @@
 /* main.c — `esep <command> …`: starts MPI, sets up logging, dispatches to
  * one command of src/cli/, and finishes MPI. Nothing else lives here. The
  * same binary runs as one rank (plain `bin/esep …`) or many
- * (`mpirun -np N bin/esep …`); results never depend on N. */
+ * (`mpirun -np N bin/esep …`); results never depend on N.
+ *
+ * MPI errors: esep does not check the return codes of MPI calls. It relies
+ * on MPI_ERRORS_ARE_FATAL, the standard's default handler on
+ * MPI_COMM_WORLD, which main sets explicitly so that no library or
+ * environment can change it: an MPI failure (a lost rank, a broken
+ * network) aborts every rank with a message instead of returning an error
+ * some ranks would see and others not. What esep does check is its own
+ * failures around collectives (out of memory, bad input): every rank learns
+ * them through an agreed reduction before the next collective, so that all
+ * ranks fail together and none waits for ever (reader, shuffle, engine). */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +46,7 @@ static const char *const usage_text =
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL); /* see the top of the file */
     cli_context ctx = {MPI_COMM_WORLD, 0, 1};
     MPI_Comm_rank(ctx.comm, &ctx.rank);
     MPI_Comm_size(ctx.comm, &ctx.nranks);

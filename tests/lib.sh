@@ -28,15 +28,44 @@ esep_np() {
 # Ends the case (each runs in its own subshell) with a message.
 fail() { echo "    $*" >&2; exit 1; }
 
+# run_case NAME FN: runs FN in a subshell with errexit, errtrace, pipefail and
+# inherit_errexit, and an ERR trap that ends the case. Any command whose
+# failure is not consumed by a test (`if`, `while`, `||`, `&&`, `!`) fails the
+# case, with its line and text. Why the subshell is started as a plain
+# statement and its status read afterwards: `set -e` is switched off for
+# everything run inside an `if`/`&&`/`||` condition, however deep, so
+# `if ( set -e; fn )` would let every command but the last fail unnoticed.
+# The same rule bites inside cases: a function called as `f && g` or
+# `if f` runs with errexit off, so checks are written as plain statements
+# (`f; g`) or end in `|| fail …`. tests/e2e/harness.sh proves all of this.
 run_case() {
-  local name=$1 fn=$2
+  local name=$1 fn=$2 rc
   rm -rf "$TMP" && mkdir -p "$TMP"
-  if ( "$fn" ) >"$TMP_ROOT/case.log" 2>&1; then
+  (
+    set -eE -o pipefail
+    shopt -s inherit_errexit
+    trap 'rc=$?; echo "    line $LINENO: \`$BASH_COMMAND\` exited $rc" >&2; exit $rc' ERR
+    "$fn"
+  ) >"$TMP_ROOT/case.log" 2>&1
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
     echo "ok $name"
   else
     echo "not ok $name"
     sed 's/^/    /' "$TMP_ROOT/case.log" | tail -40
   fi
+}
+
+# must_fail CMD…: succeeds when CMD exits non-zero (and says so otherwise).
+must_fail() {
+  if "$@"; then fail "expected failure, got exit 0: $*"; fi
+}
+
+# expect_status N CMD…: runs CMD and fails the case unless it exits N.
+expect_status() {
+  local want=$1 rc=0; shift
+  "$@" || rc=$?
+  [ "$rc" -eq "$want" ] || fail "exit status $rc, expected $want: $*"
 }
 
 # The rejects files of a run as "extract,line,column,reason" lines.

@@ -25,3 +25,10 @@ for p in glob.glob(sys.argv[1] + "/archive/*/*.h5"):
 PY
 }
 
+
+# same_as_reference OUT [MESSAGE]: fails the case unless OUT's tree_digest
+# equals the reference's ($REF.digest), showing the first differences.
+same_as_reference() {
+  tree_digest "$1" > "$TMP/got.digest"
+  diff "$TMP/got.digest" "$REF.digest" > "$TMP/digest.diff" || { head -20 "$TMP/digest.diff" >&2; fail "${2:-$1 differs from the reference}"; }
+}

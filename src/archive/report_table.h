@@ -17,13 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEASURE_EMPTY INT64_MIN
-#define MEASURE_SUPPRESSED (INT64_MIN + 1)
-#define REPORT_MAX_DIMS 4
-#define REPORT_MAX_MEASURES 32
-#define REPORT_MAX_EXTRACTS 32
+#include "../base/measure.h" /* measure_format, MEASURE_EMPTY/SUPPRESSED, REPORT_MAX_DIMS/MEASURES */
 
-typedef enum { MEASURE_COUNT, MEASURE_MONEY, MEASURE_DECIMAL1 } measure_format;
+#define REPORT_MAX_EXTRACTS 32
 
 typedef struct {
     char name[48];

@@ -1,6 +1,8 @@
 /* json.c — see json.h. */
 #include "json.h"
 
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,26 +82,28 @@ static char *parse_string_raw(json_parser *p) {
     p->pos++;
     char *out = malloc(p->len - p->pos + 1);
     size_t n = 0;
-    while (out && p->pos < p->len && p->s[p->pos] != '"') {
+    int bad = 0; /* a control byte or bad escape: the string fails even if a quote follows */
+    while (out && !bad && p->pos < p->len && p->s[p->pos] != '"') {
         unsigned char c = (unsigned char)p->s[p->pos++];
-        if (c < 0x20) break;
+        if (c < 0x20) {
+            bad = 1;
+            break;
+        }
         if (c != '\\') {
             out[n++] = (char)c;
             continue;
         }
         char e = p->pos < p->len ? p->s[p->pos++] : 0;
-        const char *simple = strchr("\"\\/bfnrt", e);
-        if (e && simple) {
+        const char *simple = e ? strchr("\"\\/bfnrt", e) : NULL;
+        unsigned cp;
+        if (simple)
             out[n++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
-        } else if (e == 'u') {
-            unsigned cp;
-            if (hex4(p, &cp) || cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) break;
+        else if (e == 'u' && !hex4(p, &cp) && cp != 0 && !(cp >= 0xD800 && cp <= 0xDFFF))
             n += put_utf8(out + n, cp);
-        } else {
-            break;
-        }
+        else
+            bad = 1;
     }
-    if (!out || p->pos >= p->len || p->s[p->pos] != '"') {
+    if (!out || bad || p->pos >= p->len || p->s[p->pos] != '"') {
         free(out);
         return json_fail(p, "bad string"), NULL;
     }
@@ -114,11 +118,17 @@ static json_value *parse_number(json_parser *p) {
     size_t digits = p->pos;
     while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') p->pos++;
     size_t n = p->pos - digits;
-    if (n == 0 || n > 18 || (n > 1 && p->s[digits] == '0')) return json_fail(p, "bad number");
+    if (n == 0 || n > 19 || (n > 1 && p->s[digits] == '0')) return json_fail(p, "bad number");
     if (p->pos < p->len && strchr(".eE", p->s[p->pos])) return json_fail(p, "fractions are not expected");
+    char buf[24]; /* the text is not NUL-terminated: strtoll reads a copy */
+    memcpy(buf, p->s + start, p->pos - start);
+    buf[p->pos - start] = '\0';
+    errno = 0;
+    long long value = strtoll(buf, NULL, 10);
+    if (errno == ERANGE) return json_fail(p, "integer out of range");
     json_value *v = new_value(JSON_INT);
     if (!v) return json_fail(p, "out of memory");
-    v->integer = strtoll(p->s + start, NULL, 10);
+    v->integer = value;
     return v;
 }
 
@@ -183,9 +193,9 @@ static json_value *parse_literal(json_parser *p, const char *word, json_kind kin
 }
 
 static json_value *parse_value(json_parser *p, int depth) {
-    if (depth > JSON_MAX_DEPTH) return json_fail(p, "nested too deeply");
     skip_space(p);
     char c = p->pos < p->len ? p->s[p->pos] : 0;
+    if ((c == '{' || c == '[') && depth >= JSON_MAX_DEPTH) return json_fail(p, "nested too deeply");
     if (c == '{') return parse_container(p, depth, JSON_OBJECT, '}');
     if (c == '[') return parse_container(p, depth, JSON_ARRAY, ']');
     if (c == '"') {

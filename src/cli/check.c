@@ -15,6 +15,7 @@
 
 #include "../base/json.h"
 #include "../base/log.h"
+#include "../ingest/rejects.h"
 #include "../ingest/snapshot.h"
 #include "cli.h"
 
@@ -72,7 +73,10 @@ static void print_json(const schema_set *set, const snapshot_result *res) {
                        (long long)s->reasons[r]);
                 first = 0;
             }
-        printf("}}");
+        printf("}");
+        if (s->rejected > REJECTS_MAX_ROWS) /* rejects.h: only the first rows are listed */
+            printf(", \"rejects_not_listed\": %lld", (long long)(s->rejected - REJECTS_MAX_ROWS));
+        printf("}");
     }
     printf("}\n");
 }

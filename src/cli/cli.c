@@ -1,6 +1,8 @@
 /* cli.c — see cli.h. */
 #include "cli.h"
 
+#include "../ingest/rejects.h"
+
 #include <ctype.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -53,6 +55,9 @@ void cli_print_extracts(const schema_set *set, const snapshot_result *res) {
         for (int r = 0; r < REJ_COUNT; r++)
             if (s->reasons[r])
                 printf("    %-32s %12lld\n", reject_reason_name((reject_reason)r), (long long)s->reasons[r]);
+        if (s->rejected > REJECTS_MAX_ROWS)
+            printf("    (the rejects file lists the first %d rejected rows; %lld more are counted only)\n",
+                   REJECTS_MAX_ROWS, (long long)(s->rejected - REJECTS_MAX_ROWS));
     }
     printf("rejected rows: %s/\n", res->rejects_dir);
 }

@@ -619,23 +619,36 @@ static void mark_skipped(engine *e, const snapshot_result *snap) {
     }
 }
 
-/* Sums the accumulators into rank 0 and gathers observations and rejects. */
+/* 1 on every rank when failed is set on any rank (a collective). */
+static int any_failed(engine *e, int failed) {
+    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
+    return failed;
+}
+
+/* Gathers every rank's bytes into *all on rank 0 (malloc'd; NULL
+ * elsewhere). Collective: returns 0, or -1 on every rank when rank 0 is out
+ * of memory (agreed before each transfer, so no rank waits for ever). */
 static int gather_bytes(engine *e, const void *data, size_t bytes, char **all, size_t *total) {
     int mine = (int)bytes, *counts = NULL, *displs = NULL;
+    *all = NULL;
     if (e->rank == 0) {
         counts = calloc((size_t)e->nranks, sizeof *counts);
         displs = calloc((size_t)e->nranks, sizeof *displs);
     }
+    if (any_failed(e, e->rank == 0 && (!counts || !displs))) return free(counts), free(displs), -1;
     MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, e->comm);
     size_t sum = 0;
     for (int r = 0; e->rank == 0 && r < e->nranks; r++) displs[r] = (int)sum, sum += (size_t)counts[r];
-    *all = e->rank == 0 ? malloc(sum + 1) : NULL;
+    if (e->rank == 0) *all = malloc(sum + 1);
+    if (any_failed(e, e->rank == 0 && !*all)) return free(counts), free(displs), -1;
     MPI_Gatherv(data, mine, MPI_BYTE, *all, counts, displs, MPI_BYTE, 0, e->comm);
     free(counts), free(displs);
     *total = sum;
     return 0;
 }
 
+/* Sums the accumulators into rank 0 and gathers observations and rejects.
+ * Collective: 0, or -1 on every rank together. */
 static int reduce_report(engine *e, report_plan *rp) {
     cube *c = &rp->cube;
     size_t n = rp->job->nmeasures * c->ncells;
@@ -643,7 +656,7 @@ static int reduce_report(engine *e, report_plan *rp) {
     else MPI_Reduce(c->acc, NULL, (int)n, MPI_INT64_T, MPI_SUM, 0, e->comm);
     char *all;
     size_t bytes;
-    gather_bytes(e, c->values, c->nvalues * sizeof *c->values, &all, &bytes);
+    if (gather_bytes(e, c->values, c->nvalues * sizeof *c->values, &all, &bytes)) return -1;
     if (e->rank == 0) {
         free(c->values);
         c->values = (cube_value *)all;
@@ -653,19 +666,22 @@ static int reduce_report(engine *e, report_plan *rp) {
     /* rejects: (extract, line, sign, reason) rows */
     fact_table *rj = &rp->rejects;
     int64_t *packed = malloc((rj->n * 4 + 1) * sizeof *packed);
-    if (!packed) return -1;
+    if (any_failed(e, !packed)) return free(packed), -1;
     for (size_t i = 0; i < rj->n; i++)
         packed[4 * i] = rj->key[i], packed[4 * i + 1] = rj->line[i], packed[4 * i + 2] = rj->sign[i],
         packed[4 * i + 3] = rj->col[0][i];
-    gather_bytes(e, packed, rj->n * 4 * sizeof *packed, &all, &bytes);
+    int rc = gather_bytes(e, packed, rj->n * 4 * sizeof *packed, &all, &bytes);
     free(packed);
-    if (e->rank != 0) return 0;
-    rj->n = 0;
-    const int64_t *q = (const int64_t *)all;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < bytes / (4 * sizeof *q); i++) rc = facts_push(rj, q[4 * i], q[4 * i + 1], q[4 * i + 2], &q[4 * i + 3]);
-    free(all);
-    return rc ? -1 : facts_sort_and_cancel(rj);
+    if (rc) return -1;
+    if (e->rank == 0) {
+        rj->n = 0;
+        const int64_t *q = (const int64_t *)all;
+        for (size_t i = 0; rc == 0 && i < bytes / (4 * sizeof *q); i++)
+            rc = facts_push(rj, q[4 * i], q[4 * i + 1], q[4 * i + 2], &q[4 * i + 3]);
+        free(all);
+        if (rc == 0) rc = facts_sort_and_cancel(rj);
+    }
+    return any_failed(e, rc != 0) ? -1 : 0; /* rank 0's failure is everyone's: the next report is collective */
 }
 
 int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errlen) {

@@ -19,7 +19,12 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     memset(c, 0, sizeof *c);
     c->ext = ext;
     c->kato_codes = kato_codes;
-    if (header->status != CSV_RECORD_OK || utf8_find_invalid(header->raw, header->raw_len) != header->raw_len) {
+    if (header->status == CSV_RECORD_TOO_MANY_FIELDS)
+        return snprintf(err, errlen, "header line has more than %d columns", CSV_MAX_FIELDS), -1;
+    if (header->status == CSV_RECORD_TOO_LONG)
+        return snprintf(err, errlen, "header line is longer than %d bytes", CSV_MAX_RECORD), -1;
+    if (header->status != CSV_RECORD_OK) return snprintf(err, errlen, "header line has bad quoting"), -1;
+    if (utf8_find_invalid(header->raw, header->raw_len) != header->raw_len) {
         snprintf(err, errlen, "header line is not valid UTF-8 CSV");
         return -1;
     }

@@ -1,4 +1,7 @@
-/* rejects.c — see rejects.h. */
+/* rejects.c — see rejects.h. The cap: each rank writes at most
+ * REJECTS_MAX_ROWS rows (its first ones, in line order) and the join stops
+ * after REJECTS_MAX_ROWS rows in all, so the file holds the first rows of
+ * the whole extract whatever the rank count. */
 #include "rejects.h"
 
 #include <fcntl.h>
@@ -14,6 +17,7 @@ struct reject_writer {
     FILE *f;
     char path[4096];
     int failed;
+    int64_t rows;   /* rows offered; only the first REJECTS_MAX_ROWS are written */
 };
 
 static void part_path(char *out, size_t n, const char *dir, const char *extract, int rank) {
@@ -58,6 +62,7 @@ static void write_quoted(FILE *f, const char *s, size_t len) {
 int reject_writer_add(reject_writer *w, int64_t line, const char *column,
                       reject_reason reason, const char *detail,
                       const char *raw, size_t raw_len) {
+    if (w->rows++ >= REJECTS_MAX_ROWS) return w->failed ? -1 : 0; /* counted by the caller's summary */
     fprintf(w->f, "%lld,%s,%s,", (long long)line, column, reject_reason_name(reason));
     write_quoted(w->f, detail, strlen(detail));
     fputc(',', w->f);
@@ -74,6 +79,23 @@ int reject_writer_close(reject_writer *w, char *err, size_t errlen) {
     return failed ? -1 : 0;
 }
 
+/* Copies whole CSV rows of the file at path to out until *left rows have
+ * been copied (a row ends at a newline outside quotes). 0, or -1. */
+static int append_rows(FILE *out, const char *path, int64_t *left, char *err, size_t errlen) {
+    FILE *in = fopen(path, "rb");
+    if (!in) return snprintf(err, errlen, "%s: cannot open: %m", path), -1;
+    int quoted = 0, c;
+    while (*left > 0 && (c = getc(in)) != EOF) {
+        if (putc(c, out) == EOF) break;
+        if (c == '"') quoted = !quoted;
+        else if (c == '\n' && !quoted) (*left)--;
+    }
+    int failed = ferror(in) || ferror(out);
+    fclose(in);
+    if (failed) snprintf(err, errlen, "%s: cannot copy rejects: %m", path);
+    return failed ? -1 : 0;
+}
+
 int rejects_join_parts(const char *dir, const char *extract, int nranks,
                        char *err, size_t errlen) {
     char final_path[4096], tmp_path[4400], part[4096];
@@ -81,9 +103,10 @@ int rejects_join_parts(const char *dir, const char *extract, int nranks,
     FILE *out = fs_temp_open(final_path, 0644, tmp_path, sizeof tmp_path, err, errlen);
     if (!out) return -1;
     int failed = fputs("line,column,reason,detail,raw\n", out) == EOF;
+    int64_t left = REJECTS_MAX_ROWS;
     for (int r = 0; !failed && r < nranks; r++) {
         part_path(part, sizeof part, dir, extract, r);
-        failed = fs_append_file(out, part, err, errlen) != 0;
+        failed = append_rows(out, part, &left, err, errlen) != 0;
     }
     if (failed) {
         fclose(out);

@@ -4,7 +4,12 @@
  * order); rank 0 joins the parts in rank order, which is file order, so the
  * file is identical for any number of ranks. The final file appears only
  * complete (temporary name, fsync, rename). Raw lines are kept verbatim,
- * except that bytes which are not valid UTF-8 are written as \xNN. */
+ * except that bytes which are not valid UTF-8 are written as \xNN.
+ *
+ * At most REJECTS_MAX_ROWS rows are written per extract: the first ones
+ * by line (the same for any rank count). Every rejected row is still
+ * counted in the summary, which says how many were not listed; 5 MB of
+ * empty lines no longer make a rejects file fifty times larger. */
 #ifndef ESEP_REJECTS_H
 #define ESEP_REJECTS_H
 
@@ -13,6 +18,8 @@
 
 #include "reasons.h"
 
+#define REJECTS_MAX_ROWS 10000
+
 typedef struct reject_writer reject_writer;
 
 /* Opens (truncating) this rank's part for extract under dir. Returns the
@@ -20,8 +27,9 @@ typedef struct reject_writer reject_writer;
 reject_writer *reject_writer_open(const char *dir, const char *extract, int rank,
                                   char *err, size_t errlen);
 
-/* Appends one rejected row. 0, or -1 on a write error (sticky: also
- * reported by close). column may be "" for whole-row reasons. */
+/* Appends one rejected row (beyond REJECTS_MAX_ROWS of this part: only
+ * counted by the caller, not written). 0, or -1 on a write error (sticky:
+ * also reported by close). column may be "" for whole-row reasons. */
 int reject_writer_add(reject_writer *w, int64_t line, const char *column,
                       reject_reason reason, const char *detail,
                       const char *raw, size_t raw_len);

@@ -35,7 +35,9 @@
 #include "../base/json.h"
 #include "../base/log.h"
 #include "access.h"
+#include "guard.h"
 #include "layout.h"
+#include "request.h"
 
 #define RAW_KEEP 320            /* bytes of the raw target kept per request */
 #define SIG_MAX 4096            /* a .sig larger than this is not served */
@@ -57,9 +59,12 @@ typedef struct {
     char access_path[4096];
     int audit_fd;
     pthread_mutex_t audit_lock;
-    pthread_mutex_t access_lock;   /* acl, acl_st, bad_st */
+    pthread_mutex_t access_lock;   /* acl, acl_ok, acl_st, bad_st, loud_at */
     access_list acl;
+    int acl_ok;                    /* 0: the file is missing or malformed: refuse all */
     struct stat acl_st, bad_st;
+    time_t loud_at;                /* last "refusing every request" line */
+    guard *guard;
     pthread_mutex_t cache_lock;    /* cache, clock */
     pthread_mutex_t hash_lock;     /* one file hashed at a time */
     etag_slot cache[SERVE_ETAG_CACHE];
@@ -68,10 +73,12 @@ typedef struct {
 
 typedef struct {
     char raw[RAW_KEEP + 1];     /* raw request target, possibly cut */
-    size_t raw_len;             /* its real length */
+    size_t raw_len;             /* its real length, up to a NUL */
+    const char *uri;            /* MHD's copy of the request line's target */
     char addr[INET6_ADDRSTRLEN];
     struct timespec t0;
     int started, has_body, head;
+    int bad_bytes;              /* a NUL or control byte in the target or a header */
     char method[16];
     int authed;
     access_entry who;           /* the caller (hash wiped) when authed */
@@ -83,60 +90,6 @@ typedef struct {
     uint64_t acked0;            /* the socket's tcpi_bytes_acked at start */
 } request;
 
-typedef enum { ROUTE_BAD, ROUTE_NONE, ROUTE_CATALOG, ROUTE_BUNDLE, ROUTE_SIGNATURE } route_kind;
-
-typedef struct {
-    route_kind kind;
-    char region[3];
-    char period[8];
-} route;
-
-/* ---- request target -------------------------------------------------- */
-
-static int path_char(int c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-           c == '_' || c == '/';
-}
-
-/* Splits the raw path into segments (in seg, copied). Returns the count,
- * or -1 when the path is not clean. */
-static int split_path(const char *raw, size_t len, char seg[5][16]) {
-    if (len == 0 || len > SERVE_MAX_PATH || raw[0] != '/') return -1;
-    for (size_t i = 0; i < len; i++)
-        if (!path_char((unsigned char)raw[i])) return -1;
-    int n = 0;
-    for (size_t i = 1; i <= len;) {
-        size_t j = i;
-        while (j < len && raw[j] != '/') j++;
-        size_t k = j - i;
-        if (k == 0 || n == 5 || k >= sizeof seg[0]) return -1;
-        memcpy(seg[n], raw + i, k);
-        seg[n][k] = '\0';
-        if (!strcmp(seg[n], ".") || !strcmp(seg[n], "..")) return -1;
-        n++;
-        i = j + 1;
-    }
-    return n;
-}
-
-/* Maps the raw request target to an endpoint. Only the raw target is
- * looked at, never MHD's decoded URL. Cannot fail. */
-static route parse_route(const char *raw, size_t len) {
-    route r = {ROUTE_BAD, "", ""};
-    char seg[5][16];
-    int n = split_path(raw, len, seg);
-    if (n < 0) return r;
-    r.kind = ROUTE_NONE;
-    if (n < 2 || strcmp(seg[0], "v1")) return r;
-    if (n == 2 && !strcmp(seg[1], "catalog")) return r.kind = ROUTE_CATALOG, r;
-    if (strcmp(seg[1], "bundles") || n < 4 || (n == 5 && strcmp(seg[4], "signature")) || n > 5) return r;
-    if (!layout_valid_region(seg[2]) || !layout_valid_period(seg[3])) return r.kind = ROUTE_BAD, r;
-    memcpy(r.region, seg[2], 3);
-    memcpy(r.period, seg[3], strlen(seg[3]) + 1);
-    r.kind = n == 4 ? ROUTE_BUNDLE : ROUTE_SIGNATURE;
-    return r;
-}
-
 /* ---- audit log ------------------------------------------------------- */
 
 /* The raw target for the log: safe bytes as is, others %XX, cut at 300. */
@@ -146,7 +99,7 @@ static void escape_path(const request *r, char *out, size_t n) {
     if (keep > RAW_KEEP) keep = RAW_KEEP;
     for (size_t i = 0; i < keep && o + 4 < n; i++) {
         unsigned char c = (unsigned char)r->raw[i];
-        if (path_char(c)) out[o++] = (char)c;
+        if (request_path_char(c)) out[o++] = (char)c;
         else out[o++] = '%', out[o++] = hex[c >> 4], out[o++] = hex[c & 15];
     }
     if (r->raw_len > keep && o + 4 < n) memcpy(out + o, "...", 3), o += 3;
@@ -219,43 +172,72 @@ static int same_file_state(const struct stat *a, const struct stat *b) {
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* With access_lock held: refuses every request from now on, saying so
+ * loudly: at once when the state changes, then at most every 10 s. */
+static void access_unusable_locked(server *s, const char *why) {
+    time_t now = time(NULL);
+    if (s->acl_ok || now - s->loud_at >= 10) {
+        log_msg(LOG_ERROR, "serve: %s; REFUSING EVERY REQUEST (503) until the access file is fixed", why);
+        s->loud_at = now;
+    }
+    if (s->acl_ok) access_free(&s->acl);
+    s->acl_ok = 0;
+}
+
 /* With access_lock held: re-reads the access file when it changed. A file
- * that no longer parses is reported once and the old list kept. */
+ * that is gone or no longer parses fails closed: no token is valid until
+ * a good file is back (old tokens must not outlive their removal). */
 static void reload_access_locked(server *s) {
     struct stat st;
-    if (stat(s->access_path, &st) || same_file_state(&st, &s->acl_st) || same_file_state(&st, &s->bad_st)) return;
-    access_list fresh;
-    char err[512];
-    if (access_load(s->access_path, &fresh, err, sizeof err)) {
-        log_msg(LOG_ERROR, "serve: %s; keeping the previous access list", err);
-        s->bad_st = st;
+    char err[4400];
+    if (stat(s->access_path, &st)) {
+        snprintf(err, sizeof err, "access file %s: %s", s->access_path, strerror(errno));
+        memset(&s->acl_st, 0, sizeof s->acl_st);
+        memset(&s->bad_st, 0, sizeof s->bad_st);
+        access_unusable_locked(s, err);
         return;
     }
-    access_free(&s->acl);
+    if (same_file_state(&st, &s->bad_st)) {
+        access_unusable_locked(s, "the access file is still invalid");
+        return;
+    }
+    if (s->acl_ok && same_file_state(&st, &s->acl_st)) return;
+    access_list fresh;
+    if (access_load(s->access_path, &fresh, err, sizeof err)) {
+        s->bad_st = st;
+        access_unusable_locked(s, err);
+        return;
+    }
+    if (s->acl_ok) access_free(&s->acl);
     s->acl = fresh;
+    s->acl_ok = 1;
     s->acl_st = st;
+    memset(&s->bad_st, 0, sizeof s->bad_st);
     log_msg(LOG_INFO, "serve: access file reloaded, %zu akimats", s->acl.n);
 }
 
 /* Fills r->who from the Authorization header. Returns 1 when the caller
- * presented a known token, 0 otherwise. */
+ * presented a known token, 0 otherwise, -1 when the access file is
+ * unusable (every request refused). A token with bad bytes never gets
+ * here (dispatch answers 400). */
 static int authenticate(server *s, struct MHD_Connection *c, request *r) {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7)) return 0;
-    const char *tok = h + 7;
-    while (*tok == ' ') tok++;
-    size_t len = strlen(tok);
-    while (len && tok[len - 1] == ' ') len--;
+    const char *h = NULL, *tok;
+    size_t hlen = 0, len;
+    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &h, &hlen) != MHD_YES ||
+        request_bearer(h, hlen, &tok, &len) != 1)
+        h = NULL;
     pthread_mutex_lock(&s->access_lock);
     reload_access_locked(s);
-    const access_entry *e = access_lookup(&s->acl, tok, len);
+    int ok = s->acl_ok;
+    const access_entry *e = ok && h ? access_lookup(&s->acl, tok, len) : NULL;
     if (e) {
         r->who = *e;
         sodium_memzero(r->who.hash, sizeof r->who.hash);
         r->authed = 1;
     }
     pthread_mutex_unlock(&s->access_lock);
-    return r->authed;
+    return ok ? r->authed : -1;
 }
 
 /* ---- ETag: SHA-256 of the open file, cached -------------------------- */
@@ -341,6 +323,7 @@ static const char *error_body(unsigned status) {
     case 404: return "{\"error\": \"not found\"}\n";
     case 405: return "{\"error\": \"method not allowed\"}\n";
     case 416: return "{\"error\": \"range not satisfiable\"}\n";
+    case 503: return "{\"error\": \"the service cannot check tokens now\"}\n";
     default: return "{\"error\": \"internal error\"}\n";
     }
 }
@@ -393,66 +376,6 @@ static enum MHD_Result reply_error(request *r, struct MHD_Connection *c, unsigne
 }
 
 /* ---- conditional and range requests --------------------------------- */
-
-/* Digits only, no overflow past INT64_MAX. Returns 0 or -1. */
-static int parse_u63(const char *s, size_t n, uint64_t *v) {
-    if (n == 0 || n > 18) return -1;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        x = x * 10 + (uint64_t)(s[i] - '0');
-    }
-    *v = x;
-    return 0;
-}
-
-/* Interprets a Range header against size. Returns 1 with [*first, *first +
- * *len) for one satisfiable range, 0 when the whole file is to be sent
- * (another unit, several ranges), -1 when it is malformed or not
- * satisfiable (416). */
-static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *len) {
-    while (*h == ' ' || *h == '\t') h++;
-    if (strncasecmp(h, "bytes=", 6)) return 0;
-    const char *spec = h + 6;
-    if (strchr(spec, ',')) return 0;
-    size_t n = strlen(spec);
-    while (n && (spec[n - 1] == ' ' || spec[n - 1] == '\t')) n--;
-    while (n && (*spec == ' ' || *spec == '\t')) spec++, n--;
-    const char *dash = memchr(spec, '-', n);
-    if (!dash) return -1;
-    uint64_t a, b;
-    if (dash == spec) { /* bytes=-n: the last n bytes */
-        if (parse_u63(spec + 1, n - 1, &b) || b == 0 || size == 0) return -1;
-        if (b > size) b = size;
-        *first = size - b, *len = b;
-        return 1;
-    }
-    if (parse_u63(spec, (size_t)(dash - spec), &a) || a >= size) return -1;
-    size_t rest = n - (size_t)(dash - spec) - 1;
-    if (rest == 0) b = size - 1;
-    else if (parse_u63(dash + 1, rest, &b) || b < a) return -1;
-    if (b >= size) b = size - 1;
-    *first = a, *len = b - a + 1;
-    return 1;
-}
-
-/* True when an If-None-Match list contains etag (weak comparison) or *. */
-static int none_match(const char *h, const char *etag) {
-    size_t elen = strlen(etag);
-    for (const char *p = h; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (!*p) break;
-        const char *end = p;
-        while (*end && *end != ',') end++;
-        size_t n = (size_t)(end - p);
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
-        if (n == 1 && *p == '*') return 1;
-        if (n > 2 && !strncmp(p, "W/", 2)) p += 2, n -= 2;
-        if (n == elen && !memcmp(p, etag, n)) return 1;
-        p = end;
-    }
-    return 0;
-}
 
 /* ---- bundle and signature -------------------------------------------- */
 
@@ -526,13 +449,13 @@ static enum MHD_Result send_bundle(request *r, struct MHD_Connection *c, int fd,
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     const char *if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
     int failed = 0, kind = 0;
-    if (inm && none_match(inm, etag)) {
+    if (inm && request_none_match(inm, etag)) {
         close(fd);
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (resp) failed = bundle_headers(resp, etag, rev);
         return queue(r, c, MHD_HTTP_NOT_MODIFIED, resp, 0, failed);
     }
-    if (range && (!if_range || !strcmp(if_range, etag))) kind = parse_range(range, size, &first, &len);
+    if (range && (!if_range || !strcmp(if_range, etag))) kind = request_range(range, size, &first, &len);
     if (kind < 0) {
         close(fd);
         snprintf(crange, sizeof crange, "bytes */%" PRIu64, size);
@@ -603,7 +526,7 @@ static int by_name(const struct dirent **a, const struct dirent **b) { return st
 /* Writes the catalog object of (region, period) when it has a revision.
  * Returns 0 (also when there is nothing to list), -1 on a write error. */
 static int catalog_item(server *s, FILE *out, const char *region, const char *period, int *count) {
-    route rt = {ROUTE_BUNDLE, "", ""};
+    route rt = {ROUTE_BUNDLE, 1, "", ""};
     memcpy(rt.region, region, 3);
     snprintf(rt.period, sizeof rt.period, "%.7s", period);
     int rev = layout_latest_revision(s->out, region, period);
@@ -686,6 +609,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     request *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     clock_gettime(CLOCK_REALTIME, &r->t0);
+    r->uri = uri;
     r->raw_len = strlen(uri);
     r->acked0 = bytes_acked(c);
     memcpy(r->raw, uri, r->raw_len < RAW_KEEP ? r->raw_len : RAW_KEEP);
@@ -698,30 +622,102 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     return r;
 }
 
+typedef struct {
+    int bad;
+    const char *end;   /* where the previous header's value ends (its NUL) */
+} header_scan;
+
+/* 1 when the bytes [from, to) are only what MHD leaves between a value's
+ * end and the next header name: NULs it wrote over CR/LF, and whitespace. */
+static int only_separators(const char *from, const char *to) {
+    if (to < from || to - from > 64) return 0;
+    for (const char *p = from; p < to; p++)
+        if (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') return 0;
+    return 1;
+}
+
+static enum MHD_Result header_clean(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                    const char *value, size_t value_size) {
+    (void)kind;
+    header_scan *h = cls;
+    if (strlen(key) != key_size || !request_clean_value(key, key_size) || (value && strlen(value) != value_size) ||
+        (value && !request_clean_value(value, value_size)) || (h->end && !only_separators(h->end, key)))
+        h->bad = 1;
+    h->end = value ? value + value_size : key + key_size;
+    return MHD_YES;
+}
+
+/* 1 when the request carries a byte libmicrohttpd would silently cut: a
+ * NUL in the request target (MHD's C string ends there, so the version
+ * that follows it is not where it should be) or in a header (MHD keeps a
+ * header line up to its first NUL: the bytes between one value's end and
+ * the next name must be line ends; after the last value, the line end and
+ * the empty line, which MHD has overwritten with NULs), or a control byte
+ * in any header name or value (the token included). */
+static int hidden_bytes(const request *r, struct MHD_Connection *c, const char *version) {
+    header_scan h = {0, NULL};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, header_clean, &h);
+    if (h.end) { /* the last line's CR LF and the empty line's CR LF, NULed */
+        size_t k = 0;
+        while (k < 64 && (h.end[k] == ' ' || h.end[k] == '\t')) k++;
+        if (h.end[k] || h.end[k + 1] || h.end[k + 2] || h.end[k + 3]) h.bad = 1;
+    }
+    return h.bad || version != r->uri + r->raw_len + 1;
+}
+
+static guard_slot *slot_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+typedef enum MHD_Result (*endpoint_fn)(server *s, request *r, struct MHD_Connection *c, const route *rt);
+
+static enum MHD_Result catalog_endpoint(server *s, request *r, struct MHD_Connection *c, const route *rt) {
+    (void)rt;
+    return serve_catalog(s, r, c);
+}
+
+/* Handlers per route kind (request.h): a new endpoint adds one line. */
+static endpoint_fn handler_of(route_kind k) {
+    switch (k) {
+    case ROUTE_CATALOG: return catalog_endpoint;
+    case ROUTE_BUNDLE:
+    case ROUTE_SIGNATURE: return serve_file;
+    default: return NULL;
+    }
+}
+
 /* Path, then token, then region, then disk — see serve.h. */
 static enum MHD_Result dispatch(server *s, request *r, struct MHD_Connection *c, const char *url) {
+    guard_enter(s->guard, slot_of(c), GUARD_BUSY);
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) return reply_error(r, c, 405);
-    route rt = parse_route(r->raw, r->raw_len);
+    if (r->bad_bytes) return reply_error(r, c, 400);
+    route rt = request_route(r->raw, r->raw_len);
     if (rt.kind == ROUTE_BAD || r->has_body || strcmp(url, r->raw)) return reply_error(r, c, 400);
-    if (rt.kind == ROUTE_NONE) return reply_error(r, c, 404);
-    if (!authenticate(s, c, r)) return reply_error(r, c, 401);
-    if (rt.kind == ROUTE_CATALOG) return serve_catalog(s, r, c);
-    if (!access_allows(&r->who, rt.region)) return reply_error(r, c, 403);
-    return serve_file(s, r, c, &rt);
+    endpoint_fn fn = handler_of(rt.kind);
+    if (!fn) return reply_error(r, c, 404);
+    int who = authenticate(s, c, r);
+    if (who < 0) return reply_error(r, c, 503);
+    if (!who) return reply_error(r, c, 401);
+    if (rt.needs_region && !access_allows(&r->who, rt.region)) return reply_error(r, c, 403);
+    return fn(s, r, c, &rt);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls) {
-    (void)version, (void)upload_data;
+    (void)upload_data;
     request *r = *req_cls;
+    server *s = cls;
     if (!r) return MHD_NO;
-    if (!r->started) {
+    if (!r->started) { /* the head is complete */
         r->started = 1;
+        guard_enter(s->guard, slot_of(c), GUARD_BODY);
         snprintf(r->method, sizeof r->method, "%s", method);
         for (char *m = r->method; *m; m++) /* it goes into the audit log */
             if (!((*m >= 'A' && *m <= 'Z') || (*m >= 'a' && *m <= 'z'))) *m = '?';
         r->head = !strcmp(method, "HEAD");
+        r->bad_bytes = hidden_bytes(r, c, version);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -729,17 +725,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return dispatch(cls, r, c, url);
+    return dispatch(s, r, c, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe) {
+    server *s = cls;
     request *r = *req_cls;
+    guard_enter(s->guard, slot_of(c), GUARD_WAIT); /* keep-alive: the next head has head_ms again */
     if (!r) return;
     int complete = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
-    audit(cls, r, bytes_delivered(r, c, complete), complete);
+    audit(s, r, bytes_delivered(r, c, complete), complete);
     sodium_memzero(r, sizeof *r);
     free(r);
     *req_cls = NULL;
+}
+
+/* Every connection is registered with the guard (caps, deadlines). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        guard_close(s->guard, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    *socket_context = fd ? guard_open(s->guard, fd->connect_fd, addr ? addr->client_addr : NULL) : NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -775,7 +787,7 @@ static int split_listen(const char *spec, char *host, size_t hn, char *port, siz
         snprintf(host, hn, "%.*s", (int)(colon - spec), spec);
     }
     uint64_t p;
-    if (!host[0] || parse_u63(colon + 1, strlen(colon + 1), &p) || p < 1 || p > 65535) return -1;
+    if (!host[0] || request_parse_u63(colon + 1, strlen(colon + 1), &p) || p < 1 || p > 65535) return -1;
     snprintf(port, pn, "%u", (unsigned)p);
     return 0;
 }
@@ -822,7 +834,8 @@ static void on_signal(int sig) {
 }
 
 static void server_free(server *s) {
-    access_free(&s->acl);
+    if (s->acl_ok) access_free(&s->acl);
+    guard_free(s->guard);
     if (s->audit_fd >= 0) close(s->audit_fd);
     pthread_mutex_destroy(&s->audit_lock);
     pthread_mutex_destroy(&s->access_lock);
@@ -850,21 +863,30 @@ static server *server_new(const serve_options *o, char *err, size_t errlen) {
     if (o->audit_path) snprintf(audit_path, sizeof audit_path, "%s", o->audit_path);
     int rc = stat(s->access_path, &s->acl_st) ? error_set(err, errlen, "%s: %s", s->access_path, strerror(errno))
                                               : access_load(s->access_path, &s->acl, err, errlen);
+    s->acl_ok = rc == 0;
+    guard_limits lim = {o->max_connections ? o->max_connections : SERVE_MAX_CONNECTIONS,
+                        o->max_per_addr ? o->max_per_addr : SERVE_MAX_PER_IP,
+                        o->head_timeout_ms ? o->head_timeout_ms : SERVE_HEAD_TIMEOUT_MS,
+                        o->body_timeout_ms ? o->body_timeout_ms : SERVE_BODY_TIMEOUT_MS};
+    if (!rc && !(s->guard = guard_new(&lim, err, errlen))) rc = -1;
     if (!rc && (s->audit_fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
         rc = error_set(err, errlen, "audit log %s: %s", audit_path, strerror(errno));
     if (rc) server_free(s);
     return rc ? NULL : s;
 }
 
-static struct MHD_Daemon *start_daemon(server *s, int listen_fd, int ipv6) {
+static struct MHD_Daemon *start_daemon(server *s, int listen_fd, int ipv6, unsigned max_total) {
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* the guard enforces the caps (dropping the oldest idle connection);
+     * MHD's own limit only bounds what the guard has dropped but MHD not
+     * yet closed */
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL,
                             MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_PER_IP,
+                            (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, max_total + GUARD_SLACK,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT, MHD_OPTION_STRICT_FOR_CLIENT,
                             1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, (void *)s, MHD_OPTION_END);
+                            on_completed, (void *)s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)s,
+                            MHD_OPTION_END);
 }
 
 /* Blocks until a byte arrives on the self-pipe. */
@@ -891,11 +913,16 @@ int serve_run(const serve_options *o, char *err, size_t errlen) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGPIPE, &ign, &old_pipe);
-    struct MHD_Daemon *d = start_daemon(s, lfd, ipv6);
+    unsigned max_total = o->max_connections ? o->max_connections : SERVE_MAX_CONNECTIONS;
+    struct MHD_Daemon *d = start_daemon(s, lfd, ipv6, max_total);
     if (d) {
         log_msg(LOG_INFO, "serve: listening on http://%s (%zu akimats in %s)", listen_spec, s->acl.n, s->access_path);
         wait_for_stop(pipefd[0]);
         MHD_stop_daemon(d); /* closes lfd; completes every request */
+        unsigned long dropped, cut_off;
+        guard_counts(s->guard, &dropped, &cut_off);
+        log_msg(LOG_INFO, "serve: stopped; %lu connection(s) dropped at a cap, %lu cut off at a deadline", dropped,
+                cut_off);
     } else {
         snprintf(err, errlen, "cannot start the HTTP service on %s", listen_spec);
         if (fcntl(lfd, F_GETFD) != -1) close(lfd); /* MHD may have closed it */

@@ -50,8 +50,25 @@
  * The token is never written, and neither is any other header.
  *
  * The access file is re-read when its inode, size or mtime changes (so
- * `esep access add` takes effect without a restart); when the new contents
- * do not parse, the error is logged and the previous list is kept. */
+ * `esep access add` takes effect without a restart). It fails closed: when
+ * it is gone or a line of it does not parse, no token is valid — every
+ * request that reaches authentication is answered 503 and an ERROR line
+ * says so at once and every 10 s while it lasts — until a valid file is
+ * back (keeping the previous list would keep removed tokens working).
+ *
+ * Bytes libmicrohttpd would cut silently — a NUL in the request target, a
+ * NUL or control byte (other than a tab) in any header name or value, the
+ * token included — make the request 400 before anything else is looked at
+ * (request.h has the parsing).
+ *
+ * Connections (guard.h): at most max_connections live connections and
+ * max_per_addr per client address; a newcomer beyond a cap makes the
+ * oldest idle connection (no complete request yet) go, or is refused when
+ * none is idle. A request head must be complete within head_timeout_ms of
+ * the connection becoming idle (accepted, or its previous response sent:
+ * an idle keep-alive connection is closed after that long too), a body
+ * within body_timeout_ms; a response in progress is only subject to
+ * SERVE_IDLE_TIMEOUT without progress. */
 #ifndef ESEP_SERVE_H
 #define ESEP_SERVE_H
 
@@ -60,9 +77,11 @@
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SERVE_MAX_PATH 256
 #define SERVE_THREADS 4          /* libmicrohttpd thread pool */
-#define SERVE_MAX_CONNECTIONS 128
-#define SERVE_MAX_PER_IP 64
-#define SERVE_IDLE_TIMEOUT 60    /* seconds without progress on a connection */
+#define SERVE_MAX_CONNECTIONS 128 /* live connections (guard.h drops the oldest idle) */
+#define SERVE_MAX_PER_IP 64      /* live connections from one address */
+#define SERVE_HEAD_TIMEOUT_MS 10000 /* a whole request head, however it trickles */
+#define SERVE_BODY_TIMEOUT_MS 10000 /* a request body (none is expected) */
+#define SERVE_IDLE_TIMEOUT 60    /* seconds without progress while a response is sent */
 #define SERVE_ETAG_CACHE 1024    /* (dev, inode, size, mtime) → sha256 */
 
 typedef struct {
@@ -71,6 +90,10 @@ typedef struct {
     const char *access_path;  /* the access file (access.h) */
     const char *audit_path;   /* NULL = OUT/audit.log */
     int allow_remote;         /* permit a non-loopback listen address */
+    unsigned max_connections; /* 0 = SERVE_MAX_CONNECTIONS */
+    unsigned max_per_addr;    /* 0 = SERVE_MAX_PER_IP */
+    unsigned head_timeout_ms; /* 0 = SERVE_HEAD_TIMEOUT_MS */
+    unsigned body_timeout_ms; /* 0 = SERVE_BODY_TIMEOUT_MS */
 } serve_options;
 
 /* Starts the service and blocks until SIGINT or SIGTERM, then stops it

@@ -9,6 +9,7 @@
 
 #include "../base/date.h"
 #include "../base/number.h"
+#include "../base/utf8.h"
 #include "yaml_doc.h"
 
 typedef struct {
@@ -103,6 +104,18 @@ static int parse_header(jl *ld, const ynode *root, job *j) {
     if (rc == 0) rc = get_string(ld, root, "title_kk", 1, &j->title_kk);
     if (rc == 0) rc = get_string(ld, root, "title_ru", 1, &j->title_ru);
     if (rc == 0) rc = get_string(ld, root, "addressee", 1, &j->addressee);
+    /* the archive and bundles hold titles of at most JOB_MAX_TITLE bytes:
+     * refused here, whole, rather than cut (possibly inside a character) */
+    const char *titles[] = {"title_kk", "title_ru", "addressee"};
+    char *values[] = {j->title_kk, j->title_ru, j->addressee};
+    for (size_t t = 0; rc == 0 && t < 3; t++) {
+        size_t n = strlen(values[t]);
+        if (n > JOB_MAX_TITLE)
+            rc = JFAIL(ld, ynode_get(root, titles[t]), "%s is %zu bytes; at most %d (UTF-8)", titles[t], n,
+                       JOB_MAX_TITLE);
+        else if (utf8_find_invalid(values[t], n) != n)
+            rc = JFAIL(ld, ynode_get(root, titles[t]), "%s is not valid UTF-8", titles[t]);
+    }
     if (rc == 0) rc = get_int(ld, root, "deadline_days", 1, 0, 366, &deadline);
     if (rc == 0) rc = get_string(ld, root, "periodicity", 1, &periodicity);
     if (rc == 0) {
@@ -472,10 +485,10 @@ static int compare_jobs(const void *a, const void *b) {
     return c ? c : (x->valid_from > y->valid_from) - (x->valid_from < y->valid_from);
 }
 
-static int load_job_file(const char *dir, const char *name, job *j, char *err, size_t errlen) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    ydoc *doc = ydoc_load(path, err, errlen);
+/* Parses the job file at path (from disk, or text[0..len) when text is
+ * given) into j. */
+static int load_job_file(const char *path, const char *text, size_t len, job *j, char *err, size_t errlen) {
+    ydoc *doc = text ? ydoc_parse(path, text, len, err, errlen) : ydoc_load(path, err, errlen);
     if (!doc) return -1;
     jl ld = {doc, err, errlen};
     int rc = (j->path = strdup(path)) ? 0 : -1;
@@ -496,6 +509,31 @@ static int load_job_file(const char *dir, const char *name, job *j, char *err, s
     return rc;
 }
 
+/* Adds one job (the file at path, or text[0..len)) to set. 0 or -1. */
+static int add_job(job_set *set, const char *path, const char *text, size_t len, char *err, size_t errlen) {
+    job *grown = realloc(set->jobs, (set->count + 1) * sizeof *grown);
+    if (!grown) return -1;
+    set->jobs = grown;
+    memset(&set->jobs[set->count], 0, sizeof *grown);
+    set->count++;
+    return load_job_file(path, text, len, &set->jobs[set->count - 1], err, errlen);
+}
+
+/* Orders the set and refuses overlapping versions; frees it on error. */
+static int finish_set(job_set *set, int rc, const char *where, job_set **out, char *err, size_t errlen) {
+    if (rc == 0 && set->count) qsort(set->jobs, set->count, sizeof *set->jobs, compare_jobs);
+    for (size_t i = 1; rc == 0 && i < set->count; i++)
+        if (!strcmp(set->jobs[i].id, set->jobs[i - 1].id) && set->jobs[i].valid_from <= set->jobs[i - 1].valid_to)
+            rc = -1, snprintf(err, errlen, "%s: validity overlaps %s", set->jobs[i].path, set->jobs[i - 1].path);
+    if (rc) {
+        if (!err[0]) snprintf(err, errlen, "%s: out of memory", where);
+        job_set_free(set);
+        return -1;
+    }
+    *out = set;
+    return 0;
+}
+
 int job_set_load(const char *dir, job_set **out, char *err, size_t errlen) {
     DIR *d = opendir(dir);
     if (!d) return snprintf(err, errlen, "%s: cannot open jobs directory: %m", dir), -1;
@@ -506,25 +544,21 @@ int job_set_load(const char *dir, job_set **out, char *err, size_t errlen) {
     while (rc == 0 && (de = readdir(d))) {
         size_t len = strlen(de->d_name);
         if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".yaml")) continue;
-        job *grown = realloc(set->jobs, (set->count + 1) * sizeof *grown);
-        if (!grown) rc = -1;
-        else {
-            set->jobs = grown;
-            memset(&set->jobs[set->count], 0, sizeof *grown);
-            set->count++;
-            rc = load_job_file(dir, de->d_name, &set->jobs[set->count - 1], err, errlen);
-        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        rc = add_job(set, path, NULL, 0, err, errlen);
     }
     closedir(d);
-    if (rc == 0 && set->count) qsort(set->jobs, set->count, sizeof *set->jobs, compare_jobs);
-    for (size_t i = 1; rc == 0 && i < set->count; i++)
-        if (!strcmp(set->jobs[i].id, set->jobs[i - 1].id) && set->jobs[i].valid_from <= set->jobs[i - 1].valid_to)
-            rc = -1, snprintf(err, errlen, "%s: validity overlaps %s", set->jobs[i].path, set->jobs[i - 1].path);
-    if (rc) {
-        if (!err[0]) snprintf(err, errlen, "%s: out of memory", dir);
-        job_set_free(set);
-        return -1;
-    }
-    *out = set;
-    return 0;
+    if (!set) return snprintf(err, errlen, "%s: out of memory", dir), -1;
+    return finish_set(set, rc, dir, out, err, errlen);
+}
+
+int job_set_parse(char *const *names, const char *const *texts, const size_t *lens, size_t n, job_set **out,
+                  char *err, size_t errlen) {
+    err[0] = '\0';
+    job_set *set = calloc(1, sizeof *set);
+    if (!set) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = add_job(set, names[i], texts[i], lens[i], err, errlen);
+    return finish_set(set, rc, "jobs", out, err, errlen);
 }

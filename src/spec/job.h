@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../archive/report_table.h"
+#include "../base/measure.h"
 
 #define JOB_MAX_LEVEL 3
 #define JOB_MAX_LETS 32          /* derived values of one input */
@@ -101,6 +101,8 @@ typedef struct {
     int line, column;
 } job_measure;
 
+#define JOB_MAX_TITLE 255 /* bytes of title_kk, title_ru, addressee (report_table holds 256) */
+
 typedef enum { PERIOD_MONTH, PERIOD_QUARTER, PERIOD_YEAR } period_kind;
 
 typedef struct {
@@ -132,6 +134,11 @@ typedef struct {
  * everything that needs no schema: names, references between measures and
  * inputs, dimensions, overlapping validity of versions of one id. */
 int job_set_load(const char *dir, job_set **out, char *err, size_t errlen);
+
+/* The same from n documents in memory: names[i] (for messages) and
+ * texts[i][0..lens[i]). For tests and fuzzing; same errors. */
+int job_set_parse(char *const *names, const char *const *texts, const size_t *lens, size_t n, job_set **out,
+                  char *err, size_t errlen);
 
 void job_set_free(job_set *set);
 

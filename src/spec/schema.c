@@ -411,34 +411,34 @@ static int find_kato_extract(schema_set *set, char *err, size_t errlen) {
     return 0;
 }
 
-/* Parses dir/file into ext. The document stays alive (returned in *doc,
- * freed by the caller) because pending references point into it. */
-static int load_one(const char *dir, const char *file, schema_extract *ext,
-                    pending_ref **pend, ydoc **doc, char *err, size_t errlen) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (!(*doc = ydoc_load(path, err, errlen))) return -1;
-    loader ld = {*doc, err, errlen};
+/* Parses the document of file (at path) into ext. The document stays
+ * alive (freed by the caller) because pending references point into it. */
+static int load_one(const char *path, const char *file, ydoc *doc, schema_extract *ext, pending_ref **pend,
+                    char *err, size_t errlen) {
+    loader ld = {doc, err, errlen};
     if (parse_extract(&ld, ext, pend)) return -1;
     if (!(ext->path = strdup(path))) return FAIL(&ld, NULL, "out of memory");
     if (strlen(file) != strlen(ext->name) + 5 || strncmp(file, ext->name, strlen(ext->name)))
-        return FAIL(&ld, ynode_get((*doc)->root, "extract"),
+        return FAIL(&ld, ynode_get(doc->root, "extract"),
                     "extract '%s' must live in %s.yaml", ext->name, ext->name);
     return 0;
 }
 
-int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen) {
-    size_t nfiles = 0;
-    char **files = list_yaml_files(dir, &nfiles, err, errlen);
-    if (!files) return -1;
+/* The set of the n documents named files[i] (under dir, or in memory when
+ * dir is NULL: texts[i][0..lens[i])). */
+static int build_set(const char *dir, char *const *files, const char *const *texts, const size_t *lens, size_t nfiles,
+                     schema_set **out, char *err, size_t errlen) {
     schema_set *set = calloc(1, sizeof *set);
-    pending_ref **pend = calloc(nfiles, sizeof *pend);
-    ydoc **docs = calloc(nfiles, sizeof *docs);
-    int rc = (set && pend && docs && (set->extracts = calloc(nfiles, sizeof *set->extracts))) ? 0 : -1;
+    pending_ref **pend = calloc(nfiles + 1, sizeof *pend);
+    ydoc **docs = calloc(nfiles + 1, sizeof *docs);
+    int rc = (set && pend && docs && (set->extracts = calloc(nfiles + 1, sizeof *set->extracts))) ? 0 : -1;
     if (rc) snprintf(err, errlen, "out of memory");
     for (size_t i = 0; rc == 0 && i < nfiles; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", files[i]);
         set->count = i + 1;
-        rc = load_one(dir, files[i], &set->extracts[i], &pend[i], &docs[i], err, errlen);
+        docs[i] = dir ? ydoc_load(path, err, errlen) : ydoc_parse(path, texts[i], lens[i], err, errlen);
+        rc = docs[i] ? load_one(path, files[i], docs[i], &set->extracts[i], &pend[i], err, errlen) : -1;
     }
     for (size_t i = 0; rc == 0 && i < set->count; i++)
         rc = resolve_refs(set, i, pend[i], err, errlen);
@@ -447,9 +447,7 @@ int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
     for (size_t i = 0; i < nfiles; i++) {
         if (docs) ydoc_free(docs[i]);
         if (pend) free(pend[i]);
-        free(files[i]);
     }
-    free(files);
     free(pend);
     free(docs);
     if (rc) {
@@ -458,4 +456,19 @@ int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen)
     }
     *out = set;
     return 0;
+}
+
+int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen) {
+    size_t nfiles = 0;
+    char **files = list_yaml_files(dir, &nfiles, err, errlen);
+    if (!files) return -1;
+    int rc = build_set(dir, files, NULL, NULL, nfiles, out, err, errlen);
+    for (size_t i = 0; i < nfiles; i++) free(files[i]);
+    free(files);
+    return rc;
+}
+
+int schema_set_parse(char *const *names, const char *const *texts, const size_t *lens, size_t n, schema_set **out,
+                     char *err, size_t errlen) {
+    return build_set(NULL, names, texts, lens, n, out, err, errlen);
 }

@@ -81,6 +81,11 @@ typedef struct {
 int schema_set_load(const char *dir, schema_set **out, char *err, size_t errlen);
 
 /* Frees everything; NULL allowed. Cannot fail. */
+/* The same from n documents in memory: names[i] ("persons.yaml") and
+ * texts[i][0..lens[i]). For tests and fuzzing; same errors. */
+int schema_set_parse(char *const *names, const char *const *texts, const size_t *lens, size_t n, schema_set **out,
+                     char *err, size_t errlen);
+
 void schema_set_free(schema_set *set);
 
 /* Index of the extract named name, or -1. Cannot fail. */

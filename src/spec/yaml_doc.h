@@ -26,9 +26,20 @@ typedef struct {
     ynode *root;        /* NULL for an empty file */
 } ydoc;
 
+/* Limits on what a declarative file may hold (the real ones are a few KiB
+ * and a few hundred values); beyond them the file is refused at once. */
+#define YDOC_MAX_BYTES (1 << 20)
+#define YDOC_MAX_NODES 20000
+#define YDOC_MAX_SCALAR 8192
+
 /* Loads and parses the file at path. Returns the document, or NULL with a
  * "path:line:column: message" in err. The caller frees with ydoc_free. */
 ydoc *ydoc_load(const char *path, char *err, size_t errlen);
+
+/* The same for text[0..len) held in memory (not NUL-terminated; a NUL in
+ * it is refused); path only names it in messages. Time and memory are
+ * linear in len. */
+ydoc *ydoc_parse(const char *path, const char *text, size_t len, char *err, size_t errlen);
 
 /* Frees the document and all its nodes; NULL is allowed. Cannot fail. */
 void ydoc_free(ydoc *doc);

@@ -12,10 +12,11 @@ source "$ROOT/tests/pg_lib.sh"
 
 # The suite's summary line must say that every case passed.
 suite_on() {
-  "$CATALOG_TESTS" "$1" > "$TMP/out.txt" 2>&1
-  local rc=$?
+  local rc=0
+  "$CATALOG_TESTS" "$1" > "$TMP/out.txt" 2>&1 || rc=$?
   cat "$TMP/out.txt"
-  [ $rc -eq 0 ] && grep -qE '^catalog: [0-9]+ passed, 0 failed$' "$TMP/out.txt"
+  [ $rc -eq 0 ] || fail "catalog suite exit $rc"
+  grep -qE '^catalog: [0-9]+ passed, 0 failed$' "$TMP/out.txt" || fail "summary line"
 }
 
 case_suite_postgresql() { suite_on "$PG_URI"; }
@@ -46,10 +47,8 @@ case_verify_sqlite_tampered() {
   mkdir -p "$TMP/out"
   "$CATALOG_TESTS" --populate 5 "$TMP/out/catalog.sqlite" || return 1
   sqlite_exec "$TMP/out/catalog.sqlite" "UPDATE publications SET size = 1 WHERE id = 3" || return 1
-  "$ESEP" verify-catalog --out "$TMP/out" > "$TMP/stdout"
-  local rc=$?
+  expect_status 1 "$ESEP" verify-catalog --out "$TMP/out" > "$TMP/stdout"
   cat "$TMP/stdout"
-  [ $rc -eq 1 ] || fail "exit $rc, want 1"
   grep -q '^catalog chain broken: record 3: record_hash mismatch' "$TMP/stdout"
 }
 
@@ -58,10 +57,8 @@ case_verify_postgresql() {
   "$ESEP" verify-catalog --out "$TMP" --catalog "$PG_URI" > "$TMP/stdout" || fail "intact: exit $?"
   grep -qx 'catalog chain intact: 4 publications' "$TMP/stdout" || fail "intact: $(cat "$TMP/stdout")"
   "$PG_BIN/psql" -q -X -h "$PG_DIR" -d esep -c "DELETE FROM publications WHERE id = 2" || return 1
-  "$ESEP" verify-catalog --out "$TMP" --catalog "$PG_URI" > "$TMP/stdout"
-  local rc=$?
+  expect_status 1 "$ESEP" verify-catalog --out "$TMP" --catalog "$PG_URI" > "$TMP/stdout"
   cat "$TMP/stdout"
-  [ $rc -eq 1 ] || fail "tampered: exit $rc, want 1"
   grep -qx 'catalog chain broken: record 3: gap: record 2 is missing' "$TMP/stdout"
 }
 
@@ -73,13 +70,13 @@ case_verify_two_ranks() {
 }
 
 case_verify_errors() {
-  "$ESEP" verify-catalog --out "$TMP/none" 2> "$TMP/err"; [ $? -eq 1 ] || fail "missing catalog: exit not 1"
+  expect_status 1 "$ESEP" verify-catalog --out "$TMP/none" 2> "$TMP/err"
   grep -q "no catalog at $TMP/none/catalog.sqlite" "$TMP/err" || fail "missing catalog: $(cat "$TMP/err")"
-  "$ESEP" verify-catalog --out "$TMP" --catalog "postgresql://esep:hunter2-pw@127.0.0.1:1/esep" 2> "$TMP/err"
-  [ $? -eq 1 ] || fail "unreachable server: exit not 1"
+  expect_status 1 "$ESEP" verify-catalog --out "$TMP" --catalog "postgresql://esep:hunter2-pw@127.0.0.1:1/esep" 2> "$TMP/err"
   grep -q 'postgresql catalog postgresql://127.0.0.1: connect: ' "$TMP/err" || fail "message: $(cat "$TMP/err")"
   ! grep -q 'hunter2' "$TMP/err" || fail "the password was printed"
-  "$ESEP" verify-catalog 2> "$TMP/err"; [ $? -eq 2 ] && grep -q 'usage:' "$TMP/err"
+  expect_status 2 "$ESEP" verify-catalog 2> "$TMP/err"
+  grep -q 'usage:' "$TMP/err" || fail "no usage line"
 }
 
 run_case "catalog: a private PostgreSQL server starts (initdb, unix socket)" pg_start

@@ -5,7 +5,7 @@ source "$(dirname "$0")/../lib.sh"
 FIX=$ROOT/tests/fixtures/ingest
 
 case_json_summary() {
-  "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" --json > "$TMP/got.json" || true
+  "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" --json > "$TMP/got.json"
   python3 - "$TMP/got.json" "$FIX/expected_check.json" <<'PY'
 import json, sys
 got, want = (json.load(open(p)) for p in sys.argv[1:3])
@@ -18,7 +18,7 @@ PY
 }
 
 case_rejects_exact() {
-  "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" > /dev/null 2>&1
+  expect_status 0 "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" > /dev/null 2>&1
   rejects_summary "$TMP/out/rejects/20250415" > "$TMP/got.txt"
   diff "$TMP/got.txt" "$FIX/expected_rejects.txt"
 }
@@ -32,8 +32,9 @@ case_rejects_keep_raw_line() {
 }
 
 case_exit_status_zero_with_rejects() {
-  "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" > "$TMP/table.txt" 2>&1
-  grep -q 'duplicate_key' "$TMP/table.txt"
+  expect_status 0 "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/out" > "$TMP/table.txt" 2>&1
+  grep -q 'duplicate_key' "$TMP/table.txt" || fail "no rejected rows listed"
+  [ -s "$TMP/out/rejects/20250415/persons.csv" ] || fail "no rejects written"
 }
 
 # Whole-file failures: one clear message, the extract fails, others are read.
@@ -41,7 +42,7 @@ case_missing_file_and_column() {
   cp -r "$FIX/20250415" "$TMP/20250415"
   rm "$TMP/20250415/appeals.csv"
   sed -i '1s/;shifts$/;shift/' "$TMP/20250415/schools.csv"
-  "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json" && fail "exit 0"
+  expect_status 1 "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json"
   python3 - "$TMP/got.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -54,7 +55,7 @@ PY
 case_failed_dependency() {
   cp -r "$FIX/20250415" "$TMP/20250415"
   printf 'iin;sex\n' > "$TMP/20250415/persons.csv"
-  "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json" && fail "exit 0"
+  expect_status 1 "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json"
   python3 - "$TMP/got.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -67,15 +68,15 @@ PY
 case_invalid_utf8_header() {
   cp -r "$FIX/20250415" "$TMP/20250415"
   printf 'org_id;kato;design_capacity;built_year;shifts\xff\n501;751110000;600;1975;2\n' > "$TMP/20250415/schools.csv"
-  "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json" && fail "exit 0"
-  grep -q '"schools": {"error": "[^"]*header line is not valid UTF-8' "$TMP/got.json"
+  expect_status 1 "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json"
+  grep -q '"schools": {"error": "[^"]*header line is not valid UTF-8' "$TMP/got.json" || fail "message"
   [ ! -e "$TMP/out/rejects/20250415/schools.csv" ] || fail "rejects left for a failed extract"
 }
 
 case_both_forms_present() {
   cp -r "$FIX/20250415" "$TMP/20250415"
   zstd -q "$TMP/20250415/schools.csv" -o "$TMP/20250415/schools.csv.zst"
-  "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json" && fail "exit 0"
+  expect_status 1 "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/out" --json > "$TMP/got.json"
   grep -q 'both schools.csv and schools.csv.zst are present' "$TMP/got.json"
 }
 
@@ -84,24 +85,27 @@ case_compressed_equals_plain() {
   for f in "$FIX"/20250415/*.csv; do zstd -q "$f" -o "$TMP/z/20250415/$(basename "$f").zst"; done
   "$ESEP" check --snapshot "$TMP/z/20250415" --out "$TMP/zout" --json > "$TMP/z.json"
   "$ESEP" check --snapshot "$FIX/20250415" --out "$TMP/pout" --json > "$TMP/p.json"
-  cmp "$TMP/z.json" "$TMP/p.json" && diff -r "$TMP/zout/rejects" "$TMP/pout/rejects"
+  cmp "$TMP/z.json" "$TMP/p.json" || fail "summaries differ"
+  diff -r "$TMP/zout/rejects" "$TMP/pout/rejects" || fail "rejects differ"
 }
 
 case_bad_snapshot_dir() {
   mkdir -p "$TMP/latest"
-  "$ESEP" check --snapshot "$TMP/latest" --out "$TMP/out" 2> "$TMP/err" && fail "exit 0"
+  expect_status 1 "$ESEP" check --snapshot "$TMP/latest" --out "$TMP/out" 2> "$TMP/err"
   grep -q 'named by its date, YYYYMMDD' "$TMP/err"
 }
 
 case_usage_error() {
-  "$ESEP" check --snapshot x 2> "$TMP/err"; [ $? -eq 2 ] && grep -q 'usage:' "$TMP/err"
+  expect_status 2 "$ESEP" check --snapshot x 2> "$TMP/err"
+  grep -q 'usage:' "$TMP/err" || fail "no usage line"
 }
 
 # outputs.md: the run summary prints the rejected counts per reason too.
 case_run_summary_counts_reasons() {
-  "$ESEP" run --snapshot "$FIX/20250415" --period 2025-03 --out "$TMP/out" --no-publish > "$TMP/run.txt" 2>/dev/null || true
-  grep -Eq '^persons +11 +4 +7$' "$TMP/run.txt" || { cat "$TMP/run.txt"; return 1; }
-  grep -Eq '^ +iin_checksum +1$' "$TMP/run.txt" && grep -Eq '^ +duplicate_key +1$' "$TMP/run.txt"
+  expect_status 0 "$ESEP" run --snapshot "$FIX/20250415" --period 2025-03 --out "$TMP/out" --no-publish > "$TMP/run.txt" 2>/dev/null
+  grep -Eq '^persons +11 +4 +7$' "$TMP/run.txt" || { cat "$TMP/run.txt"; fail "persons line"; }
+  grep -Eq '^ +iin_checksum +1$' "$TMP/run.txt" || fail "iin_checksum count"
+  grep -Eq '^ +duplicate_key +1$' "$TMP/run.txt" || fail "duplicate_key count"
 }
 
 run_case "check: JSON summary equals the hand count" case_json_summary

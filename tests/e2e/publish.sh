@@ -16,7 +16,7 @@ publish() { # OUT [NP]
 bundles() { find "$1/publish" -name 'esep-*.r*.tar.zst' | sort; }
 
 case_contents_equal_manifest() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   [ "$(bundles "$TMP/o" | wc -l)" -eq 3 ] || fail "expected bundles 00, 61, 75"
   for b in $(bundles "$TMP/o"); do
     rm -rf "$TMP/x" && mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x" || fail "GNU tar cannot read $b"
@@ -42,7 +42,7 @@ PY
 }
 
 case_no_iin_in_any_byte() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   for b in $(bundles "$TMP/o"); do zstd -q -d -c "$b"; done > "$TMP/all.tar"
   $PY - "$TMP/all.tar" "$SNAP" <<'PY'
 import glob, re, sys
@@ -61,7 +61,7 @@ PY
 }
 
 case_suppression_property() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   for b in $(bundles "$TMP/o"); do
     rm -rf "$TMP/x" && mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x"
     $PY "$ROOT/tests/e2e/check_suppression.py" "$TMP/x" || { echo "in $b"; return 1; }
@@ -69,7 +69,7 @@ case_suppression_property() {
 }
 
 case_archive_keeps_exact_values() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   "$ESEP" export --out "$TMP/o" --report SOC-01 --period 2025-03 | diff - "$ROOT/tests/fixtures/reports/expected/SOC-01-2025-03.csv"
 }
 
@@ -89,29 +89,29 @@ PY
 }
 
 case_tampering_detected() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   local b=$TMP/o/publish/75/2025-03/r1/esep-75-2025-03.r1.tar.zst pub=$TMP/o/publish/esep.pub
   mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x"
   # a flipped byte in one report file
   cp -r "$TMP/x" "$TMP/a" && sed -i '2s/,1,/,2,/' "$TMP/a/csv/APL-01.csv"
-  repack "$TMP/a" "$TMP/a.tar.zst" && cp "$b.sig" "$TMP/a.tar.zst.sig"
+  repack "$TMP/a" "$TMP/a.tar.zst"; cp "$b.sig" "$TMP/a.tar.zst.sig"
   "$ESEP" verify "$TMP/a.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "flipped byte accepted"
   grep -q "csv/APL-01.csv: SHA-256 .* differs from the manifest" "$TMP/out" || { cat "$TMP/out"; return 1; }
   # an edited manifest
   cp -r "$TMP/x" "$TMP/m" && sed -i 's/"revision": 1/"revision": 2/' "$TMP/m/MANIFEST.json"
-  repack "$TMP/m" "$TMP/m.tar.zst" && cp "$b.sig" "$TMP/m.tar.zst.sig"
+  repack "$TMP/m" "$TMP/m.tar.zst"; cp "$b.sig" "$TMP/m.tar.zst.sig"
   "$ESEP" verify "$TMP/m.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "edited manifest accepted"
   grep -q "MANIFEST.sig: not a signature of MANIFEST.json" "$TMP/out" || { cat "$TMP/out"; return 1; }
   # the (validly signed) manifest of another region swapped in
   mkdir -p "$TMP/y" && tar --zstd -xf "$TMP/o/publish/61/2025-03/r1/esep-61-2025-03.r1.tar.zst" -C "$TMP/y"
   cp -r "$TMP/x" "$TMP/s" && cp "$TMP/y/MANIFEST.json" "$TMP/y/MANIFEST.sig" "$TMP/s/"
-  repack "$TMP/s" "$TMP/s.tar.zst" && cp "$b.sig" "$TMP/s.tar.zst.sig"
+  repack "$TMP/s" "$TMP/s.tar.zst"; cp "$b.sig" "$TMP/s.tar.zst.sig"
   "$ESEP" verify "$TMP/s.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "swapped manifest accepted"
   grep -q "differs from the manifest" "$TMP/out" && grep -q "detached signature does not match" "$TMP/out" \
     || { cat "$TMP/out"; return 1; }
   # an extra file
   cp -r "$TMP/x" "$TMP/e" && echo hi > "$TMP/e/csv/EXTRA.csv"
-  repack "$TMP/e" "$TMP/e.tar.zst" && cp "$b.sig" "$TMP/e.tar.zst.sig"
+  repack "$TMP/e" "$TMP/e.tar.zst"; cp "$b.sig" "$TMP/e.tar.zst.sig"
   "$ESEP" verify "$TMP/e.tar.zst" --pubkey "$pub" > "$TMP/out" && fail "extra file accepted"
   grep -q "csv/EXTRA.csv: in the bundle but not listed" "$TMP/out" || { cat "$TMP/out"; return 1; }
   # another key
@@ -125,11 +125,11 @@ case_tampering_detected() {
 }
 
 case_revisions_kept() {
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   local d=$TMP/o/publish/75/2025-03
   sha256sum "$d/r1/esep-75-2025-03.r1.tar.zst" > "$TMP/r1.sum"
   # identical inputs: no new revision, and the run says so
-  publish "$TMP/o" || return 1
+  publish "$TMP/o"
   [ ! -e "$d/r2" ] || fail "identical inputs made revision 2"
   grep -q "0 new bundle revisions, 3 unchanged" "$TMP/o.log" || fail "the run does not say nothing changed"
   # other inputs (the same rows in a later snapshot): revision 2, r1 kept
@@ -146,7 +146,8 @@ case_revisions_kept() {
 }
 
 case_same_bundles_for_any_rank_count() {
-  publish "$TMP/n1" 1 && publish "$TMP/n3" 3 || return 1
+  publish "$TMP/n1" 1
+  publish "$TMP/n3" 3
   diff -r "$TMP/n1/publish" "$TMP/n3/publish"
 }
 

@@ -74,8 +74,29 @@ server_stop() {
   for _ in $(seq 100); do [ -e "$SRV/rc" ] && return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null
 }
-trap 'server_stop; rm -rf "$TMP_ROOT"' EXIT
-server_start || exit 1
+# A second server with small caps and short deadlines (started by the
+# cases that need it; stopped by small_stop and by the EXIT trap).
+small_start() {
+  SPORT=$(free_port)
+  "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$SPORT" --max-connections 8 \
+    --max-per-address 4 --head-timeout-ms 3000 --body-timeout-ms 3000 2>"$SRV/small.err" &
+  echo $! > "$SRV/small.pid"
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$SPORT/v1/catalog")" = 401 ] && return 0
+    sleep 0.1
+  done
+  cat "$SRV/small.err" >&2
+  return 1
+}
+small_stop() {
+  [ -s "$SRV/small.pid" ] || return 0
+  local pid; pid=$(cat "$SRV/small.pid"); rm -f "$SRV/small.pid"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+trap 'small_stop; server_stop; rm -rf "$TMP_ROOT"' EXIT
+server_start || exit 1  # harness-lint: ok (not in a case: no server, no cases)
 URL=http://127.0.0.1:$PORT
 
 # get TOKEN PATH [curl options…]: the body on stdout.
@@ -329,28 +350,40 @@ case_access_add() {
   [ "$(status "$tok" /v1/bundles/61/2026-10)" = 403 ] || fail "new token region"
   "$ESEP" access add akimat-33 61 --access "$ACC" > "$TMP/dup" 2> "$TMP/err" && fail "duplicate accepted"
   grep -q "akimat-33' is already in the access file" "$TMP/err" && [ ! -s "$TMP/dup" ] || fail "duplicate message"
-  "$ESEP" access add new "$TMP/x" > /dev/null 2>&1; [ $? -eq 2 ] || fail "--access not required"
+  expect_status 2 "$ESEP" access add new "$TMP/x" > /dev/null 2>&1
   "$ESEP" access add fresh '*' --access "$TMP/new" > /dev/null 2>&1 || fail "create"
   [ "$(stat -c %a "$TMP/new")" = 600 ] || fail "mode $(stat -c %a "$TMP/new")"
 }
 
-case_bad_access_file_kept() {
+# The access file fails closed: a malformed line or a deleted file refuses
+# every token (503), with an ERROR line, until a valid file is back.
+case_bad_access_file_fails_closed() {
   cp "$ACC" "$TMP/acc.bak"
+  trap 'cp "$TMP/acc.bak" "$ACC"' EXIT   # the other cases need it back
   echo "broken line" >> "$ACC"
-  [ "$(status "$T75" /v1/bundles/75/2026-10)" = 200 ] || fail "old list not kept"
+  [ "$(status "$T75" /v1/bundles/75/2026-10)" = 503 ] || fail "malformed: old tokens still valid"
+  [ "$(status "$TALL" /v1/catalog)" = 503 ] || fail "malformed: catalog served"
+  [ "$(status "" /v1/catalog)" = 503 ] || fail "malformed: no token"
+  grep -q "$ACC:[0-9]*: expected 3 fields.*REFUSING EVERY REQUEST" "$SRV/err" || fail "no loud error for a malformed file"
   cp "$TMP/acc.bak" "$ACC"
-  grep -q "$ACC:[0-9]*: expected 3 fields" "$SRV/err" || fail "no error logged"
+  [ "$(status "$T75" /v1/bundles/75/2026-10)" = 200 ] || fail "fixed file not taken back"
+  mv "$ACC" "$TMP/acc.moved"
+  [ "$(status "$T75" /v1/bundles/75/2026-10)" = 503 ] || fail "deleted: old tokens still valid"
+  grep -q "access file $ACC: No such file or directory; REFUSING EVERY REQUEST" "$SRV/err" || fail "no loud error for a deleted file"
+  mv "$TMP/acc.moved" "$ACC"
+  [ "$(status "$T75" /v1/bundles/75/2026-10)" = 200 ] || fail "restored file not taken back"
+  [ "$(status "$T75" /v1/bundles/61/2026-10)" = 403 ] || fail "restored file: regions"
 }
 
 case_loopback_only() {
   ss -ltn | grep -q "127.0.0.1:$PORT " || fail "not on 127.0.0.1:$PORT"
   ! ss -ltn | grep -q "0.0.0.0:$PORT \|\*:$PORT " || fail "on every address"
-  "$ESEP" serve --out "$OUT" --access "$ACC" --listen "0.0.0.0:$PORT" 2> "$TMP/err"; [ $? -eq 1 ] || fail "0.0.0.0 accepted"
+  expect_status 1 "$ESEP" serve --out "$OUT" --access "$ACC" --listen "0.0.0.0:$PORT" 2> "$TMP/err"
   grep -q 'not a loopback address; add --allow-remote' "$TMP/err" || fail "remote message"
-  "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" 2> "$TMP/err"; [ $? -eq 1 ] || fail "port in use"
+  expect_status 1 "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" 2> "$TMP/err"
   grep -q 'cannot listen on 127.0.0.1:'"$PORT"': Address already in use' "$TMP/err" || fail "in-use message: $(cat "$TMP/err")"
   printf 'x y z\n' > "$TMP/badacc"
-  "$ESEP" serve --out "$OUT" --access "$TMP/badacc" --listen "127.0.0.1:1" 2> "$TMP/err"; [ $? -eq 1 ] || fail "bad access file"
+  expect_status 1 "$ESEP" serve --out "$OUT" --access "$TMP/badacc" --listen "127.0.0.1:1" 2> "$TMP/err"
   grep -q "badacc:1: name\|badacc:1: token hash" "$TMP/err" || fail "access message: $(cat "$TMP/err")"
 }
 
@@ -358,6 +391,67 @@ case_clean_shutdown() {
   server_stop
   [ "$(cat "$SRV/rc" 2>/dev/null)" = 0 ] || fail "exit status $(cat "$SRV/rc" 2>/dev/null)"
   ! grep -q 'Sanitizer\|runtime error' "$SRV/err" || { cat "$SRV/err"; fail "sanitizer report"; }
+}
+
+SOCK=$ROOT/tests/e2e/serve_sockets.py
+
+# A NUL or control byte in the path, the token or any header is 400; it
+# used to be cut by libmicrohttpd and the request served.
+case_control_bytes_400() {
+  python3 "$SOCK" bytes "$PORT" "$TALL" > "$TMP/out"
+  cat > "$TMP/want" <<'TXT'
+clean 200
+nul-in-path 400
+nul-in-token 400
+ctl-in-token 400
+del-in-token 400
+nul-in-range 400
+ctl-in-header 400
+nul-in-name 400
+TXT
+  diff "$TMP/want" "$TMP/out" || fail "statuses differ"
+}
+
+# The reported attack at the default caps: 129 idle connections from three
+# addresses. A new request is answered at once; the two oldest idle
+# connections were dropped to make room (the 129th and the request).
+case_idle_flood_default_caps() {
+  python3 "$SOCK" flood "$PORT" "$TALL" 43 127.0.0.2 127.0.0.3 127.0.0.4 > "$TMP/out"
+  cat "$TMP/out"
+  grep -q '^request 200 ' "$TMP/out" || fail "the new request was not served"
+  grep -qx 'closed 0 1' "$TMP/out" || fail "not exactly the two oldest idle connections dropped"
+}
+
+case_small_caps() {
+  small_start
+  # total cap 8: 4 + 4 idle, then a request from a third address
+  python3 "$SOCK" flood "$SPORT" "$TALL" 4 127.0.0.2 127.0.0.3 > "$TMP/total"
+  grep -q '^request 200 ' "$TMP/total" || fail "total cap: request not served"
+  grep -qx 'closed 0' "$TMP/total" || fail "total cap: $(cat "$TMP/total")"
+  # per-address cap 4: a fifth idle connection from one address drops that
+  # address's oldest; the request from another address needs no room
+  python3 "$SOCK" flood "$SPORT" "$TALL" 5 127.0.0.5 > "$TMP/per"
+  grep -q '^request 200 ' "$TMP/per" || fail "per-address cap: request not served"
+  grep -qx 'closed 0' "$TMP/per" || fail "per-address cap: $(cat "$TMP/per")"
+  small_stop
+}
+
+# A head or body trickled one byte per 0.3 s (which resets any inactivity
+# timeout) is cut off at the 3 s deadline, long before it would end.
+case_trickle_cut_off() {
+  small_start
+  python3 "$SOCK" trickle "$SPORT" "$TALL" > "$TMP/head"
+  python3 "$SOCK" body "$SPORT" "$TALL" > "$TMP/body"
+  small_stop
+  for f in head body; do
+    python3 - "$TMP/$f" <<'PY' || fail "$f: $(cat "$TMP/$f")"
+import sys
+words = open(sys.argv[1]).read().split()
+assert words[:2] == ["closed", "after"], words
+assert 2.5 <= float(words[2]) <= 8, words
+PY
+  done
+  grep -q 'cut off: request not read within 3000 ms' "$SRV/small.err" || fail "no log line"
 }
 
 run_case "serve: no token or a wrong token is 401" case_unauthorized
@@ -371,7 +465,11 @@ run_case "serve: path tricks are 400" case_path_tricks
 run_case "serve: 40 parallel downloads are all whole" case_parallel_downloads
 run_case "serve: a revision published during downloads never mixes" case_replaced_during_downloads
 run_case "serve: the audit log has who, what, status and bytes, never a token" case_audit_log
+run_case "serve: a NUL or control byte in path, token or header is 400" case_control_bytes_400
+run_case "serve: 129 idle connections from 3 addresses do not block a new request" case_idle_flood_default_caps
+run_case "serve: total and per-address caps drop the oldest idle connection" case_small_caps
+run_case "serve: a trickled head or body is cut off at its deadline" case_trickle_cut_off
 run_case "serve: access add prints a working token once, stores its hash, 0600" case_access_add
-run_case "serve: a broken access file is reported and the old list kept" case_bad_access_file_kept
+run_case "serve: a malformed or deleted access file refuses every token, loudly, until fixed" case_bad_access_file_fails_closed
 run_case "serve: loopback only unless --allow-remote; start-up errors exit 1" case_loopback_only
 run_case "serve: SIGTERM stops it cleanly, exit 0, sanitizers quiet" case_clean_shutdown

@@ -12,10 +12,12 @@ same_for_all_rank_counts() {
   local snap=$1
   for n in 1 2 3; do
     esep_np "$n" check --snapshot "$snap" --out "$TMP/np$n" --json > "$TMP/np$n.json" 2>"$TMP/np$n.err" \
-      || { cat "$TMP/np$n.err"; fail "np $n exit status"; return 1; }
+      || { cat "$TMP/np$n.err"; fail "np $n exit status"; }
   done
-  cmp "$TMP/np1.json" "$TMP/np2.json" && cmp "$TMP/np1.json" "$TMP/np3.json" || fail "summaries differ"
-  diff -r "$TMP/np1/rejects" "$TMP/np2/rejects" && diff -r "$TMP/np1/rejects" "$TMP/np3/rejects"
+  cmp "$TMP/np1.json" "$TMP/np2.json" || fail "summaries differ for 1 and 2 ranks"
+  cmp "$TMP/np1.json" "$TMP/np3.json" || fail "summaries differ for 1 and 3 ranks"
+  diff -r "$TMP/np1/rejects" "$TMP/np2/rejects" || fail "rejects differ for 1 and 2 ranks"
+  diff -r "$TMP/np1/rejects" "$TMP/np3/rejects" || fail "rejects differ for 1 and 3 ranks"
 }
 
 zero_rejects() {
@@ -29,9 +31,13 @@ for name, s in j.items():
 PY
 }
 
-case_zst_ranks() { same_for_all_rank_counts "$SNAP/zst/20261122" && zero_rejects "$TMP/np1.json"; }
+case_zst_ranks() {
+  same_for_all_rank_counts "$SNAP/zst/20261122"
+  zero_rejects "$TMP/np1.json"
+}
 case_plain_ranks() {
-  same_for_all_rank_counts "$SNAP/plain/20261122" && zero_rejects "$TMP/np1.json"
+  same_for_all_rank_counts "$SNAP/plain/20261122"
+  zero_rejects "$TMP/np1.json"
   esep_np 1 check --snapshot "$SNAP/zst/20261122" --out "$TMP/z" --json > "$TMP/z.json" 2>/dev/null
   cmp "$TMP/np1.json" "$TMP/z.json" || fail "plain and zst differ"
 }
@@ -46,7 +52,7 @@ case_injected_rows() {
   for n in 1 2 3; do
     esep_np "$n" check --snapshot "$TMP/bad/20261122" --out "$TMP/out$n" > /dev/null 2>&1 || fail "np $n exit"
     rejects_summary "$TMP/out$n/rejects/20261122" > "$TMP/got$n.txt"
-    diff "$TMP/got$n.txt" "$TMP/expected.txt" || { fail "np $n rejects differ"; return 1; }
+    diff "$TMP/got$n.txt" "$TMP/expected.txt" || fail "np $n rejects differ"
   done
 }
 

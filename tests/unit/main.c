@@ -19,6 +19,11 @@ void suite_report_table(void);
 void suite_h5archive(void);
 void suite_disclosure(void);
 void suite_access(void);
+void suite_json(void);
+void suite_keyset(void);
+void suite_territory(void);
+void suite_yaml_doc(void);
+void suite_request(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -35,6 +40,11 @@ int main(int argc, char **argv) {
     suite_h5archive();
     suite_disclosure();
     suite_access();
+    suite_json();
+    suite_keyset();
+    suite_territory();
+    suite_yaml_doc();
+    suite_request();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;

@@ -1,0 +1,18 @@
+# The MPI shuffle (src/engine/shuffle.h) on 1, 2 and 3 real ranks:
+# tests/mpi/shuffle_test.c checks every rank received exactly its records,
+# whole and in order, for small records and for records large enough to
+# need several rounds.
+source "$(dirname "$0")/../lib.sh"
+SHUFFLE_TEST=$ROOT/build/asan/shuffle-test
+
+case_shuffle() { # NP
+  mpirun --oversubscribe -np "$1" "$SHUFFLE_TEST" > "$TMP/out" 2>&1 || { cat "$TMP/out"; fail "exit status"; }
+  [ "$(grep -c "^shuffle: ok np=$1 " "$TMP/out")" -eq 2 ] || { cat "$TMP/out"; fail "not every case ok"; }
+}
+case_np1() { case_shuffle 1; }
+case_np2() { case_shuffle 2; }
+case_np3() { case_shuffle 3; }
+
+run_case "shuffle: every record reaches its owner, whole and in order, 1 rank" case_np1
+run_case "shuffle: every record reaches its owner, whole and in order, 2 ranks" case_np2
+run_case "shuffle: every record reaches its owner, whole and in order, 3 ranks" case_np3

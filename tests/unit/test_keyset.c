@@ -1,0 +1,48 @@
+/* Key sets (src/base/keyset.h): sealing sorts and removes duplicates, the
+ * result does not depend on insertion order, membership at the extremes of
+ * int64, and sort_int64 against qsort on random data. */
+#include <stdlib.h>
+
+#include "base/keyset.h"
+#include "test.h"
+
+static int cmp64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void suite_keyset(void) {
+    TEST_CASE("keyset: duplicates removed, order of insertion irrelevant") {
+        keyset a = {0}, b = {0};
+        const int64_t in[] = {5, -3, 800101300016LL, 5, INT64_MIN, INT64_MAX, -3, 0};
+        for (size_t i = 0; i < 8; i++) EXPECT_EQ_INT(keyset_add(&a, in[i]), 0);
+        for (size_t i = 8; i-- > 0;) EXPECT_EQ_INT(keyset_add(&b, in[i]), 0);
+        keyset_seal(&a), keyset_seal(&b);
+        EXPECT_EQ_INT(a.count, 6); /* 5, -3, the IIN, MIN, MAX, 0 */
+        EXPECT(a.count == b.count && memcmp(a.keys, b.keys, a.count * sizeof *a.keys) == 0);
+        const int64_t want[] = {INT64_MIN, -3, 0, 5, 800101300016LL, INT64_MAX};
+        EXPECT(memcmp(a.keys, want, sizeof want) == 0);
+        for (size_t i = 0; i < 6; i++) EXPECT(keyset_contains(&a, want[i]));
+        EXPECT(!keyset_contains(&a, 4) && !keyset_contains(&a, INT64_MIN + 1) && !keyset_contains(&a, 1));
+        keyset_free(&a), keyset_free(&b);
+    }
+    TEST_CASE("keyset: an empty set contains nothing") {
+        keyset e = {0};
+        keyset_seal(&e);
+        EXPECT(!keyset_contains(&e, 0));
+        keyset_free(&e);
+    }
+    TEST_CASE("keyset: sort_int64 agrees with qsort on 100 000 random keys") {
+        size_t n = 100000;
+        int64_t *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
+        uint64_t s = 88172645463325252ULL;
+        for (size_t i = 0; i < n; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            v[i] = w[i] = (int64_t)s >> (i % 3 ? 0 : 40); /* wide and narrow, negative too */
+        }
+        sort_int64(v, n);
+        qsort(w, n, sizeof *w, cmp64);
+        EXPECT(memcmp(v, w, n * sizeof *v) == 0);
+        free(v), free(w);
+    }
+}
