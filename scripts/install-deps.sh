@@ -16,6 +16,7 @@ PACKAGES=(
   libmicrohttpd-dev curl              # download service and its tests
   bc                                  # benchmark scripts
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
+  slurmctld slurmd slurm-client munge # tests/e2e/slurm.sh: a real one-node Slurm
 )
 
 missing=()
