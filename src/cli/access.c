@@ -17,6 +17,7 @@ static const char *const usage = "esep access add NAME REGIONS --access FILE   (
 int cmd_access(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {{"access", required_argument, 0, 'a'}, {0, 0, 0, 0}};
     const char *path = NULL;
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'a') path = optarg;

@@ -22,6 +22,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
                                              {"allow-remote", no_argument, 0, 'r'},
                                              {0, 0, 0, 0}};
     serve_options o = {NULL, NULL, NULL, NULL, 0};
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'o') o.out_dir = optarg;
