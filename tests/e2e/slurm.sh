@@ -203,49 +203,41 @@ make_site() {
   "$JOB_ESEP" keygen --key "$TMP/esep.key" > /dev/null 2>&1 || fail "keygen"
 }
 
-# The set-up checks of the batch script fail the job with a clear line:
-# OUT missing (exit 2), snapshot root missing (exit 3), key missing (2).
-case_job_fails_when_out_missing() {
+# job_must_fail NAME STATUS MESSAGE [VAR=VALUE…]: the job on this test's
+# site (settings overridden by the VAR=VALUEs; the last one wins) exits
+# with STATUS and its log holds MESSAGE.
+job_must_fail() {
+  local name=$1 want=$2 msg=$3; shift 3
   need_slurm
   make_site
-  sbatch_nightly noout ESEP_OUT="$TMP/no-such-out" SNAPSHOT_ROOT="$TMP/snapshots" ESEP_KEY="$TMP/esep.key"
-  expect_job_exit noout 2
-  grep -q "FAILED: OUT $TMP/no-such-out does not exist" "$TMP/noout.log" || fail "no clear message"
+  sbatch_nightly "$name" ESEP_OUT="$TMP/out" SNAPSHOT_ROOT="$TMP/snapshots" ESEP_KEY="$TMP/esep.key" "$@"
+  expect_job_exit "$name" "$want"
+  grep -q -- "$msg" "$TMP/$name.log" || fail "the log lacks: $msg"
+}
+
+# The set-up checks of the batch script fail the job with a clear line:
+# OUT missing (exit 2; the job must not create it), snapshot root missing
+# (3), key missing (2).
+case_job_fails_when_out_missing() {
+  job_must_fail noout 2 "FAILED: OUT $TMP/no-such-out does not exist" ESEP_OUT="$TMP/no-such-out"
   [ ! -e "$TMP/no-such-out" ] || fail "the job created OUT"
 }
 case_job_fails_when_snapshot_root_missing() {
-  need_slurm
-  make_site
-  sbatch_nightly noroot ESEP_OUT="$TMP/out" SNAPSHOT_ROOT="$TMP/no-such-root" ESEP_KEY="$TMP/esep.key"
-  expect_job_exit noroot 3
-  grep -q "FAILED: snapshot root $TMP/no-such-root does not exist" "$TMP/noroot.log" || fail "no clear message"
+  job_must_fail noroot 3 "FAILED: snapshot root $TMP/no-such-root does not exist" SNAPSHOT_ROOT="$TMP/no-such-root"
 }
 case_job_fails_when_key_missing() {
-  need_slurm
-  make_site
-  sbatch_nightly nokey ESEP_OUT="$TMP/out" SNAPSHOT_ROOT="$TMP/snapshots" ESEP_KEY="$TMP/no.key"
-  expect_job_exit nokey 2
-  grep -q "FAILED: signing key $TMP/no.key not readable" "$TMP/nokey.log" || fail "no clear message"
+  job_must_fail nokey 2 "FAILED: signing key $TMP/no.key not readable" ESEP_KEY="$TMP/no.key"
 }
 # esep's own exit status comes through srun and the script: a night that
 # is not a date is a usage error of esep nightly (2).
 case_job_fails_with_esep_exit_status() {
-  need_slurm
-  make_site
-  sbatch_nightly badon ESEP_OUT="$TMP/out" SNAPSHOT_ROOT="$TMP/snapshots" ESEP_KEY="$TMP/esep.key" ESEP_ON=2026-13-45
-  expect_job_exit badon 2
-  grep -q "FAILED (exit 2)" "$TMP/badon.log" || fail "no FAILED line from the script"
+  job_must_fail badon 2 "FAILED (exit 2)" ESEP_ON=2026-13-45
 }
 # The same through mpirun inside the allocation (ESEP_LAUNCH=mpirun): the
 # job is a real 2-rank run (esep check would say "2 ranks"; here esep's
 # usage error comes back through mpirun as the job's exit code).
 case_job_with_mpirun_launcher() {
-  need_slurm
-  make_site
-  sbatch_nightly mpirun ESEP_LAUNCH=mpirun ESEP_OUT="$TMP/out" SNAPSHOT_ROOT="$TMP/snapshots" \
-    ESEP_KEY="$TMP/esep.key" ESEP_ON=2026-13-45
-  expect_job_exit mpirun 2
-  grep -q ": mpirun esep nightly .* on 2 tasks" "$TMP/mpirun.log" || fail "not launched by mpirun on 2 tasks"
+  job_must_fail mpirun 2 ": mpirun esep nightly .* on 2 tasks" ESEP_LAUNCH=mpirun ESEP_ON=2026-13-45
   sl sbatch --wait --nodes=1 --ntasks=2 --mem-per-cpu=200M --output="$TMP/check.log" \
     --wrap "mpirun $JOB_ESEP check --snapshot $ROOT/tests/fixtures/ingest/20250415 --out $TMP/o" > /dev/null ||
     { cat "$TMP/check.log"; fail "mpirun esep check in an allocation: exit $?"; }
