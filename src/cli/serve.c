@@ -34,8 +34,10 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
     if (!o.out_dir || !o.access_path) return cli_usage_error(ctx, usage, "--out and --access are required");
-    if (ctx->rank != 0) return 0;
     char err[1024];
+    if (o.listen && serve_check_listen(o.listen, err, sizeof err))
+        return cli_usage_error(ctx, usage, "%s", err);
+    if (ctx->rank != 0) return 0;
     if (serve_run(&o, err, sizeof err)) {
         log_msg(LOG_ERROR, "serve: %s", err);
         return 1;

@@ -54,6 +54,13 @@ case_usage_errors_exit_two() {
   expect_usage export --out "$TMP/o" --report POP-01
   expect_usage export --out "$TMP/o" --report POP-01 --period 2025-03 extra
   expect_usage serve --out "$TMP/o"
+  touch "$TMP/acc"
+  expect_usage serve --out "$TMP/o" --access "$TMP/acc" --listen nonsense
+  expect_usage serve --out "$TMP/o" --access "$TMP/acc" --listen 127.0.0.1:99999
+  expect_usage access add bob 7x --access "$TMP/acc"
+  expect_usage access add b/b 75 --access "$TMP/acc"
+  expect_usage access add bob 75,75 --access "$TMP/acc"
+  [ ! -s "$TMP/acc" ] || fail "a refused access add wrote to the access file"
   expect_usage access add someone
   expect_usage access remove someone 75 --access "$TMP/acc"
   expect_usage verify "$TMP/b.tar.zst"
