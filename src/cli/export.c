@@ -1,11 +1,11 @@
 /* export.c — `esep export --out OUT --report ID --period P [--jobs DIR]`:
  * prints the report's CSV form (reports.md) with the exact internal values,
- * read from the archive OUT/archive/<P>/<ID>.h5. The arguments are checked
- * against the job files first, so that a typo is a usage error (exit 2)
- * that names what is wrong — an unknown report id, a period that is not
- * one, a period of the wrong kind for the report, a report not in force
- * then — rather than a missing file (exit 1, kept for a report not
- * computed yet). */
+ * read from the archive OUT/archive/<P>/<ID>.h5. A period that is none of
+ * the three forms is a usage error (exit 2). When the table is not there,
+ * the job files say why, so that a typo is a usage error naming what is
+ * wrong — an unknown report id, a period of the wrong kind for the report,
+ * a report not in force then — rather than a missing file (exit 1, kept
+ * for a report not computed yet). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,13 +31,13 @@ static const char *kind_form(period_kind k) {
     return k == PERIOD_MONTH ? "monthly, YYYY-MM" : k == PERIOD_QUARTER ? "quarterly, YYYY-Qn" : "yearly, YYYY";
 }
 
-/* 0 when id is a report of the job files in force for the period text
- * per, of the right kind; else EXIT_USAGE with the reason, or 1 when the
- * job files cannot be read. */
-static int check_report_period(const cli_context *ctx, const char *jobs_dir, const char *id, const char *per) {
-    period p;
-    if (period_parse(per, &p))
-        return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", per);
+/* Why there is no table OUT/archive/<per>/<id>.h5: a usage error
+ * (EXIT_USAGE) naming the mistake when id is no report of the job files,
+ * is not in force for the period, or is of another periodicity; else 1,
+ * "not computed yet". The job files are only consulted here, so that the
+ * archived tables of a report since retired stay readable. */
+static int explain_missing(const cli_context *ctx, const char *jobs_dir, const char *out, const char *id,
+                           const period *p) {
     job_set *jobs = NULL;
     char err[1024];
     if (job_set_load(jobs_dir, &jobs, err, sizeof err)) {
@@ -47,13 +47,15 @@ static int check_report_period(const cli_context *ctx, const char *jobs_dir, con
     const job *any = NULL;
     for (size_t i = 0; i < jobs->count && !any; i++)
         if (!strcmp(jobs->jobs[i].id, id)) any = &jobs->jobs[i];
-    const job *j = job_set_find(jobs, id, p.end);
-    int rc = 0;
+    const job *j = job_set_find(jobs, id, p->end);
+    int rc = 1;
     if (!any) rc = cli_usage_error(ctx, usage, "unknown report '%s' (no such id in %s)", id, jobs_dir);
-    else if (!j) rc = cli_usage_error(ctx, usage, "report %s is not in force for period %s", id, per);
-    else if (j->periodicity != p.kind)
+    else if (!j) rc = cli_usage_error(ctx, usage, "report %s is not in force for period %s", id, p->text);
+    else if (j->periodicity != p->kind)
         rc = cli_usage_error(ctx, usage, "report %s is %s; '%s' is not such a period", id, kind_form(j->periodicity),
-                             per);
+                             p->text);
+    else if (ctx->rank == 0)
+        log_msg(LOG_ERROR, "report %s for %s is not in the archive of %s (not computed yet?)", id, p->text, out);
     job_set_free(jobs);
     return rc;
 }
@@ -76,20 +78,17 @@ int cmd_export(const cli_context *ctx, int argc, char **argv) {
     }
     if (!out || !id || !per) return cli_usage_error(ctx, usage, "--out, --report and --period are required");
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+    period p;
+    if (!safe_component(per) || period_parse(per, &p))
+        return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", per);
     if (!safe_component(id)) return cli_usage_error(ctx, usage, "unknown report '%s'", id);
-    if (!safe_component(per)) return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", per);
-    int rc = check_report_period(ctx, jobs_dir, id, per);
-    if (rc) return rc;
-    if (ctx->rank != 0) return 0;
     char path[4200], err[1024];
     snprintf(path, sizeof path, "%s/archive/%s/%s.h5", out, per, id);
-    if (access(path, F_OK)) {
-        log_msg(LOG_ERROR, "report %s for %s is not in the archive of %s (not computed yet?)", id, per, out);
-        return 1;
-    }
+    if (access(path, F_OK)) return explain_missing(ctx, jobs_dir, out, id, &p);
+    if (ctx->rank != 0) return 0;
     report_table t;
     memset(&t, 0, sizeof t);
-    rc = h5archive_read(path, &t, err, sizeof err);
+    int rc = h5archive_read(path, &t, err, sizeof err);
     if (rc == 0 && (report_table_write_csv(&t, stdout) || fflush(stdout))) {
         snprintf(err, sizeof err, "cannot write to standard output");
         rc = -1;

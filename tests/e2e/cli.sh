@@ -161,6 +161,17 @@ assert got == want, (got, want)
 PY
 }
 
+# The job files only explain a missing table: an archived table stays
+# exportable after its report's file is gone (a retired report's history).
+case_export_reads_retired_report() {
+  "$ESEP" run --snapshot "$ROOT/tests/fixtures/reports/snap/20250415" --period 2025-03 --reports POP-01 \
+    --out "$TMP/o" --no-publish > /dev/null 2>&1 || fail "run: exit $?"
+  mkdir -p "$TMP/jobs" && cp "$ROOT/jobs/FAM-01.yaml" "$TMP/jobs/"
+  "$ESEP" export --out "$TMP/o" --report POP-01 --period 2025-03 --jobs "$TMP/jobs" > "$TMP/got.csv" ||
+    fail "export of a retired report: exit $?"
+  diff "$TMP/got.csv" "$ROOT/tests/fixtures/reports/expected/POP-01-2025-03.csv"
+}
+
 case_run_summary_names_ignored_columns() {
   cp -r "$ROOT/tests/fixtures/reports/snap/20250415" "$TMP/20250415"
   sed -i -e '1s/$/;legacy_flag/' -e '2,$s/$/;1/' "$TMP/20250415/schools.csv"
@@ -177,4 +188,5 @@ run_case "cli: export names an unknown report and a bad period" case_export_name
 run_case "cli: log lines carry an ISO 8601 UTC timestamp" case_log_lines_have_utc_timestamps
 run_case "cli: terminal log lines carry the time" case_terminal_log_lines_have_timestamps
 run_case "cli: check names ignored extra columns" case_check_names_ignored_columns
+run_case "cli: export reads the archived table of a retired report" case_export_reads_retired_report
 run_case "cli: run summary names ignored extra columns" case_run_summary_names_ignored_columns
