@@ -161,6 +161,36 @@ assert got == want, (got, want)
 PY
 }
 
+# Many long extra columns: the list is cut at a character boundary (valid
+# UTF-8, within 255 bytes) and says so with "…".
+case_long_ignored_list_is_cut_cleanly() {
+  local pad
+  for pad in "" x; do   # Cyrillic is 2 bytes: shifting by one byte, one of the two cuts falls inside a character
+    rm -rf "$TMP/20250415" && cp -r "$FIX" "$TMP/20250415"
+    python3 - "$TMP/20250415/schools.csv" "$pad" <<'PY'
+import sys
+path, pad = sys.argv[1:3]
+lines = open(path, encoding="utf-8").read().split("\n")
+extra = [(pad if i == 0 else "") + f"колонка_{i:02d}" for i in range(40)]
+lines[0] += "".join(";" + e for e in extra)
+lines = [l + ";x" * 40 if i and l else l for i, l in enumerate(lines)]
+open(path, "w", encoding="utf-8").write("\n".join(lines))
+PY
+    "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/o" > "$TMP/table.txt" 2>/dev/null
+    python3 - "$TMP/table.txt" "$pad" <<'PY' || return 1
+import sys
+raw = open(sys.argv[1], "rb").read().split(b"\n")
+pad = sys.argv[2]
+i = next(k for k, l in enumerate(raw) if l.startswith(b"schools "))
+line = raw[i + 1].decode("utf-8")          # fails on a cut character
+prefix = f"    ignored extra columns: {pad}колонка_00, колонка_01, "
+assert line.startswith(prefix), line
+listed = line[len("    ignored extra columns: "):]
+assert listed.endswith("…") and len(listed.encode()) <= 255, (listed, len(listed.encode()))
+PY
+  done
+}
+
 # The job files only explain a missing table: an archived table stays
 # exportable after its report's file is gone (a retired report's history).
 case_export_reads_retired_report() {
@@ -188,5 +218,6 @@ run_case "cli: export names an unknown report and a bad period" case_export_name
 run_case "cli: log lines carry an ISO 8601 UTC timestamp" case_log_lines_have_utc_timestamps
 run_case "cli: terminal log lines carry the time" case_terminal_log_lines_have_timestamps
 run_case "cli: check names ignored extra columns" case_check_names_ignored_columns
+run_case "cli: a long ignored-columns list is cut cleanly" case_long_ignored_list_is_cut_cleanly
 run_case "cli: export reads the archived table of a retired report" case_export_reads_retired_report
 run_case "cli: run summary names ignored extra columns" case_run_summary_names_ignored_columns
