@@ -17,6 +17,8 @@ PACKAGES=(
   bc                                  # benchmark scripts
   clang                               # make fuzz (libFuzzer)
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
+  slurmctld slurmd slurm-client munge # tests/e2e/slurm.sh: a real one-node Slurm
+  systemd                             # systemd-analyze verify of cluster/*.service, *.timer
 )
 
 missing=()

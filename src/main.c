@@ -42,7 +42,9 @@ static const char *const usage_text =
     "  serve    --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote]\n"
     "                                               bundle download service (rank 0)\n"
     "  access   add NAME REGIONS --access FILE      add an akimat, print its token once\n"
-    "  version                                      print the version\n";
+    "  version                                      print the version (also --version)\n"
+    "`esep <command> --help` prints the command's usage. Exit status: 0 done,\n"
+    "1 the work could not be completed (the message says why), 2 usage error.\n";
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -55,7 +57,7 @@ int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
         if (ctx.rank == 0) fputs(usage_text, argc < 2 ? stderr : stdout);
         status = argc < 2 ? EXIT_USAGE : 0;
-    } else if (!strcmp(argv[1], "version")) {
+    } else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         if (ctx.rank == 0) printf("esep %s\n", ESEP_VERSION);
         status = 0;
     } else if (!strcmp(argv[1], "check")) {

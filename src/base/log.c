@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct {
@@ -37,20 +38,32 @@ static void write_escaped(const char *s) {
     }
 }
 
+void log_timestamp(char out[LOG_TIMESTAMP_LEN]) {
+    struct timespec now;
+    struct tm tm;
+    if (clock_gettime(CLOCK_REALTIME, &now) || !gmtime_r(&now.tv_sec, &tm)) {
+        snprintf(out, LOG_TIMESTAMP_LEN, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    size_t n = strftime(out, LOG_TIMESTAMP_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, LOG_TIMESTAMP_LEN - n, ".%03ldZ", now.tv_nsec / 1000000L);
+}
+
 void log_msg(log_level level, const char *fmt, ...) {
-    char text[2048];
+    char text[2048], when[LOG_TIMESTAMP_LEN];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    log_timestamp(when);
     if (log_config.structured) {
-        fprintf(stderr, "esep: level=%s rank=%d msg=\"", level_name(level),
-                log_config.rank);
+        fprintf(stderr, "esep: level=%s rank=%d time=%s msg=\"", level_name(level),
+                log_config.rank, when);
         write_escaped(text);
         fputs("\"\n", stderr);
     } else if (level >= LOG_WARN) {
-        fprintf(stderr, "esep: %s: %s\n", level_name(level), text);
+        fprintf(stderr, "esep: %s %s: %s\n", when, level_name(level), text);
     } else {
-        fprintf(stderr, "esep: %s\n", text);
+        fprintf(stderr, "esep: %s %s\n", when, text);
     }
 }

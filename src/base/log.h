@@ -18,6 +18,12 @@ void log_setup(int rank, int structured);
 void log_msg(log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+#define LOG_TIMESTAMP_LEN 25 /* "2026-12-01T23:10:00.123Z" and NUL */
+
+/* The current UTC time as ISO 8601 with milliseconds, the form every log
+ * line carries. Cannot fail (an unreadable clock gives the epoch). */
+void log_timestamp(char out[LOG_TIMESTAMP_LEN]);
+
 /* True when stderr is a terminal: progress lines are only drawn there. */
 int log_is_terminal(void);
 

@@ -17,6 +17,7 @@ static const char *const usage = "esep access add NAME REGIONS --access FILE   (
 int cmd_access(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {{"access", required_argument, 0, 'a'}, {0, 0, 0, 0}};
     const char *path = NULL;
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'a') path = optarg;
@@ -25,9 +26,12 @@ int cmd_access(const cli_context *ctx, int argc, char **argv) {
     if (argc - optind != 3 || strcmp(argv[optind], "add"))
         return cli_usage_error(ctx, usage, "expected: add NAME REGIONS");
     if (!path) return cli_usage_error(ctx, usage, "--access is required");
-    if (ctx->rank != 0) return 0;
     const char *name = argv[optind + 1], *regions = argv[optind + 2];
     char token[ACCESS_TOKEN_HEX + 1], err[1024];
+    if (!access_valid_name(name))
+        return cli_usage_error(ctx, usage, "akimat name must be 1-%d characters of A-Z a-z 0-9 _ . -", ACCESS_MAX_NAME);
+    if (access_parse_regions(regions, NULL, err, sizeof err)) return cli_usage_error(ctx, usage, "%s", err);
+    if (ctx->rank != 0) return 0;
     if (access_add(path, name, regions, token, err, sizeof err)) {
         log_msg(LOG_ERROR, "access: %s", err);
         return 1;

@@ -6,7 +6,8 @@
  *   {"<extract>": {"read": n, "accepted": n, "rejected": n,
  *                  "reasons": {"<reason>": n, …}}, …}
  * or {"error": "<message>"} for an extract that failed whole. Reasons with
- * a zero count are left out. --stats adds, on stderr, each rank's scan
+ * a zero count are left out; "ignored_columns": "a, b" is added when the
+ * header has columns the schema does not know. --stats adds, on stderr, each rank's scan
  * throughput (what the ingest benchmark reads). */
 #include <getopt.h>
 #include <stdio.h>
@@ -76,6 +77,10 @@ static void print_json(const schema_set *set, const snapshot_result *res) {
         printf("}");
         if (s->rejected > REJECTS_MAX_ROWS) /* rejects.h: only the first rows are listed */
             printf(", \"rejects_not_listed\": %lld", (long long)(s->rejected - REJECTS_MAX_ROWS));
+        if (s->ignored_columns[0]) {
+            printf(", \"ignored_columns\": ");
+            json_write_string(stdout, s->ignored_columns);
+        }
         printf("}");
     }
     printf("}\n");
@@ -101,6 +106,7 @@ static void print_stats(const cli_context *ctx, const schema_set *set, const sna
 }
 
 int cmd_check(const cli_context *ctx, int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     check_options o;
     int rc = parse_options(ctx, argc, argv, &o);
     if (rc) return rc;

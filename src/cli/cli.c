@@ -31,6 +31,19 @@ void cli_default_dir(const char *name, char *out, size_t outlen) {
     snprintf(out, outlen, "%s/../%s", dirname(exe), name);
 }
 
+int cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) return 0;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    }
+    return 0;
+}
+
+int cli_help(const cli_context *ctx, const char *usage) {
+    if (ctx->rank == 0) printf("usage: %s\n", usage), fflush(stdout);
+    return 0;
+}
+
 int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...) {
     if (ctx->rank != 0) return EXIT_USAGE;
     va_list ap;
@@ -52,6 +65,7 @@ void cli_print_extracts(const schema_set *set, const snapshot_result *res) {
         }
         printf("%-18s %14lld %14lld %12lld\n", set->extracts[i].name, (long long)s->read,
                (long long)s->accepted, (long long)s->rejected);
+        if (s->ignored_columns[0]) printf("    ignored extra columns: %s\n", s->ignored_columns);
         for (int r = 0; r < REJ_COUNT; r++)
             if (s->reasons[r])
                 printf("    %-32s %12lld\n", reject_reason_name((reject_reason)r), (long long)s->reasons[r]);

@@ -2,7 +2,9 @@
  * main, option helpers, and where the declarative files live. Each command
  * is one file in src/cli/ with one entry point below. Exit statuses:
  * 0 success, 1 the work could not be completed (message says why),
- * 2 usage error. */
+ * 2 usage error (unknown option, missing or malformed argument, unknown
+ * report id, bad period). Every command answers `--help` with its usage
+ * on stdout and exit 0. */
 #ifndef ESEP_CLI_H
 #define ESEP_CLI_H
 
@@ -23,12 +25,21 @@ typedef struct {
  * (falls back to ./<name>). */
 void cli_default_dir(const char *name, char *out, size_t outlen);
 
+/* True when the arguments after the command name ask for help: `--help`
+ * or `-h` before any `--`. Cannot fail. */
+int cli_wants_help(int argc, char **argv);
+
+/* Prints "usage: <usage>" on stdout (rank 0). Returns 0, the exit status
+ * of `esep <command> --help`. */
+int cli_help(const cli_context *ctx, const char *usage);
+
 /* Prints a usage error on rank 0. Returns EXIT_USAGE. */
 int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Rows read / accepted / rejected per extract, rejected counts per reason,
- * failures with their message, and where the rejects are (stdout; rank 0).
+/* Rows read / accepted / rejected per extract, header columns the schema
+ * does not know (ignored), rejected counts per reason, failures with their
+ * message, and where the rejects are (stdout; rank 0).
  * Cannot fail. */
 void cli_print_extracts(const schema_set *set, const snapshot_result *res);
 

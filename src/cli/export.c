@@ -1,15 +1,23 @@
-/* export.c — `esep export --out OUT --report ID --period P`: prints the
- * report's CSV form (reports.md) with the exact internal values, read from
- * the archive OUT/archive/<P>/<ID>.h5. */
+/* export.c — `esep export --out OUT --report ID --period P [--jobs DIR]`:
+ * prints the report's CSV form (reports.md) with the exact internal values,
+ * read from the archive OUT/archive/<P>/<ID>.h5. A period that is none of
+ * the three forms is a usage error (exit 2). When the table is not there,
+ * the job files say why, so that a typo is a usage error naming what is
+ * wrong — an unknown report id, a period of the wrong kind for the report,
+ * a report not in force then — rather than a missing file (exit 1, kept
+ * for a report not computed yet). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../archive/h5archive.h"
 #include "../base/log.h"
+#include "../engine/period.h"
+#include "../spec/job.h"
 #include "cli.h"
 
-static const char *const usage = "esep export --out OUT --report ID --period P";
+static const char *const usage = "esep export --out OUT --report ID --period P [--jobs DIR]";
 
 /* Report ids and periods become path components: only safe characters. */
 static int safe_component(const char *s) {
@@ -19,22 +27,65 @@ static int safe_component(const char *s) {
     return 1;
 }
 
+static const char *kind_form(period_kind k) {
+    return k == PERIOD_MONTH ? "monthly, YYYY-MM" : k == PERIOD_QUARTER ? "quarterly, YYYY-Qn" : "yearly, YYYY";
+}
+
+/* Why there is no table OUT/archive/<per>/<id>.h5: a usage error
+ * (EXIT_USAGE) naming the mistake when id is no report of the job files,
+ * is not in force for the period, or is of another periodicity; else 1,
+ * "not computed yet". The job files are only consulted here, so that the
+ * archived tables of a report since retired stay readable. */
+static int explain_missing(const cli_context *ctx, const char *jobs_dir, const char *out, const char *id,
+                           const period *p) {
+    job_set *jobs = NULL;
+    char err[1024];
+    if (job_set_load(jobs_dir, &jobs, err, sizeof err)) {
+        if (ctx->rank == 0) log_msg(LOG_ERROR, "%s", err);
+        return 1;
+    }
+    const job *any = NULL;
+    for (size_t i = 0; i < jobs->count && !any; i++)
+        if (!strcmp(jobs->jobs[i].id, id)) any = &jobs->jobs[i];
+    const job *j = job_set_find(jobs, id, p->end);
+    int rc = 1;
+    if (!any) rc = cli_usage_error(ctx, usage, "unknown report '%s' (no such id in %s)", id, jobs_dir);
+    else if (!j) rc = cli_usage_error(ctx, usage, "report %s is not in force for period %s", id, p->text);
+    else if (j->periodicity != p->kind)
+        rc = cli_usage_error(ctx, usage, "report %s is %s; '%s' is not such a period", id, kind_form(j->periodicity),
+                             p->text);
+    else if (ctx->rank == 0)
+        log_msg(LOG_ERROR, "report %s for %s is not in the archive of %s (not computed yet?)", id, p->text, out);
+    job_set_free(jobs);
+    return rc;
+}
+
 int cmd_export(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {{"out", required_argument, 0, 'o'}, {"report", required_argument, 0, 'r'},
-                                             {"period", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+                                             {"period", required_argument, 0, 'p'}, {"jobs", required_argument, 0, 'J'},
+                                             {0, 0, 0, 0}};
     const char *out = NULL, *id = NULL, *per = NULL;
+    char jobs_dir[4096];
+    cli_default_dir("jobs", jobs_dir, sizeof jobs_dir);
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'o') out = optarg;
         else if (c == 'r') id = optarg;
         else if (c == 'p') per = optarg;
+        else if (c == 'J') snprintf(jobs_dir, sizeof jobs_dir, "%s", optarg);
         else return cli_usage_error(ctx, usage, "unknown option");
     }
     if (!out || !id || !per) return cli_usage_error(ctx, usage, "--out, --report and --period are required");
-    if (!safe_component(id) || !safe_component(per)) return cli_usage_error(ctx, usage, "bad report id or period");
-    if (ctx->rank != 0) return 0;
+    if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+    period p;
+    if (!safe_component(per) || period_parse(per, &p))
+        return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", per);
+    if (!safe_component(id)) return cli_usage_error(ctx, usage, "unknown report '%s'", id);
     char path[4200], err[1024];
     snprintf(path, sizeof path, "%s/archive/%s/%s.h5", out, per, id);
+    if (access(path, F_OK)) return explain_missing(ctx, jobs_dir, out, id, &p);
+    if (ctx->rank != 0) return 0;
     report_table t;
     memset(&t, 0, sizeof t);
     int rc = h5archive_read(path, &t, err, sizeof err);

@@ -47,8 +47,9 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, nightly_
         {"create-key", no_argument, 0, 'K'},      {"catalog", required_argument, 0, 'c'},
         {"wait", required_argument, 0, 'w'},      {"json", no_argument, 0, 'j'},
         {"jobs", required_argument, 0, 'J'},      {"schemas", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage), -1;
     cli_default_dir("jobs", o->jobs, sizeof o->jobs);
     cli_default_dir("schemas", o->schemas, sizeof o->schemas);
     optind = 1;
@@ -64,7 +65,6 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, nightly_
         case 'j': o->json = 1; break;
         case 'J': snprintf(o->jobs, sizeof o->jobs, "%s", optarg); break;
         case 'S': snprintf(o->schemas, sizeof o->schemas, "%s", optarg); break;
-        case 'h': if (ctx->rank == 0) printf("usage: %s\n", usage); return -1;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }

@@ -58,13 +58,14 @@ int cmd_plan(const cli_context *ctx, int argc, char **argv) {
         {"snapshots", required_argument, 0, 'R'}, {"out", required_argument, 0, 'o'},
         {"on", required_argument, 0, 'd'},        {"catalog", required_argument, 0, 'c'},
         {"json", no_argument, 0, 'j'},            {"jobs", required_argument, 0, 'J'},
-        {"schemas", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
+        {"schemas", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     const char *root_dir = NULL, *out = NULL, *on = NULL, *catalog_spec = NULL;
     int json = 0;
     char jobs_dir[4096], schemas_dir[4096];
     cli_default_dir("jobs", jobs_dir, sizeof jobs_dir);
     cli_default_dir("schemas", schemas_dir, sizeof schemas_dir);
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         switch (c) {
@@ -75,7 +76,6 @@ int cmd_plan(const cli_context *ctx, int argc, char **argv) {
         case 'j': json = 1; break;
         case 'J': snprintf(jobs_dir, sizeof jobs_dir, "%s", optarg); break;
         case 'S': snprintf(schemas_dir, sizeof schemas_dir, "%s", optarg); break;
-        case 'h': if (ctx->rank == 0) printf("usage: %s\n", usage); return 0;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }

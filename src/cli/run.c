@@ -39,9 +39,9 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         {"jobs", required_argument, 0, 'J'},     {"schemas", required_argument, 0, 'S'},
         {"key", required_argument, 0, 'k'},      {"no-publish", no_argument, 0, 'n'},
         {"catalog", required_argument, 0, 'c'},  {"create-key", no_argument, 0, 'K'},
-        {"wait", required_argument, 0, 'w'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"wait", required_argument, 0, 'w'},     {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage), -1;
     cli_default_dir("jobs", o->jobs, sizeof o->jobs);
     cli_default_dir("schemas", o->schemas, sizeof o->schemas);
     optind = 1;
@@ -58,7 +58,6 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
         case 'c': o->catalog = optarg; break;
         case 'K': o->create_key = 1; break;
         case 'w': o->wait = atoi(optarg); break;
-        case 'h': if (ctx->rank == 0) printf("usage: %s\n", usage); return -1;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }

@@ -39,6 +39,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
                                              {"body-timeout-ms", required_argument, 0, 'B'},
                                              {0, 0, 0, 0}};
     serve_options o = {0};
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'o') o.out_dir = optarg;
@@ -55,8 +56,10 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
     if (!o.out_dir || !o.access_path) return cli_usage_error(ctx, usage, "--out and --access are required");
-    if (ctx->rank != 0) return 0;
     char err[1024];
+    if (o.listen && serve_check_listen(o.listen, err, sizeof err))
+        return cli_usage_error(ctx, usage, "%s", err);
+    if (ctx->rank != 0) return 0;
     if (serve_run(&o, err, sizeof err)) {
         log_msg(LOG_ERROR, "serve: %s", err);
         return 1;

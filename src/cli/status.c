@@ -2,7 +2,8 @@
  * in the morning, without SQL: the last commands (nightly, run, backfill)
  * with their outcome, the items failed or still running, and the items
  * late on that day (default today): past their deadline and not
- * published. Reads the ledger only. Exit 0; 1 when the catalog cannot be
+ * published; --json also lists every item of the ledger with its state.
+ * Reads the ledger only. Exit 0; 1 when the catalog cannot be
  * read; 2 usage. */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static const char *const usage = "esep status --out OUT [--on YYYY-MM-DD] [--cat
 
 typedef struct {
     int json, count;
+    int all;                  /* list every item, not only those needing attention */
     char today[11];
 } status_view;
 
@@ -47,12 +49,13 @@ static int is_late(const ledger_item *it, const status_view *v) {
 static int print_item(const ledger_item *it, void *data) {
     status_view *v = data;
     int late = is_late(it, v), failed = !strcmp(it->state, "failed"), running = !strcmp(it->state, "running");
-    if (!late && !failed && !running) return 0;
+    if (!v->all && !late && !failed && !running) return 0;
     if (v->json) {
         printf("%s\n    {\"report\": \"%s\", \"period\": \"%s\", \"state\": \"%s\", \"late\": %s, \"deadline\": \"%s\", "
-               "\"attempts\": %d, \"snapshot\": \"%s\", \"error\": ",
+               "\"attempts\": %d, \"snapshot\": \"%s\", \"methodology_version\": %d, \"revision\": %d, "
+               "\"finished_at\": \"%s\", \"error\": ",
                v->count ? "," : "", it->report, it->period, it->state, late ? "true" : "false", it->deadline,
-               it->attempts, it->snapshot_date);
+               it->attempts, it->snapshot_date, it->methodology_version, it->revision, it->finished_at);
         json_write_string(stdout, it->error);
         printf("}");
     } else {
@@ -69,6 +72,12 @@ static int show(catalog *cat, status_view *v, char *err, size_t errlen) {
     v->count = 0;
     if (ledger_commands_list(cat, 10, print_command, v, err, errlen)) return -1;
     if (!v->json && !v->count) printf("  (none yet)\n");
+    if (v->json) {
+        printf("\n  ],\n  \"items\": [");
+        v->count = 0, v->all = 1;
+        if (ledger_items_list(cat, print_item, v, err, errlen)) return -1;
+        v->all = 0;
+    }
     printf(v->json ? "\n  ],\n  \"attention\": [" : "failed, running and late items:\n");
     v->count = 0;
     if (ledger_items_list(cat, print_item, v, err, errlen)) return -1;
@@ -79,10 +88,10 @@ static int show(catalog *cat, status_view *v, char *err, size_t errlen) {
 
 int cmd_status(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {{"out", required_argument, 0, 'o'}, {"on", required_argument, 0, 'd'},
-                                             {"catalog", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
-                                             {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+                                             {"catalog", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
     const char *out = NULL, *on = NULL, *catalog_spec = NULL;
-    status_view v = {0, 0, ""};
+    status_view v = {0, 0, 0, ""};
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         switch (c) {
@@ -90,7 +99,6 @@ int cmd_status(const cli_context *ctx, int argc, char **argv) {
         case 'd': on = optarg; break;
         case 'c': catalog_spec = optarg; break;
         case 'j': v.json = 1; break;
-        case 'h': if (ctx->rank == 0) printf("usage: %s\n", usage); return 0;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../base/json.h"
+#include "../base/log.h"
 #include "../publish/sign.h"
 #include "cli.h"
 
@@ -153,7 +154,7 @@ static void check_detached(bundle_view *v, const uint8_t *key, const char *path)
 static int verify_bundle(const char *bundle, const uint8_t *key, const char *detached) {
     bundle_view *v = calloc(1, sizeof *v);
     char err[1024];
-    if (!v) return fprintf(stderr, "esep: out of memory\n"), 1;
+    if (!v) return log_msg(LOG_ERROR, "out of memory"), 1;
     int status = 1;
     if (read_bundle(bundle, v, err, sizeof err)) {
         printf("PROBLEM: %s\n", err);
@@ -186,6 +187,7 @@ int cmd_verify(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {
         {"pubkey", required_argument, 0, 'k'}, {"signature", required_argument, 0, 's'}, {0, 0, 0, 0}};
     const char *pubkey = NULL, *signature = NULL;
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'k') pubkey = optarg;
@@ -196,7 +198,7 @@ int cmd_verify(const cli_context *ctx, int argc, char **argv) {
     if (ctx->rank != 0) return 0;
     uint8_t key[SIGN_PUBLIC_BYTES];
     char err[512], detached[4200];
-    if (sign_load_public(pubkey, key, err, sizeof err)) return fprintf(stderr, "esep: %s\n", err), 1;
+    if (sign_load_public(pubkey, key, err, sizeof err)) return log_msg(LOG_ERROR, "%s", err), 1;
     snprintf(detached, sizeof detached, "%s.sig", argv[optind]);
     return verify_bundle(argv[optind], key, signature ? signature : detached);
 }
@@ -205,6 +207,7 @@ int cmd_keygen(const cli_context *ctx, int argc, char **argv) {
     static const char *const keygen_usage = "esep keygen --key FILE   (writes FILE, mode 0600, and FILE.pub)";
     static const struct option longopts[] = {{"key", required_argument, 0, 'k'}, {0, 0, 0, 0}};
     const char *path = NULL;
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, keygen_usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'k') path = optarg;
@@ -217,7 +220,7 @@ int cmd_keygen(const cli_context *ctx, int argc, char **argv) {
     snprintf(pub, sizeof pub, "%s.pub", path);
     int rc = sign_keygen(path, pub, &k, err, sizeof err);
     sodium_memzero(&k, sizeof k);
-    if (rc) return fprintf(stderr, "esep: %s\n", err), 1;
+    if (rc) return log_msg(LOG_ERROR, "%s", err), 1;
     printf("secret key: %s (mode 0600)\npublic key: %s\n", path, pub);
     return 0;
 }

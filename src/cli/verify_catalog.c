@@ -58,6 +58,7 @@ int cmd_verify_catalog(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'}, {"catalog", required_argument, 0, 'c'}, {0, 0, 0, 0}};
     const char *out = NULL, *spec = NULL;
+    if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'o') out = optarg;

@@ -51,6 +51,25 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     return 0;
 }
 
+void row_converter_unbound(const row_converter *c, const csv_record *header, char *out, size_t outlen) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t f = 0; f < header->nfields; f++) {
+        int bound = 0;
+        for (size_t col = 0; col < c->ext->ncolumns && !bound; col++) bound = c->field_of_column[col] == (int)f;
+        if (bound) continue;
+        int n = snprintf(out + used, outlen - used, "%s%.*s", used ? ", " : "", (int)header->field_len[f],
+                         header->field[f]);
+        if (n < 0 || (size_t)n >= outlen - used) { /* cut at a character boundary */
+            size_t at = outlen > 4 ? outlen - 4 : 0;
+            while (at > 0 && ((unsigned char)out[at] & 0xC0) == 0x80) at--;
+            snprintf(out + at, outlen - at, "…");
+            return;
+        }
+        used += (size_t)n;
+    }
+}
+
 void row_converter_free(row_converter *c) {
     free(c->field_of_column);
     free(c->columns_by_field);

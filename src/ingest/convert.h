@@ -34,6 +34,11 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
 
 void row_converter_free(row_converter *c);
 
+/* The header fields of `header` (the record c was bound to) that are no
+ * schema column, ", "-separated into out (ends with "…" when cut short;
+ * empty when none). Cannot fail. */
+void row_converter_unbound(const row_converter *c, const csv_record *header, char *out, size_t outlen);
+
 /* Converts rec into row b->nrows of b (b must have room). Returns 0 when
  * the row was appended, 1 when rejected (then *v says why and the batch is
  * unchanged). Cannot fail otherwise. */

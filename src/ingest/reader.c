@@ -38,6 +38,7 @@ typedef struct {
     key_entries keys;
     key_entries *refs;            /* one per schema reference */
     verdict_list late;
+    char ignored[256];            /* header columns no schema column binds */
     char msg[512];
 } read_state;
 
@@ -73,7 +74,7 @@ static int read_header(read_state *st) {
         else if (r == 0) snprintf(st->msg, sizeof st->msg, "%s: empty file, no header line", st->file.path);
         else if (row_converter_init(&st->conv, st->ext, &rec, kato, err, sizeof err))
             snprintf(st->msg, sizeof st->msg, "%s: %s", st->file.path, err);
-        else status = ST_OK;
+        else status = ST_OK, row_converter_unbound(&st->conv, &rec, st->ignored, sizeof st->ignored);
     }
     csv_scanner_free(sc);
     byte_source_free(src);
@@ -371,6 +372,7 @@ int extract_read(const extract_read_args *a, extract_summary *sum) {
     if (status == ST_OK) status = agree(&st, settle_keys(&st));
     if (status == ST_OK) status = finish_rows(&st, &counts);
     if (status == ST_OK) summarize(&st, &counts, sum);
+    if (status == ST_OK) memcpy(sum->ignored_columns, st.ignored, sizeof st.ignored);
     if (status == ST_OK) status = publish_rejects(&st);
     if (status != ST_OK) {
         sum->failed = status == ST_FAILED;

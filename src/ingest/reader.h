@@ -24,6 +24,8 @@ typedef struct {
     char error[512];
     int64_t read, accepted, rejected;
     int64_t reasons[REJ_COUNT];
+    char ignored_columns[256]; /* header columns the schema does not know,
+                                 ", "-separated (empty: none); ignored */
     uint64_t bytes;           /* this rank: decompressed bytes scanned */
     double seconds;           /* this rank: time of its scan */
 } extract_summary;

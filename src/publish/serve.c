@@ -792,6 +792,13 @@ static int split_listen(const char *spec, char *host, size_t hn, char *port, siz
     return 0;
 }
 
+int serve_check_listen(const char *spec, char *err, size_t errlen) {
+    char host[256], port[8];
+    if (split_listen(spec, host, sizeof host, port, sizeof port))
+        return error_set(err, errlen, "--listen '%s': expected HOST:PORT (port 1-65535)", spec);
+    return 0;
+}
+
 /* Binds and listens on spec. Returns the socket, or -1 with a message. */
 static int open_listener(const char *spec, int allow_remote, int *ipv6, char *err, size_t errlen) {
     char host[256], port[8];

@@ -104,4 +104,10 @@ typedef struct {
  * SIGINT/SIGTERM handlers while running and ignores SIGPIPE. */
 int serve_run(const serve_options *o, char *err, size_t errlen);
 
+/* Checks the form of a --listen value without resolving or binding:
+ * HOST:PORT or [V6]:PORT with a port 1-65535. Returns 0, or -1 with the
+ * message serve_run would give. (A well-formed address that is not
+ * loopback, does not resolve or is in use is refused by serve_run.) */
+int serve_check_listen(const char *spec, char *err, size_t errlen);
+
 #endif
