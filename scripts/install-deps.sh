@@ -14,8 +14,14 @@ PACKAGES=(
   libsodium-dev                       # Ed25519 signatures
   libsqlite3-dev libpq-dev postgresql # publication catalog backends
   libmicrohttpd-dev curl              # download service and its tests
+  libxlsxwriter-dev                   # xlsx forms in every bundle
+  libjs-chart.js                      # Chart.js, inlined in each bundle's index.html
+  openssl minisign                    # stock-tool verification (README, tests)
+  libreoffice-calc-nogui              # tests: xlsx forms converted back to CSV
+  chromium python3-websocket          # tests: the dashboard in a headless browser
   bc                                  # benchmark scripts
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
+  python3-yaml                        # tests: job files read independently
 )
 
 missing=()

@@ -358,7 +358,9 @@ static int write_root_attrs(const writer *w, const report_table *t) {
                    write_string_attr(w, "title_ru", t->title_ru) ||
                    write_attr(w, "methodology_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version) ||
                    write_string_attr(w, "snapshot_date", t->snapshot_date) ||
-                   write_string_attr(w, "tool_version", t->tool_version)
+                   write_string_attr(w, "tool_version", t->tool_version) ||
+                   write_string_attr(w, "addressee", t->addressee) ||
+                   write_string_attr(w, "deadline", t->deadline)
                ? -1 : 0;
 }
 
@@ -546,9 +548,75 @@ static int write_dimensions(const writer *w, const report_table *t) {
     return rc;
 }
 
+/* /listing/<d>: the values of d in the order the report lists them. */
+static int write_listing(const writer *w, const report_dimension *dim) {
+    char path[16 + NAME_CAP];
+    size_t size = longest_value(dim);
+    if (size == 0) size = 1;
+    snprintf(path, sizeof path, "listing/%s", dim->name);
+    uint8_t *buf = alloc_records(w->c, dim->nvalues, size);
+    if (!buf) return -1;
+    for (size_t v = 0; v < dim->nvalues; v++) { /* stable: equal positions keep CSV order */
+        size_t pos = 0;
+        for (size_t u = 0; u < dim->nvalues; u++)
+            pos += dim->listed[u] < dim->listed[v] || (dim->listed[u] == dim->listed[v] && u < v);
+        memcpy(buf + pos * size, dim->values[v], strlen(dim->values[v]));
+    }
+    hid_t type = string_type(size);
+    int rc = type < 0 ? h5fail(w->c, "create the type of %s", path)
+                      : write_dataset(w, path, type, dim->nvalues, buf);
+    free(buf);
+    return close_id(w->c, type, rc);
+}
+
+static int write_listings(const writer *w, const report_table *t) {
+    hid_t group = H5Gcreate2(w->base, "listing", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+    if (group < 0) return h5fail(w->c, "create /listing");
+    int rc = close_id(w->c, group, 0);
+    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_listing(w, &t->dims[d]);
+    return rc;
+}
+
+enum { T_KATO, T_LEVEL, T_NAME_KK, T_NAME_RU };
+
+static void territory_record(const report_table *t, record *r) {
+    size_t kk = 0, ru = 0;
+    for (size_t i = 0; i < t->nterritories; i++) {
+        size_t a = strlen(t->territories[i].name_kk), b = strlen(t->territories[i].name_ru);
+        kk = a > kk ? a : kk;
+        ru = b > ru ? b : ru;
+    }
+    record_add(r, "kato", 1, 9);
+    record_add(r, "level", 0, 1);
+    record_add(r, "name_kk", 1, kk);
+    record_add(r, "name_ru", 1, ru);
+}
+
+/* /territory: the table's objects with their names as of E. */
+static int write_territory(const writer *w, const report_table *t) {
+    record r = {0};
+    territory_record(t, &r);
+    uint8_t *buf = alloc_records(w->c, t->nterritories, r.size);
+    if (!buf) return -1;
+    for (size_t i = 0; i < t->nterritories; i++) {
+        const report_territory *o = &t->territories[i];
+        uint8_t *rec = buf + i * r.size;
+        char kato[16];
+        snprintf(kato, sizeof kato, "%09ld", (long)o->kato);
+        put_string(rec, &r.f[T_KATO], kato);
+        put_int(rec, &r.f[T_LEVEL], o->level);
+        put_string(rec, &r.f[T_NAME_KK], o->name_kk);
+        put_string(rec, &r.f[T_NAME_RU], o->name_ru);
+    }
+    int rc = write_records(w, "territory", &r, t->nterritories, buf);
+    free(buf);
+    return rc;
+}
+
 static int write_contents(const writer *w, const report_table *t) {
     return write_root_attrs(w, t) || write_rows(w, t) || write_measures(w, t) ||
-                   write_dimensions(w, t) || write_inputs(w, t)
+                   write_dimensions(w, t) || write_listings(w, t) || write_territory(w, t) ||
+                   write_inputs(w, t)
                ? -1 : 0;
 }
 
@@ -739,6 +807,14 @@ static int read_attr(h5ctx *c, hid_t file, const char *name, int is_string, void
     return close_id(c, attr, rc);
 }
 
+/* A string root attribute that older archives lack: "" when absent. */
+static int read_optional_attr(h5ctx *c, hid_t file, const char *name, char *out, size_t cap) {
+    htri_t there = H5Aexists(file, name);
+    if (there < 0) return h5fail(c, "look for attribute %s", name);
+    out[0] = '\0';
+    return there ? read_attr(c, file, name, 1, out, cap) : 0;
+}
+
 static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
     int32_t version = 0;
     int rc = read_attr(c, file, "id", 1, t->id, sizeof t->id) ||
@@ -747,7 +823,9 @@ static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
                      read_attr(c, file, "title_ru", 1, t->title_ru, sizeof t->title_ru) ||
                      read_attr(c, file, "methodology_version", 0, &version, sizeof version) ||
                      read_attr(c, file, "snapshot_date", 1, t->snapshot_date, sizeof t->snapshot_date) ||
-                     read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version)
+                     read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version) ||
+                     read_optional_attr(c, file, "addressee", t->addressee, sizeof t->addressee) ||
+                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline)
                  ? -1 : 0;
     t->methodology_version = version;
     return rc;
@@ -930,19 +1008,83 @@ static int decode_rows(h5ctx *c, const dataset_in *d, report_table *t) {
     return 0;
 }
 
+/* 1 when the link path exists, 0 when not, -1 (recorded) on error; an
+ * archive written before /listing and /territory has neither. */
+static int has_link(h5ctx *c, hid_t file, const char *path) {
+    const char *slash = strchr(path + 1, '/');
+    if (slash) {
+        char parent[16];
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+        int up = has_link(c, file, parent);
+        if (up <= 0) return up;
+    }
+    htri_t there = H5Lexists(file, path, H5P_DEFAULT);
+    return there < 0 ? h5fail(c, "look for %s", path) : there > 0;
+}
+
+/* listed[] from /listing/<d>; the CSV order when the archive has none. */
+static int read_listing(h5ctx *c, hid_t file, report_dimension *dim) {
+    char path[16 + NAME_CAP], value[VALUE_CAP];
+    for (size_t v = 0; v < dim->nvalues; v++) dim->listed[v] = (uint8_t)v;
+    snprintf(path, sizeof path, "/listing/%s", dim->name);
+    int there = has_link(c, file, path);
+    if (there <= 0) return there;
+    dataset_in d;
+    if (read_dataset(c, file, path, &d) != 0) return -1;
+    int rc = kind_ok(d.type, 1, VALUE_CAP - 1) && d.n == dim->nvalues ? 0 : fail(c, "%s does not list the values", path);
+    field f = {"value", 0, d.size, 1};
+    for (size_t p = 0; rc == 0 && p < d.n; p++) {
+        get_string(d.buf + p * d.size, &f, value);
+        int v = value_index(dim, value);
+        if (v < 0) rc = fail(c, "%s: '%s' is not a value of %s", path, value, dim->name);
+        else dim->listed[v] = (uint8_t)p;
+    }
+    return dataset_done(c, &d, rc);
+}
+
+static int decode_territory(h5ctx *c, const dataset_in *d, report_table *t) {
+    field f[4];
+    if (find_field(c, d, "/territory", "kato", 1, 9, &f[T_KATO]) ||
+        find_field(c, d, "/territory", "level", 0, 1, &f[T_LEVEL]) ||
+        find_field(c, d, "/territory", "name_kk", 1, REPORT_NAME_CAP - 1, &f[T_NAME_KK]) ||
+        find_field(c, d, "/territory", "name_ru", 1, REPORT_NAME_CAP - 1, &f[T_NAME_RU]))
+        return -1;
+    if (!(t->territories = calloc(d->n ? d->n : 1, sizeof *t->territories))) return fail(c, "out of memory for /territory");
+    t->nterritories = d->n;
+    for (size_t i = 0; i < d->n; i++) {
+        const uint8_t *rec = d->buf + i * d->size;
+        report_territory *o = &t->territories[i];
+        char kato[VALUE_CAP];
+        get_string(rec, &f[T_KATO], kato);
+        o->level = (int8_t)get_int(rec, &f[T_LEVEL]);
+        get_string(rec, &f[T_NAME_KK], o->name_kk);
+        get_string(rec, &f[T_NAME_RU], o->name_ru);
+        if ((o->kato = parse_kato(kato)) < 0 || (i > 0 && o->kato <= o[-1].kato))
+            return fail(c, "/territory[%zu]: bad or unsorted kato '%s'", i, kato);
+    }
+    return 0;
+}
+
+static int read_territory(h5ctx *c, hid_t file, report_table *t) {
+    int there = has_link(c, file, "/territory");
+    return there <= 0 ? there : read_records(c, file, "/territory", t, decode_territory);
+}
+
 /* /rows after /measures: its fields name the dimensions to read. */
 static int read_rows(h5ctx *c, hid_t file, report_table *t) {
     dataset_in d;
     if (read_dataset(c, file, "/rows", &d) != 0) return -1;
     int rc = rows_members(c, &d, t);
     for (size_t i = 0; rc == 0 && i < t->ndims; i++) rc = read_dimension(c, file, &t->dims[i]);
+    for (size_t i = 0; rc == 0 && i < t->ndims; i++) rc = read_listing(c, file, &t->dims[i]);
     if (rc == 0) rc = decode_rows(c, &d, t);
     return dataset_done(c, &d, rc);
 }
 
 static int read_contents(h5ctx *c, hid_t file, report_table *t) {
     return read_root_attrs(c, file, t) || read_records(c, file, "/measures", t, decode_measures) ||
-                   read_records(c, file, "/inputs", t, decode_inputs) || read_rows(c, file, t)
+                   read_records(c, file, "/inputs", t, decode_inputs) || read_rows(c, file, t) ||
+                   read_territory(c, file, t)
                ? -1 : 0;
 }
 

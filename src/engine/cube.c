@@ -132,8 +132,10 @@ static int table_dimension(const job *j, size_t d, report_dimension *td, size_t 
             order[b] = order[b - 1];
             order[b - 1] = tmp;
         }
-    for (size_t v = 0; v <= nv; v++)
+    for (size_t v = 0; v <= nv; v++) {
         snprintf(td->values[v], sizeof td->values[v], "%s", order[v] == nv ? "_T" : j->dim_values[d][order[v]]);
+        td->listed[v] = (uint8_t)order[v]; /* declared position; "_T" (nv) last */
+    }
     return 0;
 }
 

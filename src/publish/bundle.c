@@ -20,6 +20,7 @@
 #include "../base/fsutil.h"
 #include "../base/json.h"
 #include "disclosure.h"
+#include "forms/xlsx_form.h"
 #include "layout.h"
 
 #define BUNDLE_MAX_FILES (REPORT_MAX_MEASURES + 64)
@@ -50,6 +51,11 @@ static int cut_table(const report_table *src, const char *region, report_table *
     for (size_t d = 0; d < REPORT_MAX_DIMS; d++) dst->dims[d].values = NULL, dst->dim_value[d] = NULL;
     for (size_t m = 0; m < REPORT_MAX_MEASURES; m++) dst->value[m] = NULL;
     dst->kato = NULL, dst->level = NULL, dst->nrows = 0;
+    dst->territories = NULL, dst->nterritories = 0;
+    if (!(dst->territories = malloc((src->nterritories + 1) * sizeof *dst->territories))) return -1;
+    for (size_t i = 0; i < src->nterritories; i++)
+        if (bundle_row_belongs(region, src->territories[i].kato, src->territories[i].level))
+            dst->territories[dst->nterritories++] = src->territories[i];
     for (size_t d = 0; d < src->ndims; d++) {
         size_t bytes = src->dims[d].nvalues * sizeof *src->dims[d].values;
         if (!(dst->dims[d].values = malloc(bytes ? bytes : 1))) return -1;
@@ -122,6 +128,20 @@ static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
     unlink(staging);
     if (rc) return snprintf(err, errlen, "%s: cannot read back", staging), -1;
     return add_file(b, "reports.h5", data, size);
+}
+
+/* xlsx/<ID>.xlsx for every report: the forms akimat staff open. */
+static int add_forms(bundle_build *b, const bundle_spec *s, const char *dir, char *err, size_t errlen) {
+    const report_table *tables[64];
+    for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
+    form_bundle fb = {s->region, s->period, tables, b->ncut};
+    for (size_t i = 0; i < b->ncut; i++) {
+        char *data, path[64];
+        size_t size;
+        snprintf(path, sizeof path, "xlsx/%s.xlsx", b->cut[i].id);
+        if (xlsx_form_render(&fb, i, dir, &data, &size, err, errlen) || add_file(b, path, data, size)) return -1;
+    }
+    return 0;
 }
 
 static int compare_files(const void *a, const void *b) {
@@ -327,6 +347,7 @@ int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t err
         r->rows += b->cut[i].nrows;
         if (add_csv(b, &b->cut[i])) rc = -1, snprintf(err, errlen, "out of memory writing CSV");
     }
+    if (rc == 0) rc = add_forms(b, s, dir, err, errlen);
     if (rc == 0) qsort(b->files, b->nfiles, sizeof *b->files, compare_files);
     if (rc == 0 && build_manifest(s, b, &manifest, &manifest_size)) rc = -1, snprintf(err, errlen, "out of memory");
     if (rc == 0) {
