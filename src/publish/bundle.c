@@ -301,6 +301,34 @@ static int write_signature_file(const char *dir, const char *final, const char *
     return place_new(tmp, final, err, errlen);
 }
 
+/* BUNDLE.ed25519 (raw signature, for openssl) and BUNDLE.minisig beside
+ * the revision file, each made the latest too (sign.h "stock tools"). */
+static int write_stock_signatures(const bundle_spec *s, const char *dir, const char *revision, const char *latest,
+                                  char *err, size_t errlen) {
+    static const char *const suffix[2] = {".ed25519", ".minisig"};
+    char *data, text[SIGN_MINISIG_CAP], tmp[4300], final[4300], final_latest[4300];
+    size_t size;
+    uint8_t raw[SIGN_BYTES];
+    const char *name = strrchr(revision, '/') ? strrchr(revision, '/') + 1 : revision;
+    if (read_whole(revision, &data, &size)) return snprintf(err, errlen, "%s: cannot read back", revision), -1;
+    sign_raw(s->key, data, size, raw);
+    int rc = sign_minisig(s->key, data, size, name, text) ? (snprintf(err, errlen, "%s: bad file name", name), -1) : 0;
+    free(data);
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        snprintf(tmp, sizeof tmp, "%s/.stock.%ld.tmp", dir, (long)getpid());
+        snprintf(final, sizeof final, "%s%s", revision, suffix[i]);
+        snprintf(final_latest, sizeof final_latest, "%s%s", latest, suffix[i]);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        const void *bytes = i == 0 ? (const void *)raw : text;
+        size_t n = i == 0 ? sizeof raw : strlen(text);
+        int ok = fd >= 0 && write(fd, bytes, n) == (ssize_t)n && fsync(fd) == 0;
+        if (fd >= 0 && close(fd) != 0) ok = 0;
+        if (!ok) rc = -1, snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno)), unlink(tmp);
+        else rc = place_new(tmp, final, err, errlen) || point_latest(dir, final, final_latest, err, errlen) ? -1 : 0;
+    }
+    return rc;
+}
+
 /* Packs MANIFEST.json, MANIFEST.sig and the files (sorted) into the
  * revision file, then its detached signature, then the latest names. */
 static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir, bundle_result *r,
@@ -327,6 +355,7 @@ static int write_revision(const bundle_spec *s, bundle_build *b, const char *dir
     if (stat(r->path, &st) != 0 || digest_file_sha256(r->path, r->sha256, err, errlen)) return -1;
     r->size = (int64_t)st.st_size;
     if (write_signature_file(dir, sig, r->signature, err, errlen)) return -1;
+    if (write_stock_signatures(s, dir, r->path, latest, err, errlen)) return -1;
     return point_latest(dir, r->path, latest, err, errlen) || point_latest(dir, sig, latest_sig, err, errlen) ? -1 : 0;
 }
 

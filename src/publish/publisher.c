@@ -32,7 +32,9 @@ static int prepare_key(const publish_args *a, sign_keypair *key, char *err, size
     }
     snprintf(pubdir, sizeof pubdir, "%s/publish", a->out_dir);
     snprintf(pub, sizeof pub, "%s/esep.pub", pubdir);
-    return fs_mkdirs(pubdir, err, errlen) || sign_write_public(pub, key->public_key, err, errlen) ? -1 : 0;
+    return fs_mkdirs(pubdir, err, errlen) || sign_write_public(pub, key->public_key, err, errlen) ||
+                   sign_write_stock_public(pubdir, key->public_key, err, errlen)
+               ? -1 : 0;
 }
 
 /* "00" and the two-digit codes of every region row in the tables, sorted. */
