@@ -20,6 +20,7 @@
 #include "../base/fsutil.h"
 #include "../base/json.h"
 #include "disclosure.h"
+#include "forms/dashboard.h"
 #include "forms/xlsx_form.h"
 #include "layout.h"
 
@@ -130,7 +131,7 @@ static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
     return add_file(b, "reports.h5", data, size);
 }
 
-/* xlsx/<ID>.xlsx for every report: the forms akimat staff open. */
+/* xlsx/<ID>.xlsx for every report and index.html: what akimat staff open. */
 static int add_forms(bundle_build *b, const bundle_spec *s, const char *dir, char *err, size_t errlen) {
     const report_table *tables[64];
     for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
@@ -141,7 +142,10 @@ static int add_forms(bundle_build *b, const bundle_spec *s, const char *dir, cha
         snprintf(path, sizeof path, "xlsx/%s.xlsx", b->cut[i].id);
         if (xlsx_form_render(&fb, i, dir, &data, &size, err, errlen) || add_file(b, path, data, size)) return -1;
     }
-    return 0;
+    char *page;
+    size_t page_size;
+    return dashboard_render(&fb, s->out_dir, &page, &page_size, err, errlen) || add_file(b, "index.html", page, page_size)
+               ? -1 : 0;
 }
 
 static int compare_files(const void *a, const void *b) {

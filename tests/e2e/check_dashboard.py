@@ -1,0 +1,194 @@
+"""check_dashboard.py SCREENSHOT_DIR PAGE:CSV_DIR:PREV_CSV_DIR …
+
+Loads each unpacked bundle's index.html in headless Chromium inside a
+network namespace with no network (`unshare -n`), driven over the DevTools
+protocol on a pipe (--remote-debugging-pipe: no port, no socket), and checks:
+  - no console error, no uncaught exception, no error logged by the browser
+    (a CSP violation is one), and no request other than the page itself;
+  - every report's chart holds the key indicator (first measure, `_T` row)
+    of the region for each period: the bundle's own csv/ for its period and,
+    for the period before, the csv/ of that period's bundle (PREV_CSV_DIR) —
+    `x` and empty values are gaps (null), never 0;
+  - the Kazakh/Russian switch shows the titles of MANIFEST.json in each
+    language;
+  - a PNG screenshot is written to SCREENSHOT_DIR/<region>.png.
+Prints one line per page."""
+import base64
+import csv
+import fcntl
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+shots = sys.argv[1]
+pages = [a.split(":") for a in sys.argv[2:]]
+DEADLINE = time.time() + 120
+
+
+class Browser:
+    def __init__(self, profile):
+        to_chrome, self.w = os.pipe()
+        self.r, from_chrome = os.pipe()
+        # move the child's ends above 10, so dup2 onto 3 and 4 cannot clobber them
+        a, b = fcntl.fcntl(to_chrome, fcntl.F_DUPFD, 10), fcntl.fcntl(from_chrome, fcntl.F_DUPFD, 10)
+        os.close(to_chrome), os.close(from_chrome)
+
+        def wire():
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        cmd = ["unshare", "-n", "chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+               "--remote-debugging-pipe", "--user-data-dir=" + profile, "--no-first-run",
+               "--no-default-browser-check", "--disable-background-networking", "--disable-extensions",
+               "--disable-sync", "--disable-component-update", "--window-size=1280,1000", "about:blank"]
+        self.proc = subprocess.Popen(cmd, pass_fds=(3, 4), preexec_fn=wire, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(profile, "stderr.txt"), "wb"))
+        os.close(a), os.close(b)
+        self.buf, self.next_id, self.events = b"", 0, []
+
+    def _read_message(self):
+        while b"\0" not in self.buf:
+            left = DEADLINE - time.time()
+            assert left > 0, "browser timed out"
+            ready, _, _ = select.select([self.r], [], [], left)
+            assert ready, "browser timed out"
+            chunk = os.read(self.r, 1 << 20)
+            assert chunk, "browser exited"
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, params=None, session=None):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.w, json.dumps(msg).encode() + b"\0")
+        while True:
+            m = self._read_message()
+            if m.get("id") == self.next_id:
+                assert "error" not in m, (method, m["error"])
+                return m["result"]
+            self.events.append(m)
+
+    def wait_event(self, name):
+        for i, e in enumerate(self.events):
+            if e.get("method") == name:
+                return self.events.pop(i)
+        while True:
+            m = self._read_message()
+            if m.get("method") == name:
+                return m
+            self.events.append(m)
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except AssertionError:
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def evaluate(br, session, expr):
+    r = br.call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session)
+    assert "exceptionDetails" not in r, r
+    return r["result"].get("value")
+
+
+def wait_ready(br, session, want):
+    while True:
+        if evaluate(br, session, "document.body && document.body.dataset.ready") == want:
+            return
+        assert time.time() < DEADLINE, ("page never ready", want)
+        time.sleep(0.05)
+
+
+def expected_point(csv_dir, rid, kato, ndims):
+    path = os.path.join(csv_dir, rid + ".csv")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8", newline="") as fh:
+        for r in csv.reader(fh):
+            if r[0] == kato and all(v == "_T" for v in r[2:2 + ndims]):
+                v = r[2 + ndims]
+                return None if v in ("x", "") else float(v)
+    return None
+
+
+def check_page(br, page, csv_dir, prev_dir):
+    bundle = os.path.dirname(page)
+    manifest = json.load(open(os.path.join(bundle, "MANIFEST.json"), encoding="utf-8"))
+    target = br.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = br.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        br.call(domain + ".enable", {}, session)
+    url = "file://" + os.path.abspath(page)
+    br.call("Page.navigate", {"url": url}, session)
+    br.wait_event("Page.loadEventFired")
+    data = evaluate(br, session, "JSON.parse(document.getElementById('esep-data').textContent)")
+    first = data["territories"][0]["kato"]
+    wait_ready(br, session, "kk:" + first)
+    charts = evaluate(br, session, """Array.from(document.querySelectorAll('section')).map(function (s) {
+        var c = Chart.getChart(s.querySelector('canvas'));
+        return {id: s.id.slice(7), h2: s.querySelector('h2').textContent,
+                labels: c.data.labels, data: c.data.datasets[0].data}; })""")
+    assert [c["id"] for c in charts] == [r["id"] for r in manifest["reports"]], charts
+    gaps = 0
+    for c, rep in zip(charts, manifest["reports"]):
+        assert rep["title_kk"] in c["h2"], (c["h2"], rep["title_kk"])
+        ndims = len([h for h in csv.reader(open(os.path.join(csv_dir, rep["id"] + ".csv"), encoding="utf-8"))][0]) - 2
+        ndims -= len(next(r for r in data["reports"] if r["id"] == rep["id"])["measures"])
+        assert c["labels"][-1] == manifest["period"], c
+        assert c["data"][-1] == expected_point(csv_dir, rep["id"], first, ndims), (rep["id"], c["data"])
+        if len(c["labels"]) > 1:
+            assert c["data"][-2] == expected_point(prev_dir, rep["id"], first, ndims), (rep["id"], c["data"])
+        gaps += sum(v is None for v in c["data"])
+        assert all(v is None or isinstance(v, (int, float)) for v in c["data"]), c
+    evaluate(br, session, "document.getElementById('lang-ru').click()")
+    wait_ready(br, session, "ru:" + first)
+    titles = evaluate(br, session, "Array.from(document.querySelectorAll('section h2')).map(function (h) { return h.textContent; })")
+    for t, rep in zip(titles, manifest["reports"]):
+        assert rep["title_ru"] in t, (t, rep["title_ru"])
+    evaluate(br, session, "document.getElementById('lang-kk').click()")
+    wait_ready(br, session, "kk:" + first)
+    shot = br.call("Page.captureScreenshot", {"format": "png"}, session)
+    png = base64.b64decode(shot["data"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000, len(png)
+    with open(os.path.join(shots, manifest["region"] + ".png"), "wb") as fh:
+        fh.write(png)
+    # what happened on the way
+    problems = []
+    for e in br.events:
+        if e.get("sessionId") != session:
+            continue
+        m, p = e.get("method"), e.get("params", {})
+        if m == "Runtime.exceptionThrown":
+            problems.append(("exception", p["exceptionDetails"].get("text")))
+        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            problems.append(("console", p.get("args")))
+        elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
+            problems.append(("log", p["entry"].get("text")))
+        elif m == "Network.requestWillBeSent" and p["request"]["url"] != url:
+            problems.append(("request", p["request"]["url"]))
+    br.events = [e for e in br.events if e.get("sessionId") != session]
+    assert not problems, problems
+    br.call("Target.closeTarget", {"targetId": target})
+    return gaps
+
+
+with tempfile.TemporaryDirectory() as profile:
+    br = Browser(profile)
+    try:
+        for page, csv_dir, prev_dir in pages:
+            gaps = check_page(br, page, csv_dir, prev_dir)
+            print(f"{page}: ok ({gaps} gaps)")
+    finally:
+        br.close()
