@@ -524,15 +524,26 @@ static int write_inputs(const writer *w, const report_table *t) {
     return rc;
 }
 
-static int write_dimension(const writer *w, const report_dimension *dim) {
+/* Position of dim's value v in the listing: by listed[], equal positions
+ * keeping CSV order (so a table without a listing keeps CSV order). */
+static size_t listed_position(const report_dimension *dim, size_t v) {
+    size_t pos = 0;
+    for (size_t u = 0; u < dim->nvalues; u++)
+        pos += dim->listed[u] < dim->listed[v] || (dim->listed[u] == dim->listed[v] && u < v);
+    return pos;
+}
+
+/* <group>/<d>: the values of d, in CSV order ("dimensions") or in the
+ * order the report lists them ("listing"). */
+static int write_values(const writer *w, const char *group, const report_dimension *dim, int listed) {
     char path[16 + NAME_CAP];
     size_t size = longest_value(dim);
     if (size == 0) size = 1;
-    snprintf(path, sizeof path, "dimensions/%s", dim->name);
+    snprintf(path, sizeof path, "%s/%s", group, dim->name);
     uint8_t *buf = alloc_records(w->c, dim->nvalues, size);
     if (!buf) return -1;
     for (size_t v = 0; v < dim->nvalues; v++)
-        memcpy(buf + v * size, dim->values[v], strlen(dim->values[v]));
+        memcpy(buf + (listed ? listed_position(dim, v) : v) * size, dim->values[v], strlen(dim->values[v]));
     hid_t type = string_type(size);
     int rc = type < 0 ? h5fail(w->c, "create the type of %s", path)
                       : write_dataset(w, path, type, dim->nvalues, buf);
@@ -540,40 +551,11 @@ static int write_dimension(const writer *w, const report_dimension *dim) {
     return close_id(w->c, type, rc);
 }
 
-static int write_dimensions(const writer *w, const report_table *t) {
-    hid_t group = H5Gcreate2(w->base, "dimensions", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
-    if (group < 0) return h5fail(w->c, "create /dimensions");
-    int rc = close_id(w->c, group, 0);
-    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_dimension(w, &t->dims[d]);
-    return rc;
-}
-
-/* /listing/<d>: the values of d in the order the report lists them. */
-static int write_listing(const writer *w, const report_dimension *dim) {
-    char path[16 + NAME_CAP];
-    size_t size = longest_value(dim);
-    if (size == 0) size = 1;
-    snprintf(path, sizeof path, "listing/%s", dim->name);
-    uint8_t *buf = alloc_records(w->c, dim->nvalues, size);
-    if (!buf) return -1;
-    for (size_t v = 0; v < dim->nvalues; v++) { /* stable: equal positions keep CSV order */
-        size_t pos = 0;
-        for (size_t u = 0; u < dim->nvalues; u++)
-            pos += dim->listed[u] < dim->listed[v] || (dim->listed[u] == dim->listed[v] && u < v);
-        memcpy(buf + pos * size, dim->values[v], strlen(dim->values[v]));
-    }
-    hid_t type = string_type(size);
-    int rc = type < 0 ? h5fail(w->c, "create the type of %s", path)
-                      : write_dataset(w, path, type, dim->nvalues, buf);
-    free(buf);
-    return close_id(w->c, type, rc);
-}
-
-static int write_listings(const writer *w, const report_table *t) {
-    hid_t group = H5Gcreate2(w->base, "listing", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
-    if (group < 0) return h5fail(w->c, "create /listing");
-    int rc = close_id(w->c, group, 0);
-    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_listing(w, &t->dims[d]);
+static int write_value_lists(const writer *w, const report_table *t, const char *group, int listed) {
+    hid_t g = H5Gcreate2(w->base, group, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+    if (g < 0) return h5fail(w->c, "create /%s", group);
+    int rc = close_id(w->c, g, 0);
+    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_values(w, group, &t->dims[d], listed);
     return rc;
 }
 
@@ -615,7 +597,8 @@ static int write_territory(const writer *w, const report_table *t) {
 
 static int write_contents(const writer *w, const report_table *t) {
     return write_root_attrs(w, t) || write_rows(w, t) || write_measures(w, t) ||
-                   write_dimensions(w, t) || write_listings(w, t) || write_territory(w, t) ||
+                   write_value_lists(w, t, "dimensions", 0) || write_value_lists(w, t, "listing", 1) ||
+                   write_territory(w, t) ||
                    write_inputs(w, t)
                ? -1 : 0;
 }

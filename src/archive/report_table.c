@@ -51,6 +51,18 @@ void report_table_free(report_table *t) {
     t->nterritories = 0;
 }
 
+size_t report_tables_inputs(const report_table *const *tables, size_t n, const report_input **seen, size_t cap) {
+    size_t count = 0;
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < tables[t]->ninputs; i++) {
+            const report_input *in = &tables[t]->inputs[i];
+            int dup = 0;
+            for (size_t k = 0; k < count; k++) dup |= !strcmp(seen[k]->name, in->name);
+            if (!dup && count < cap) seen[count++] = in;
+        }
+    return count;
+}
+
 const report_territory *report_table_territory(const report_table *t, int32_t kato) {
     size_t lo = 0, hi = t->nterritories;
     while (lo < hi) {

@@ -91,6 +91,11 @@ int report_table_alloc_rows(report_table *t, size_t nrows);
  * search; territories are sorted by code). Cannot fail. */
 const report_territory *report_table_territory(const report_table *t, int32_t kato);
 
+/* Every input extract any of the n tables used, once each, in first-seen
+ * order, into seen[cap] (pointers into the tables); returns the count (at
+ * most cap). Cannot fail. */
+size_t report_tables_inputs(const report_table *const *tables, size_t n, const report_input **seen, size_t cap);
+
 /* Frees rows, dimension value lists and territories; the struct may be
  * reused. */
 void report_table_free(report_table *t);

@@ -3,16 +3,18 @@
  * (src/publish/serve.h) until SIGINT/SIGTERM. It runs on rank 0 only and
  * is normally started without mpirun; other ranks return at once. The
  * default listen address is 127.0.0.1:8080; a non-loopback address needs
- * --allow-remote. The audit log defaults to OUT/audit.log. */
+ * --allow-remote. The audit log defaults to OUT/audit.log. --portal-ttl
+ * sets how long a browser portal session lives (default 1800 s). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "../base/log.h"
 #include "../publish/serve.h"
 #include "cli.h"
 
 static const char *const usage =
-    "esep serve --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote]";
+    "esep serve --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote] [--portal-ttl SECONDS]";
 
 int cmd_serve(const cli_context *ctx, int argc, char **argv) {
     static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
@@ -20,8 +22,9 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
                                              {"listen", required_argument, 0, 'l'},
                                              {"audit", required_argument, 0, 'u'},
                                              {"allow-remote", no_argument, 0, 'r'},
+                                             {"portal-ttl", required_argument, 0, 't'},
                                              {0, 0, 0, 0}};
-    serve_options o = {NULL, NULL, NULL, NULL, 0};
+    serve_options o = {NULL, NULL, NULL, NULL, 0, 0};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         if (c == 'o') o.out_dir = optarg;
@@ -29,6 +32,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
         else if (c == 'l') o.listen = optarg;
         else if (c == 'u') o.audit_path = optarg;
         else if (c == 'r') o.allow_remote = 1;
+        else if (c == 't' && (o.portal_ttl = atoi(optarg)) <= 0) return cli_usage_error(ctx, usage, "--portal-ttl: seconds > 0");
+        else if (c == 't') continue;
         else return cli_usage_error(ctx, usage, "unknown option");
     }
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);

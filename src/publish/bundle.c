@@ -155,14 +155,7 @@ static int compare_files(const void *a, const void *b) {
 static void write_quality(FILE *f, const bundle_spec *s) {
     /* every extract any of the reports used, once, in first-seen order */
     const report_input *seen[REPORT_MAX_EXTRACTS * 4];
-    size_t n = 0;
-    for (size_t t = 0; t < s->ntables; t++)
-        for (size_t i = 0; i < s->tables[t]->ninputs; i++) {
-            const report_input *in = &s->tables[t]->inputs[i];
-            int dup = 0;
-            for (size_t k = 0; k < n; k++) dup |= !strcmp(seen[k]->name, in->name);
-            if (!dup && n < sizeof seen / sizeof *seen) seen[n++] = in;
-        }
+    size_t n = report_tables_inputs(s->tables, s->ntables, seen, sizeof seen / sizeof *seen);
     fputs("  \"inputs\": [", f);
     for (size_t k = 0; k < n; k++) {
         fprintf(f, "%s\n    {\"extract\": ", k ? "," : "");

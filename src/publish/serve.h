@@ -27,6 +27,10 @@
  *        (text/plain, X-Esep-Revision). Bundle and signature are separate
  *        requests: a client compares their X-Esep-Revision headers.
  *
+ * /portal and /portal/… are the browser portal (portal.h), with its own
+ * methods (a POST login form), cookies and checks; the rest of this
+ * comment is about the Bearer API.
+ *
  * Order of checks, so that nothing leaks: (1) the raw request target — only
  * [A-Za-z0-9._/-], no percent-encoding at all, no query, no empty, `.` or
  * `..` segment, at most SERVE_MAX_PATH bytes, region and period valid —
@@ -71,6 +75,7 @@ typedef struct {
     const char *access_path;  /* the access file (access.h) */
     const char *audit_path;   /* NULL = OUT/audit.log */
     int allow_remote;         /* permit a non-loopback listen address */
+    int portal_ttl;           /* browser portal session lifetime, s (0 = default) */
 } serve_options;
 
 /* Starts the service and blocks until SIGINT or SIGTERM, then stops it

@@ -147,16 +147,8 @@ static int about_inputs(lxw_worksheet *ws, const form_bundle *b, const form_form
     int rc = put(ws, row++, 0, line, f->bold);
     for (int c = 0; c < 6; c++) rc |= put(ws, row, c, head[c], f->header);
     const report_input *seen[REPORT_MAX_EXTRACTS * 4];
-    size_t n = 0;
-    for (size_t t = 0; t < b->ntables; t++)
-        for (size_t i = 0; i < b->tables[t]->ninputs; i++) {
-            const report_input *in = &b->tables[t]->inputs[i];
-            int dup = 0;
-            for (size_t k = 0; k < n; k++) dup |= !strcmp(seen[k]->name, in->name);
-            if (dup || n == sizeof seen / sizeof *seen) continue;
-            seen[n++] = in;
-            rc |= input_row(ws, ++row, in, f);
-        }
+    size_t n = report_tables_inputs(b->tables, b->ntables, seen, sizeof seen / sizeof *seen);
+    for (size_t k = 0; k < n; k++) rc |= input_row(ws, ++row, seen[k], f);
     return rc ? -1 : 0;
 }
 
