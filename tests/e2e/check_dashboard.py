@@ -9,6 +9,8 @@ protocol on a pipe (--remote-debugging-pipe: no port, no socket), and checks:
     of the region for each period: the bundle's own csv/ for its period and,
     for the period before, the csv/ of that period's bundle (PREV_CSV_DIR) —
     `x` and empty values are gaps (null), never 0;
+  - every value the page holds for its period and the previous one equals
+    the published `_T` rows of those bundles' csv/ (x, empty, numbers);
   - the Kazakh/Russian switch shows the titles of MANIFEST.json in each
     language;
   - a PNG screenshot is written to SCREENSHOT_DIR/<region>.png.
@@ -20,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from decimal import Decimal
 
 from cdp import Browser, evaluate, wait_ready
 
@@ -39,6 +42,41 @@ def expected_point(csv_dir, rid, kato, ndims):
     return None
 
 
+def csv_totals(csv_dir, rid, ndims):
+    """{kato: [measure values]} of the `_T` rows: "x", None (empty) or Decimal."""
+    path = os.path.join(csv_dir, rid + ".csv")
+    if not os.path.exists(path):
+        return None
+    out = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for r in list(csv.reader(fh))[1:]:
+            if all(v == "_T" for v in r[2:2 + ndims]):
+                out[r[0]] = [v if v == "x" else None if v == "" else Decimal(v) for v in r[2 + ndims:]]
+    return out
+
+
+def same_values(page_values, want):
+    got = [v if v == "x" or v is None else Decimal(str(v)) for v in page_values]
+    return got == want
+
+
+def check_all_values(data, csv_dir, prev_dir):
+    """Every value the page holds for this period and the previous one is
+    the published one (the bundles' csv/): nothing unpublished is inside."""
+    checked = 0
+    for rep in data["reports"]:
+        ndims = len(next(csv.reader(open(os.path.join(csv_dir, rep["id"] + ".csv"), encoding="utf-8")))) - 2
+        ndims -= len(rep["measures"])
+        now, prev = csv_totals(csv_dir, rep["id"], ndims), csv_totals(prev_dir, rep["id"], ndims)
+        for kato, series in rep["values"].items():
+            assert series[-1] is not None and same_values(series[-1], now[kato]), (rep["id"], kato, series[-1])
+            checked += 1
+            if len(series) > 1:
+                want = prev.get(kato) if prev else None
+                assert (series[-2] is None and want is None) or same_values(series[-2], want), (rep["id"], kato)
+    return checked
+
+
 def check_page(br, page, csv_dir, prev_dir):
     bundle = os.path.dirname(page)
     manifest = json.load(open(os.path.join(bundle, "MANIFEST.json"), encoding="utf-8"))
@@ -50,6 +88,7 @@ def check_page(br, page, csv_dir, prev_dir):
     br.call("Page.navigate", {"url": url}, session)
     br.wait_event("Page.loadEventFired")
     data = evaluate(br, session, "JSON.parse(document.getElementById('esep-data').textContent)")
+    check_all_values(data, csv_dir, prev_dir)
     first = data["territories"][0]["kato"]
     wait_ready(br, session, "kk:" + first)
     charts = evaluate(br, session, """Array.from(document.querySelectorAll('section')).map(function (s) {
