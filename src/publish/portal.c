@@ -237,6 +237,18 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, struct
     return ret;
 }
 
+/* Sends html (malloc'd; freed here on every path) with its policy. */
+static enum MHD_Result send_html(struct MHD_Connection *c, unsigned status, char *html, size_t len, const char *csp,
+                                 const char *cookie, const char *cookie2, portal_outcome *out) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+    if (!r) return free(html), MHD_NO;
+    if (add(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8") || add(r, "Content-Security-Policy", csp)) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    return respond(c, status, r, len, cookie, cookie2, out);
+}
+
 /* An HTML page (body already escaped) with the portal's policy. */
 static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, const char *title, const char *html,
                                  const char *cookie, const char *cookie2, portal_outcome *out) {
@@ -251,14 +263,7 @@ static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, cons
             "input,button{font-size:15px;padding:5px}.err{color:#b00020}</style></head>\n<body>\n%s\n</body></html>\n",
             title, html);
     if (fclose(f) != 0) return free(page), MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
-    if (!r) return free(page), MHD_NO;
-    if (add(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8") ||
-        add(r, "Content-Security-Policy", PAGE_CSP)) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    return respond(c, status, r, len, cookie, cookie2, out);
+    return send_html(c, status, page, len, PAGE_CSP, cookie, cookie2, out);
 }
 
 static enum MHD_Result redirect(struct MHD_Connection *c, const char *to, const char *cookie, const char *cookie2,
@@ -428,14 +433,7 @@ static enum MHD_Result send_dashboard(portal *p, struct MHD_Connection *c, const
     int rc = read_dashboard(fd, &data, &len);
     close(fd);
     if (rc) return plain(c, MHD_HTTP_NOT_FOUND, "no dashboard in this bundle", out);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (!r) return free(data), MHD_NO;
-    if (add(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8") ||
-        add(r, "Content-Security-Policy", DASHBOARD_CSP)) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    return respond(c, MHD_HTTP_OK, r, len, NULL, NULL, out);
+    return send_html(c, MHD_HTTP_OK, data, len, DASHBOARD_CSP, NULL, NULL, out);
 }
 
 /* ---- routing ----------------------------------------------------------------- */

@@ -11,9 +11,6 @@ PY=/usr/bin/python3
 OUT=$TMP_ROOT/out ACC=$TMP_ROOT/access SRV=$TMP_ROOT/srv TTL=3
 mkdir -p "$SRV"
 
-free_port() {
-  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 "$ESEP" keygen --key "$TMP_ROOT/key" > /dev/null 2>&1
 for p in 2025-02 2025-03; do
   "$ESEP" run --snapshot "$SNAP" --period $p --out "$OUT" --key "$TMP_ROOT/key" > "$TMP_ROOT/run-$p.log" 2>&1 \
@@ -22,32 +19,8 @@ done
 TOKEN=$("$ESEP" access add akimat61 61 --access "$ACC" 2>/dev/null | grep -o '[0-9a-f]\{64\}')
 "$ESEP" access add akimat75 75 --access "$ACC" > /dev/null 2>&1
 
-server_start() {
-  local try
-  for try in 1 2 3; do
-    PORT=$(free_port)
-    rm -f "$SRV/pid" "$SRV/rc"
-    ( "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" --portal-ttl $TTL 2>"$SRV/err" &
-      echo $! > "$SRV/pid"; wait $!; echo $? > "$SRV/rc" ) &
-    for _ in $(seq 100); do
-      [ -e "$SRV/rc" ] && break
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/portal/login")
-      [ "$code" = 200 ] && return 0
-      sleep 0.1
-    done
-  done
-  echo "server did not start:" >&2; cat "$SRV/err" >&2
-  return 1
-}
-server_stop() {
-  [ -s "$SRV/pid" ] && [ ! -e "$SRV/rc" ] || return 0
-  local pid; pid=$(cat "$SRV/pid")
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 100); do [ -e "$SRV/rc" ] && return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-}
 trap 'server_stop; rm -rf "$TMP_ROOT"' EXIT
-server_start || { echo "not ok portal: server did not start"; exit 1; }
+server_start --portal-ttl $TTL || { echo "not ok portal: server did not start"; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 # A fresh login form: its csrf value, its cookie in the jar $1.
@@ -90,7 +63,7 @@ case_secure_behind_tls() {
 }
 
 case_failed_logins_limited() {
-  server_stop; server_start || fail "cannot restart the server"   # no failures counted yet
+  server_stop; server_start --portal-ttl $TTL || fail "cannot restart the server"   # no failures counted yet
   URL=http://127.0.0.1:$PORT
   local i code
   for i in 1 2 3 4 5; do
