@@ -66,7 +66,7 @@ typedef struct {
     int methodology_version;
     char snapshot_date[9];     /* YYYYMMDD */
     char tool_version[32];
-    char addressee[128];       /* the report's addressee (job file) */
+    char addressee[256];       /* the report's addressee (job file) */
     char deadline[11];         /* YYYY-MM-DD: E + the report's deadline days */
     size_t nterritories;       /* the objects of the rows, by code */
     report_territory *territories;
