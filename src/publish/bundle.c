@@ -144,8 +144,11 @@ static int add_forms(bundle_build *b, const bundle_spec *s, const char *dir, cha
     }
     char *page;
     size_t page_size;
-    return dashboard_render(&fb, s->out_dir, &page, &page_size, err, errlen) || add_file(b, "index.html", page, page_size)
-               ? -1 : 0;
+    dashboard_history *own = NULL;
+    if (!s->history && dashboard_history_load(s->out_dir, tables, b->ncut, s->period, &own, err, errlen)) return -1;
+    int rc = dashboard_render(&fb, s->history ? s->history : own, &page, &page_size, err, errlen);
+    dashboard_history_free(own);
+    return rc || add_file(b, "index.html", page, page_size) ? -1 : 0;
 }
 
 static int compare_files(const void *a, const void *b) {

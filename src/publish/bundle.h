@@ -24,6 +24,7 @@ typedef struct {
     const report_table *const *tables;   /* full tables, disclosure applied */
     size_t ntables;
     const sign_keypair *key;
+    const struct dashboard_history *history; /* dashboard.h; NULL: read for this bundle */
 } bundle_spec;
 
 typedef struct {

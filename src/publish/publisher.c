@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "catalog.h"
 #include "disclosure.h"
+#include "forms/dashboard.h"
 #include "layout.h"
 #include "sign.h"
 
@@ -63,11 +64,12 @@ static int next_revision(catalog *cat, const publish_args *a, const char *region
 }
 
 static int publish_region(catalog *cat, int64_t run_id, const publish_args *a, report_table *const *tables,
-                          size_t ntables, const sign_keypair *key, const char *region, char *err, size_t errlen) {
+                          size_t ntables, const sign_keypair *key, const dashboard_history *history, const char *region,
+                          char *err, size_t errlen) {
     int revision;
     if (next_revision(cat, a, region, &revision, err, errlen)) return -1;
     bundle_spec spec = {a->out_dir, region, a->period, revision, a->snapshot_date, a->tool_version,
-                        (const report_table *const *)tables, ntables, key};
+                        (const report_table *const *)tables, ntables, key, history};
     bundle_result r;
     if (bundle_publish(&spec, &r, err, errlen)) return -1;
     r.signature[128] = '\0'; /* the catalog stores the hex digits only */
@@ -93,10 +95,13 @@ int publish_reports(const publish_args *a, report_table *const *tables, size_t n
     char regions[101][3];
     size_t nregions = rc == 0 ? list_regions(tables, ntables, regions) : 0;
     int published = 0;
+    dashboard_history *history = NULL; /* read once for every bundle's dashboard */
+    if (rc == 0) rc = dashboard_history_load(a->out_dir, (const report_table *const *)tables, ntables, a->period, &history, err, errlen);
     for (size_t i = 0; rc == 0 && i < nregions; i++) {
-        rc = publish_region(cat, run_id, a, tables, ntables, &key, regions[i], err, errlen);
+        rc = publish_region(cat, run_id, a, tables, ntables, &key, history, regions[i], err, errlen);
         published += rc == 0;
     }
+    dashboard_history_free(history);
     sodium_memzero(&key, sizeof key);
     char ignored[256];
     if (run_id) catalog_finish_run(cat, run_id, rc == 0 ? "published" : "failed", ignored, sizeof ignored);

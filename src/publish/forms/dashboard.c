@@ -11,19 +11,25 @@
 #include <sys/stat.h>
 
 #include "../../archive/h5archive.h"
-#include "../bundle.h"
 #include "../disclosure.h"
 
 #define DASH_MAX_PERIODS 28 /* 7 years of quarters; 13 months; 7 years */
 
-/* One report's history: per period of the window (oldest first), the
- * region's `_T` rows after disclosure control (NULL: no archived table). */
+/* One report's history: the periods of the window ending at P (oldest
+ * first) and, for each earlier one, its `_T` rows of levels ≤ 2 after
+ * disclosure control (NULL: no archived table). P itself is the bundle's
+ * own cut, supplied when the page is drawn. */
 typedef struct {
+    char id[16];
     size_t nperiods;
     char period[DASH_MAX_PERIODS][12];
     report_table *table[DASH_MAX_PERIODS];
-    int owned[DASH_MAX_PERIODS]; /* read here (freed here) or the bundle's cut */
-} dash_history;
+} report_history;
+
+struct dashboard_history {
+    size_t n;
+    report_history *reports;
+};
 
 /* ---- periods -------------------------------------------------------------- */
 
@@ -53,12 +59,12 @@ static size_t window(const char *p, char out[][12]) {
 
 /* ---- history from the archive -------------------------------------------- */
 
-/* Keeps the rows of levels ≤ 2 that region receives whose dimensions are
- * all `_T` (what the page shows), in place. */
-static void keep_region_totals(report_table *t, const char *region) {
+/* Keeps the rows of levels ≤ 2 whose dimensions are all `_T` (what a
+ * page can show, for every region), in place. */
+static void keep_totals(report_table *t) {
     size_t k = 0;
     for (size_t r = 0; r < t->nrows; r++) {
-        int total = t->level[r] <= 2 && bundle_row_belongs(region, t->kato[r], t->level[r]);
+        int total = t->level[r] <= 2;
         for (size_t d = 0; d < t->ndims; d++) total &= t->dim_value[d][r] == t->dims[d].nvalues - 1;
         if (!total) continue;
         t->kato[k] = t->kato[r], t->level[k] = t->level[r];
@@ -69,10 +75,10 @@ static void keep_region_totals(report_table *t, const char *region) {
     t->nrows = k;
 }
 
-/* The archived table of (id, period) as published to region, or NULL in
- * *t when there is none. 0, or -1 with a message. */
-static int load_past(const char *out_dir, const char *id, const char *period, const char *region,
-                     report_table **t, char *err, size_t errlen) {
+/* The archived table of (id, period) as it is published, or NULL in *t
+ * when there is none. 0, or -1 with a message. */
+static int load_past(const char *out_dir, const char *id, const char *period, report_table **t, char *err,
+                     size_t errlen) {
     char path[4200];
     struct stat st;
     *t = NULL;
@@ -85,26 +91,41 @@ static int load_past(const char *out_dir, const char *id, const char *period, co
         free(tab);
         return -1;
     }
-    keep_region_totals(tab, region);
+    keep_totals(tab);
     *t = tab;
     return 0;
 }
 
-static void history_free(dash_history *h) {
-    for (size_t i = 0; i < h->nperiods; i++)
-        if (h->owned[i] && h->table[i]) report_table_free(h->table[i]), free(h->table[i]);
+void dashboard_history_free(dashboard_history *h) {
+    if (!h) return;
+    for (size_t r = 0; r < h->n; r++)
+        for (size_t i = 0; i < h->reports[r].nperiods; i++)
+            if (h->reports[r].table[i]) report_table_free(h->reports[r].table[i]), free(h->reports[r].table[i]);
+    free(h->reports);
+    free(h);
 }
 
-static int history_load(const form_bundle *b, const report_table *cut, const char *out_dir, dash_history *h,
-                        char *err, size_t errlen) {
-    memset(h, 0, sizeof *h);
-    h->nperiods = window(b->period, h->period);
-    for (size_t i = 0; i + 1 < h->nperiods; i++) {
-        h->owned[i] = 1;
-        if (load_past(out_dir, cut->id, h->period[i], b->region, &h->table[i], err, errlen)) return history_free(h), -1;
+int dashboard_history_load(const char *out_dir, const report_table *const *tables, size_t n, const char *period,
+                           dashboard_history **out, char *err, size_t errlen) {
+    dashboard_history *h = calloc(1, sizeof *h);
+    *out = NULL;
+    if (!h || !(h->reports = calloc(n ? n : 1, sizeof *h->reports))) return free(h), snprintf(err, errlen, "out of memory"), -1;
+    for (size_t t = 0; t < n; t++) {
+        report_history *rh = &h->reports[h->n++];
+        snprintf(rh->id, sizeof rh->id, "%s", tables[t]->id);
+        rh->nperiods = window(period, rh->period);
+        for (size_t i = 0; i + 1 < rh->nperiods; i++)
+            if (load_past(out_dir, rh->id, rh->period[i], &rh->table[i], err, errlen))
+                return dashboard_history_free(h), -1;
     }
-    h->table[h->nperiods - 1] = (report_table *)cut; /* read only */
+    *out = h;
     return 0;
+}
+
+static const report_history *history_of(const dashboard_history *h, const char *id) {
+    for (size_t r = 0; r < h->n; r++)
+        if (!strcmp(h->reports[r].id, id)) return &h->reports[r];
+    return NULL;
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -154,16 +175,17 @@ static int find_measure(const report_table *t, const char *name) {
     return -1;
 }
 
-/* "values": {kato: [[m0, m1, …] or null per period]} over the territories. */
-static void put_series(FILE *f, const report_table *cut, const dash_history *h, size_t first) {
+/* "values": {kato: [[m0, m1, …] or null per period]} over the territories;
+ * tab[p] is period p's table (NULL: none), tab[n - 1] the bundle's cut. */
+static void put_series(FILE *f, const report_table *cut, const report_table *const *tab, size_t n, size_t first) {
     fputs("\"values\":{", f);
     size_t emitted = 0;
     for (size_t o = 0; o < cut->nterritories; o++) {
         int32_t kato = cut->territories[o].kato;
         if (cut->territories[o].level > 2) continue;
         fprintf(f, "%s\"%09ld\":[", emitted++ ? "," : "", (long)kato);
-        for (size_t p = first; p < h->nperiods; p++) {
-            const report_table *t = h->table[p];
+        for (size_t p = first; p < n; p++) {
+            const report_table *t = tab[p];
             long r = t ? find_row(t, kato) : -1;
             if (p > first) fputc(',', f);
             if (r < 0) {
@@ -188,13 +210,14 @@ static const char *format_name(measure_format f) {
     return f == MEASURE_MONEY ? "money" : f == MEASURE_DECIMAL1 ? "decimal1" : "count";
 }
 
-static int put_report(FILE *f, const form_bundle *b, const report_table *cut, const char *out_dir, char *err,
-                      size_t errlen) {
-    dash_history h;
-    if (history_load(b, cut, out_dir, &h, err, errlen)) return -1;
-    size_t first = h.nperiods - 1;
-    for (size_t p = 0; p + 1 < h.nperiods; p++)
-        if (h.table[p]) {
+static void put_report(FILE *f, const report_table *cut, const dashboard_history *h, const char *period) {
+    const report_history *rh = history_of(h, cut->id);
+    const report_table *tab[DASH_MAX_PERIODS] = {0};
+    size_t n = rh ? rh->nperiods : 1, first = n - 1;
+    for (size_t p = 0; p + 1 < n; p++) tab[p] = rh->table[p];
+    tab[n - 1] = cut;
+    for (size_t p = 0; p + 1 < n; p++)
+        if (tab[p]) {
             first = p;
             break;
         }
@@ -211,12 +234,10 @@ static int put_report(FILE *f, const form_bundle *b, const report_table *cut, co
         fprintf(f, ",\"format\":\"%s\"}", format_name(cut->measures[m].format));
     }
     fputs("],\"periods\":[", f);
-    for (size_t p = first; p < h.nperiods; p++) fprintf(f, "%s\"%s\"", p > first ? "," : "", h.period[p]);
+    for (size_t p = first; p < n; p++) fprintf(f, "%s\"%s\"", p > first ? "," : "", rh ? rh->period[p] : period);
     fputs("],", f);
-    put_series(f, cut, &h, first);
+    put_series(f, cut, tab, n, first);
     fputc('}', f);
-    history_free(&h);
-    return 0;
 }
 
 /* Territories of levels ≤ 2 over all reports, by code, once each. */
@@ -241,7 +262,7 @@ static void put_territories(FILE *f, const form_bundle *b) {
     fputc(']', f);
 }
 
-static int put_data(FILE *f, const form_bundle *b, const char *out_dir, char *err, size_t errlen) {
+static void put_data(FILE *f, const form_bundle *b, const dashboard_history *h) {
     const char *snap = b->ntables ? b->tables[0]->snapshot_date : "";
     fputs("{\"region\":", f);
     put_string(f, b->region);
@@ -252,10 +273,9 @@ static int put_data(FILE *f, const form_bundle *b, const char *out_dir, char *er
     fputs(",\"reports\":[", f);
     for (size_t i = 0; i < b->ntables; i++) {
         if (i) fputc(',', f);
-        if (put_report(f, b, b->tables[i], out_dir, err, errlen)) return -1;
+        put_report(f, b->tables[i], h, b->period);
     }
     fputs("]}", f);
-    return 0;
 }
 
 /* ---- the page --------------------------------------------------------------- */
@@ -377,7 +397,8 @@ static int put_chartjs(FILE *f, char *err, size_t errlen) {
     return rc;
 }
 
-int dashboard_render(const form_bundle *b, const char *out_dir, char **out, size_t *size, char *err, size_t errlen) {
+int dashboard_render(const form_bundle *b, const dashboard_history *h, char **out, size_t *size, char *err,
+                     size_t errlen) {
     *out = NULL, *size = 0;
     FILE *f = open_memstream(out, size);
     if (!f) return snprintf(err, errlen, "out of memory"), -1;
@@ -386,9 +407,9 @@ int dashboard_render(const form_bundle *b, const char *out_dir, char **out, size
     fputs(PAGE_STYLE, f);
     fputs(PAGE_BODY, f);
     fputs("<script type=\"application/json\" id=\"esep-data\">", f);
-    int rc = put_data(f, b, out_dir, err, errlen);
+    put_data(f, b, h);
     fputs("</script>\n", f);
-    if (rc == 0) rc = put_chartjs(f, err, errlen);
+    int rc = put_chartjs(f, err, errlen);
     fputs(PAGE_SCRIPT, f);
     if (fclose(f) != 0 && rc == 0) rc = -1, snprintf(err, errlen, "index.html: out of memory");
     if (rc) free(*out), *out = NULL, *size = 0;

@@ -23,6 +23,9 @@
  * without an archived table is a gap. The chart spans the periods from the
  * earliest one present to P.
  *
+ * The publisher loads the history once (dashboard_history_load) and every
+ * bundle of the run shares it; a bundle published without it loads its own.
+ *
  * Chart.js is read from Debian's libjs-chart.js
  * (/usr/share/javascript/chart.js/chart.min.js, or $ESEP_CHARTJS) when the
  * page is built. The same inputs give the same bytes. */
@@ -35,11 +38,25 @@
 
 #define DASHBOARD_CHARTJS "/usr/share/javascript/chart.js/chart.min.js"
 
-/* Renders the dashboard of bundle b (the region's cut tables), reading
- * history from out_dir's archive, into a malloc'd buffer (*out, *size;
- * the caller frees it). Returns 0, or -1 with a message in err (an
- * unreadable or inconsistent archived table of an earlier period, Chart.js
- * missing, out of memory); *out is then NULL. */
-int dashboard_render(const form_bundle *b, const char *out_dir, char **out, size_t *size, char *err, size_t errlen);
+/* The history every bundle of one publication shares: for each of the n
+ * tables' reports, the archived tables of the earlier periods of its
+ * window, disclosure control applied, their `_T` rows of levels ≤ 2 kept
+ * (all regions). Load it once per publication (it does not depend on the
+ * region) and pass it to every dashboard_render. Returns 0 with *out (free
+ * with dashboard_history_free), or -1 with a message (an unreadable or
+ * inconsistent archived table, out of memory). */
+typedef struct dashboard_history dashboard_history;
+int dashboard_history_load(const char *out_dir, const report_table *const *tables, size_t n, const char *period,
+                           dashboard_history **out, char *err, size_t errlen);
+
+/* Cannot fail; NULL is fine. */
+void dashboard_history_free(dashboard_history *h);
+
+/* Renders the dashboard of bundle b (the region's cut tables, whose period
+ * is P) with history h into a malloc'd buffer (*out, *size; the caller
+ * frees it). Returns 0, or -1 with a message in err (Chart.js missing or
+ * not inlinable, out of memory); *out is then NULL. */
+int dashboard_render(const form_bundle *b, const dashboard_history *h, char **out, size_t *size, char *err,
+                     size_t errlen);
 
 #endif
