@@ -444,24 +444,28 @@ static size_t join_follows(const report_table *t, const report_measure *m, char 
     return len;
 }
 
-enum { M_NAME, M_FORMAT, M_SCALE, M_PERSON, M_FOLLOWS };
+enum { M_NAME, M_FORMAT, M_SCALE, M_PERSON, M_FOLLOWS, M_LABEL_KK, M_LABEL_RU };
 
 static void measures_record(const report_table *t, record *r) {
-    size_t name = 0, format = 0, follows = 0;
+    size_t name = 0, format = 0, follows = 0, kk = 0, ru = 0;
     char buf[FOLLOWS_CAP];
     for (size_t m = 0; m < t->nmeasures; m++) {
         const report_measure *me = &t->measures[m];
         size_t len = strlen(me->name), flen = strlen(format_name(me->format));
-        size_t jlen = join_follows(t, me, buf);
+        size_t jlen = join_follows(t, me, buf), klen = strlen(me->label_kk), rlen = strlen(me->label_ru);
         name = len > name ? len : name;
         format = flen > format ? flen : format;
         follows = jlen > follows ? jlen : follows;
+        kk = klen > kk ? klen : kk;
+        ru = rlen > ru ? rlen : ru;
     }
     record_add(r, "name", 1, name);
     record_add(r, "format", 1, format);
     record_add(r, "unit_scale", 0, 4);
     record_add(r, "person_count", 0, 4);
     record_add(r, "follows", 1, follows);
+    record_add(r, "label_kk", 1, kk);
+    record_add(r, "label_ru", 1, ru);
 }
 
 static int write_measures(const writer *w, const report_table *t) {
@@ -479,6 +483,8 @@ static int write_measures(const writer *w, const report_table *t) {
         put_int(rec, &r.f[M_SCALE], unit_scale(me->format));
         put_int(rec, &r.f[M_PERSON], me->person_count);
         put_string(rec, &r.f[M_FOLLOWS], follows);
+        put_string(rec, &r.f[M_LABEL_KK], me->label_kk);
+        put_string(rec, &r.f[M_LABEL_RU], me->label_ru);
     }
     int rc = write_records(w, "measures", &r, t->nmeasures, buf);
     free(buf);
@@ -551,6 +557,32 @@ static int write_values(const writer *w, const char *group, const report_dimensi
     return close_id(w->c, type, rc);
 }
 
+enum { L_NAME, L_KK, L_RU };
+
+/* /dimension_labels: name, label_kk, label_ru of every dimension. */
+static int write_dimension_labels(const writer *w, const report_table *t) {
+    record r = {0};
+    size_t name = 0, kk = 0, ru = 0;
+    for (size_t d = 0; d < t->ndims; d++) {
+        size_t a = strlen(t->dims[d].name), b = strlen(t->dims[d].label_kk), e = strlen(t->dims[d].label_ru);
+        name = a > name ? a : name, kk = b > kk ? b : kk, ru = e > ru ? e : ru;
+    }
+    record_add(&r, "name", 1, name);
+    record_add(&r, "label_kk", 1, kk);
+    record_add(&r, "label_ru", 1, ru);
+    uint8_t *buf = alloc_records(w->c, t->ndims, r.size);
+    if (!buf) return -1;
+    for (size_t d = 0; d < t->ndims; d++) {
+        uint8_t *rec = buf + d * r.size;
+        put_string(rec, &r.f[L_NAME], t->dims[d].name);
+        put_string(rec, &r.f[L_KK], t->dims[d].label_kk);
+        put_string(rec, &r.f[L_RU], t->dims[d].label_ru);
+    }
+    int rc = write_records(w, "dimension_labels", &r, t->ndims, buf);
+    free(buf);
+    return rc;
+}
+
 static int write_value_lists(const writer *w, const report_table *t, const char *group, int listed) {
     hid_t g = H5Gcreate2(w->base, group, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
     if (g < 0) return h5fail(w->c, "create /%s", group);
@@ -598,7 +630,7 @@ static int write_territory(const writer *w, const report_table *t) {
 static int write_contents(const writer *w, const report_table *t) {
     return write_root_attrs(w, t) || write_rows(w, t) || write_measures(w, t) ||
                    write_value_lists(w, t, "dimensions", 0) || write_value_lists(w, t, "listing", 1) ||
-                   write_territory(w, t) ||
+                   write_dimension_labels(w, t) || write_territory(w, t) ||
                    write_inputs(w, t)
                ? -1 : 0;
 }
@@ -760,6 +792,17 @@ static int find_field(h5ctx *c, const dataset_in *d, const char *path, const cha
     return rc;
 }
 
+/* A string member that archives written before it was added lack: a
+ * zero-size field (which reads as "") when absent. */
+static int find_optional_field(h5ctx *c, const dataset_in *d, const char *path, const char *name, size_t size,
+                               field *f) {
+    int i = H5Tget_class(d->type) == H5T_COMPOUND ? H5Tget_member_index(d->type, name) : -1;
+    if (i >= 0) return find_field(c, d, path, name, 1, size, f);
+    (void)H5Eclear2(H5E_DEFAULT);
+    *f = (field){name, 0, 0, 1};
+    return 0;
+}
+
 /* Opens the scalar root attribute name and returns its type in *type. */
 static int open_attr(h5ctx *c, hid_t file, const char *name, hid_t *attr, hid_t *type) {
     hid_t space = -1;
@@ -844,6 +887,8 @@ static int decode_measure(h5ctx *c, const field *f, const uint8_t *rec, report_m
     char format[16];
     get_string(rec, &f[M_NAME], me->name);
     get_string(rec, &f[M_FORMAT], format);
+    get_string(rec, &f[M_LABEL_KK], me->label_kk);
+    get_string(rec, &f[M_LABEL_RU], me->label_ru);
     me->person_count = (int)get_int(rec, &f[M_PERSON]);
     if (parse_format(format, &me->format) != 0)
         return fail(c, "measure %s has unknown format '%s'", me->name, format);
@@ -853,12 +898,14 @@ static int decode_measure(h5ctx *c, const field *f, const uint8_t *rec, report_m
 }
 
 static int decode_measures(h5ctx *c, const dataset_in *d, report_table *t) {
-    field f[5];
+    field f[7];
     if (find_field(c, d, "/measures", "name", 1, NAME_CAP - 1, &f[M_NAME]) ||
         find_field(c, d, "/measures", "format", 1, 15, &f[M_FORMAT]) ||
         find_field(c, d, "/measures", "unit_scale", 0, 4, &f[M_SCALE]) ||
         find_field(c, d, "/measures", "person_count", 0, 4, &f[M_PERSON]) ||
-        find_field(c, d, "/measures", "follows", 1, FOLLOWS_CAP - 1, &f[M_FOLLOWS]))
+        find_field(c, d, "/measures", "follows", 1, FOLLOWS_CAP - 1, &f[M_FOLLOWS]) ||
+        find_optional_field(c, d, "/measures", "label_kk", REPORT_LABEL_CAP - 1, &f[M_LABEL_KK]) ||
+        find_optional_field(c, d, "/measures", "label_ru", REPORT_LABEL_CAP - 1, &f[M_LABEL_RU]))
         return -1;
     if (d->n > REPORT_MAX_MEASURES) return fail(c, "/measures has %zu records", d->n);
     t->nmeasures = d->n;
@@ -1048,9 +1095,31 @@ static int decode_territory(h5ctx *c, const dataset_in *d, report_table *t) {
     return 0;
 }
 
-static int read_territory(h5ctx *c, hid_t file, report_table *t) {
-    int there = has_link(c, file, "/territory");
-    return there <= 0 ? there : read_records(c, file, "/territory", t, decode_territory);
+static int decode_dimension_labels(h5ctx *c, const dataset_in *d, report_table *t) {
+    field f[3];
+    if (find_field(c, d, "/dimension_labels", "name", 1, NAME_CAP - 1, &f[L_NAME]) ||
+        find_field(c, d, "/dimension_labels", "label_kk", 1, REPORT_LABEL_CAP - 1, &f[L_KK]) ||
+        find_field(c, d, "/dimension_labels", "label_ru", 1, REPORT_LABEL_CAP - 1, &f[L_RU]))
+        return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        char name[NAME_CAP];
+        const uint8_t *rec = d->buf + i * d->size;
+        get_string(rec, &f[L_NAME], name);
+        for (size_t k = 0; k < t->ndims; k++)
+            if (!strcmp(t->dims[k].name, name)) {
+                get_string(rec, &f[L_KK], t->dims[k].label_kk);
+                get_string(rec, &f[L_RU], t->dims[k].label_ru);
+            }
+    }
+    return 0;
+}
+
+/* /territory and /dimension_labels, when the archive has them. */
+static int read_names(h5ctx *c, hid_t file, report_table *t) {
+    int there = has_link(c, file, "/territory"), labels = there < 0 ? -1 : has_link(c, file, "/dimension_labels");
+    if (there > 0 && read_records(c, file, "/territory", t, decode_territory)) return -1;
+    if (labels > 0 && read_records(c, file, "/dimension_labels", t, decode_dimension_labels)) return -1;
+    return there < 0 || labels < 0 ? -1 : 0;
 }
 
 /* /rows after /measures: its fields name the dimensions to read. */
@@ -1067,7 +1136,7 @@ static int read_rows(h5ctx *c, hid_t file, report_table *t) {
 static int read_contents(h5ctx *c, hid_t file, report_table *t) {
     return read_root_attrs(c, file, t) || read_records(c, file, "/measures", t, decode_measures) ||
                    read_records(c, file, "/inputs", t, decode_inputs) || read_rows(c, file, t) ||
-                   read_territory(c, file, t)
+                   read_names(c, file, t)
                ? -1 : 0;
 }
 

@@ -23,11 +23,13 @@
 #define REPORT_MAX_MEASURES 32
 #define REPORT_MAX_EXTRACTS 32
 #define REPORT_NAME_CAP 201        /* a kato name: text of at most 200 bytes */
+#define REPORT_LABEL_CAP 128       /* a measure's or dimension's label (kk, ru) */
 
 typedef enum { MEASURE_COUNT, MEASURE_MONEY, MEASURE_DECIMAL1 } measure_format;
 
 typedef struct {
     char name[48];
+    char label_kk[REPORT_LABEL_CAP], label_ru[REPORT_LABEL_CAP]; /* "" when the job gives none */
     size_t nvalues;            /* including the final "_T" */
     char (*values)[32];        /* values in CSV sort order (bytes), "_T" last */
     uint8_t listed[256];       /* listed[v]: position of values[v] in the
@@ -45,6 +47,7 @@ typedef struct {
 
 typedef struct {
     char name[48];
+    char label_kk[REPORT_LABEL_CAP], label_ru[REPORT_LABEL_CAP]; /* "" when the job gives none */
     measure_format format;
     int person_count;          /* a person/household count (disclosure) */
     int nfollows;              /* measures it is derived from (disclosure) */

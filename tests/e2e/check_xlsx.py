@@ -70,7 +70,8 @@ def check_form(rid):
     top = [c for r in sheet[:8] for c in r if c]
     head_at = next(i for i, r in enumerate(sheet) if r and r[0].startswith("КАТО"))
     form_head = sheet[head_at]
-    assert form_head[4:len(header) + 2] == header[2:], (rid, form_head, header)
+    assert all(h == n or h.endswith(" (" + n + ")") for h, n in zip(form_head[4:], header[2:])), (rid, form_head)
+    assert len(form_head[4:len(header) + 2]) == len(header) - 2, (rid, form_head, header)
     form_rows = []
     for r in sheet[head_at + 1:]:
         if not r or not r[0]:
@@ -103,6 +104,9 @@ def check_form(rid):
             else:
                 assert b != "" and Decimal(b) == Decimal(a), (rid, r[0], name, a, b)
     # order: kato, then the listed order of every dimension, _T last
+    for h, item in zip(form_head[4:], job.get("dimensions", []) + job["measures"]):
+        for key in ("label_kk", "label_ru"):
+            assert key not in item or item[key] in h, (rid, h, item.get(key))
     listed = [[str(v) for v in d["values"]] + ["_T"] for d in job.get("dimensions", [])]
 
     def rank(r):

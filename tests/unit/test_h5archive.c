@@ -73,6 +73,10 @@ static void sample_table(report_table *t, int seed) {
         t->value[3][r] = r % 7 == 0 ? MEASURE_SUPPRESSED : -(int64_t)r;
     }
     set_text(t->addressee, sizeof t->addressee, "Ministry of Labour");
+    set_text(t->measures[0].label_kk, REPORT_LABEL_CAP, "Алушылар");
+    set_text(t->measures[0].label_ru, REPORT_LABEL_CAP, "Получатели");
+    set_text(t->dims[1].label_kk, REPORT_LABEL_CAP, "Жас тобы");
+    set_text(t->dims[1].label_ru, REPORT_LABEL_CAP, "Возрастная группа");
     set_text(t->deadline, sizeof t->deadline, "2025-04-05");
     t->dims[0].listed[0] = 1, t->dims[0].listed[1] = 0, t->dims[0].listed[2] = 2; /* M, F */
     t->dims[1].listed[0] = 2, t->dims[1].listed[1] = 0, t->dims[1].listed[2] = 1, t->dims[1].listed[3] = 3;
@@ -107,11 +111,15 @@ static void expect_same_shape(const report_table *a, const report_table *b) {
             EXPECT_EQ_STR(b->dims[d].values[v], a->dims[d].values[v]);
             EXPECT_EQ_INT(b->dims[d].listed[v], a->dims[d].listed[v]);
         }
+        EXPECT_EQ_STR(b->dims[d].label_kk, a->dims[d].label_kk);
+        EXPECT_EQ_STR(b->dims[d].label_ru, a->dims[d].label_ru);
     }
     EXPECT_EQ_INT(b->nmeasures, a->nmeasures);
     for (size_t m = 0; m < a->nmeasures && m < b->nmeasures; m++) {
         const report_measure *x = &a->measures[m], *y = &b->measures[m];
         EXPECT_EQ_STR(y->name, x->name);
+        EXPECT_EQ_STR(y->label_kk, x->label_kk);
+        EXPECT_EQ_STR(y->label_ru, x->label_ru);
         EXPECT_EQ_INT(y->format, x->format);
         EXPECT_EQ_INT(y->person_count, x->person_count);
         EXPECT_EQ_INT(y->nfollows, x->nfollows);
@@ -291,8 +299,8 @@ static void determinism_cases(const char *dir) {
     TEST_CASE("h5archive: no object stores a time") {
         int headers, timed;
         count_headers(a, &headers, &timed);
-        EXPECT_EQ_INT(headers, 11); /* root, rows, measures, dimensions, sex, age_group, listing, its
-                                       sex and age_group, territory, inputs */
+        EXPECT_EQ_INT(headers, 12); /* root, rows, measures, dimensions, sex, age_group, listing, its
+                                       sex and age_group, dimension_labels, territory, inputs */
         EXPECT_EQ_INT(timed, 0);
     }
     TEST_CASE("h5archive: ... also from a child process with another history") {

@@ -231,6 +231,10 @@ static void put_report(FILE *f, const report_table *cut, const dashboard_history
     for (size_t m = 0; m < cut->nmeasures; m++) {
         fprintf(f, "%s{\"name\":", m ? "," : "");
         put_string(f, cut->measures[m].name);
+        fputs(",\"kk\":", f);
+        put_string(f, cut->measures[m].label_kk);
+        fputs(",\"ru\":", f);
+        put_string(f, cut->measures[m].label_ru);
         fprintf(f, ",\"format\":\"%s\"}", format_name(cut->measures[m].format));
     }
     fputs("],\"periods\":[", f);
@@ -333,6 +337,7 @@ static const char PAGE_SCRIPT[] =
     "function show(v, f) { if (v === 'x') return 'x'; if (v === null || v === undefined) return '—';\n"
     "  return v.toLocaleString(lang === 'kk' ? 'kk-KZ' : 'ru-RU', {minimumFractionDigits: digits(f),"
     " maximumFractionDigits: digits(f)}); }\n"
+    "function label(m) { return m[lang] || m.name; }\n"
     "function point(v) { return typeof v === 'number' ? v : null; }\n"
     "function name(kato) { for (var i = 0; i < D.territories.length; i++) if (D.territories[i].kato === kato)"
     " return D.territories[i][lang]; return kato; }\n"
@@ -341,17 +346,17 @@ static const char PAGE_SCRIPT[] =
     "  var s = el('section'); s.id = 'report-' + r.id; s.appendChild(el('h2', r.id + ' · ' + r[lang]));\n"
     "  var cur = last(r, terr), t = el('table'), hr = el('tr');\n"
     "  hr.appendChild(el('th', L[lang].measure)); hr.appendChild(el('th', L[lang].value + ', ' + D.period)); t.appendChild(hr);\n"
-    "  r.measures.forEach(function (m, k) { var tr = el('tr'); tr.appendChild(el('td', m.name));\n"
+    "  r.measures.forEach(function (m, k) { var tr = el('tr'); tr.appendChild(el('td', label(m)));\n"
     "    var td = el('td', show(cur ? cur[k] : null, m.format), 'n'); td.dataset.measure = m.name; tr.appendChild(td);"
     " t.appendChild(tr); });\n"
     "  var box = el('div', undefined, 'chart'), canvas = el('canvas'); box.appendChild(canvas); s.appendChild(box);\n"
     "  var series = (r.values[terr] || []).map(function (p) { return p ? point(p[0]) : null; });\n"
-    "  charts.push(new Chart(canvas, {type: 'line', data: {labels: r.periods, datasets: [{label: r.measures[0].name + ' — '"
+    "  charts.push(new Chart(canvas, {type: 'line', data: {labels: r.periods, datasets: [{label: label(r.measures[0]) + ' — '"
     " + name(terr), data: series, spanGaps: false, borderColor: '#0b4f8a', backgroundColor: '#0b4f8a', pointRadius: 3}]},\n"
     "    options: {animation: false, responsive: true, maintainAspectRatio: false, plugins: {legend: {display: true}},"
     " scales: {y: {beginAtZero: true}}}}));\n"
     "  s.appendChild(t);\n"
-    "  var d = el('table'), dh = el('tr'); dh.appendChild(el('th', L[lang].by)); dh.appendChild(el('th', r.measures[0].name));"
+    "  var d = el('table'), dh = el('tr'); dh.appendChild(el('th', L[lang].by)); dh.appendChild(el('th', label(r.measures[0])));"
     " d.appendChild(dh);\n"
     "  D.territories.forEach(function (o) { if (o.level !== top + 1 && o.level !== top) return; var tr = el('tr');\n"
     "    tr.appendChild(el('td', '\\u00a0'.repeat(3 * (o.level - top)) + o[lang]));\n"

@@ -181,13 +181,24 @@ static int title_block(lxw_worksheet *ws, const report_table *t, const form_form
     return rc;
 }
 
+/* "label_kk / label_ru (name)", or the name when the report gives no label. */
+static int header_cell(lxw_worksheet *ws, int col, const char *name, const char *kk, const char *ru,
+                       const form_formats *f) {
+    char text[2 * REPORT_LABEL_CAP + 64];
+    if (*kk || *ru) snprintf(text, sizeof text, "%s%s%s (%s)", kk, *kk && *ru ? " / " : "", ru, name);
+    else snprintf(text, sizeof text, "%s", name);
+    return put(ws, FORM_HEADER_ROW, col, text, f->header);
+}
+
 static int header_row(lxw_worksheet *ws, const report_table *t, const form_formats *f) {
     int col = 0, rc = put(ws, FORM_HEADER_ROW, col++, "КАТО коды / Код КАТО (kato)", f->header);
     rc |= put(ws, FORM_HEADER_ROW, col++, "Деңгей / Уровень (level)", f->header);
     rc |= put(ws, FORM_HEADER_ROW, col++, "Атауы (қаз.)", f->header);
     rc |= put(ws, FORM_HEADER_ROW, col++, "Наименование (рус.)", f->header);
-    for (size_t d = 0; d < t->ndims; d++) rc |= put(ws, FORM_HEADER_ROW, col++, t->dims[d].name, f->header);
-    for (size_t m = 0; m < t->nmeasures; m++) rc |= put(ws, FORM_HEADER_ROW, col++, t->measures[m].name, f->header);
+    for (size_t d = 0; d < t->ndims; d++, col++)
+        rc |= header_cell(ws, col, t->dims[d].name, t->dims[d].label_kk, t->dims[d].label_ru, f);
+    for (size_t m = 0; m < t->nmeasures; m++, col++)
+        rc |= header_cell(ws, col, t->measures[m].name, t->measures[m].label_kk, t->measures[m].label_ru, f);
     return rc;
 }
 

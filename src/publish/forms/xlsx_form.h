@@ -13,7 +13,8 @@
  *            period, methodology version, snapshot date, deadline), then
  *            one header row and a row per table row: KATO code (text),
  *            level, name in Kazakh and in Russian indented by level, the
- *            dimension values (text, so `3-6` never becomes a date), the
+ *            dimension values (headers: the labels kk / ru of the report
+ *            file with the column name in parentheses) (text, so `3-6` never becomes a date), the
  *            measures as numbers (counts `#,##0`, money `#,##0.00`,
  *            ratios `#,##0.0`), `x` (text) where suppressed, an empty cell
  *            where a ratio has a zero denominator; footnotes for `x` and
