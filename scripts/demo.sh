@@ -95,3 +95,6 @@ echo "archive:  $OUT/archive/$PERIOD/   (one HDF5 file per report)"
 echo "bundles:  $OUT/publish/   (public key $OUT/publish/esep.pub)"
 echo "exports:  $OUT/export/"
 echo "rejects:  $OUT/rejects/${SNAP##*/}/"
+mkdir -p "$OUT/dashboard-$REGION" && tar --zstd -xf "$BUNDLE" -C "$OUT/dashboard-$REGION" index.html
+echo "dashboard: $OUT/dashboard-$REGION/index.html   (region $REGION; opens offline in a browser)"
+echo "portal:    bin/esep serve --out $OUT --access $ACCESS, then http://127.0.0.1:8080/portal/ with token $TOKEN"

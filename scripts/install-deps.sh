@@ -14,11 +14,17 @@ PACKAGES=(
   libsodium-dev                       # Ed25519 signatures
   libsqlite3-dev libpq-dev postgresql # publication catalog backends
   libmicrohttpd-dev curl              # download service and its tests
+  libxlsxwriter-dev                   # xlsx forms in every bundle
+  libjs-chart.js                      # Chart.js, inlined in each bundle's index.html
+  openssl minisign                    # stock-tool verification (README, tests)
+  libreoffice-calc-nogui              # tests: xlsx forms converted back to CSV
+  chromium python3-websocket          # tests: the dashboard in a headless browser
   bc                                  # benchmark scripts
   clang                               # make fuzz (libFuzzer)
   python3 python3-h5py python3-pandas # test helpers; README's h5py lines
   slurmctld slurmd slurm-client munge # tests/e2e/slurm.sh: a real one-node Slurm
   systemd                             # systemd-analyze verify of cluster/*.service, *.timer
+  python3-yaml                        # tests: job files read independently
 )
 
 missing=()

@@ -82,3 +82,35 @@ with open(path, encoding='utf-8', newline='') as fh:
 PY
   done
 }
+
+# esep serve in the background on a free loopback port (a few tries), for
+# the service tests: uses OUT, ACC and SRV (a directory for pid, rc, err);
+# extra arguments go to `esep serve`. Sets PORT; ready when /v1/catalog
+# answers 401. server_stop ends it (TERM, then KILL after 10 s).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+server_start() {
+  local try
+  for try in 1 2 3; do
+    PORT=$(free_port)
+    rm -f "$SRV/pid" "$SRV/rc"
+    ( "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" "$@" 2>"$SRV/err" &
+      echo $! > "$SRV/pid"; wait $!; echo $? > "$SRV/rc" ) &
+    for _ in $(seq 100); do
+      [ -e "$SRV/rc" ] && break
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/v1/catalog")
+      [ "$code" = 401 ] && return 0
+      sleep 0.1
+    done
+  done
+  echo "server did not start:" >&2; cat "$SRV/err" >&2
+  return 1
+}
+server_stop() {
+  [ -s "$SRV/pid" ] && [ ! -e "$SRV/rc" ] || return 0
+  local pid; pid=$(cat "$SRV/pid")
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 100); do [ -e "$SRV/rc" ] && return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+}

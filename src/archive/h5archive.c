@@ -368,7 +368,9 @@ static int write_root_attrs(const writer *w, const report_table *t) {
                    write_string_attr(w, "title_ru", t->title_ru) ||
                    write_attr(w, "methodology_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version) ||
                    write_string_attr(w, "snapshot_date", t->snapshot_date) ||
-                   write_string_attr(w, "tool_version", t->tool_version)
+                   write_string_attr(w, "tool_version", t->tool_version) ||
+                   write_string_attr(w, "addressee", t->addressee) ||
+                   write_string_attr(w, "deadline", t->deadline)
                ? -1 : 0;
 }
 
@@ -452,24 +454,28 @@ static size_t join_follows(const report_table *t, const report_measure *m, char 
     return len;
 }
 
-enum { M_NAME, M_FORMAT, M_SCALE, M_PERSON, M_FOLLOWS };
+enum { M_NAME, M_FORMAT, M_SCALE, M_PERSON, M_FOLLOWS, M_LABEL_KK, M_LABEL_RU };
 
 static void measures_record(const report_table *t, record *r) {
-    size_t name = 0, format = 0, follows = 0;
+    size_t name = 0, format = 0, follows = 0, kk = 0, ru = 0;
     char buf[FOLLOWS_CAP];
     for (size_t m = 0; m < t->nmeasures; m++) {
         const report_measure *me = &t->measures[m];
         size_t len = strlen(me->name), flen = strlen(format_name(me->format));
-        size_t jlen = join_follows(t, me, buf);
+        size_t jlen = join_follows(t, me, buf), klen = strlen(me->label_kk), rlen = strlen(me->label_ru);
         name = len > name ? len : name;
         format = flen > format ? flen : format;
         follows = jlen > follows ? jlen : follows;
+        kk = klen > kk ? klen : kk;
+        ru = rlen > ru ? rlen : ru;
     }
     record_add(r, "name", 1, name);
     record_add(r, "format", 1, format);
     record_add(r, "unit_scale", 0, 4);
     record_add(r, "person_count", 0, 4);
     record_add(r, "follows", 1, follows);
+    record_add(r, "label_kk", 1, kk);
+    record_add(r, "label_ru", 1, ru);
 }
 
 static int write_measures(const writer *w, const report_table *t) {
@@ -487,6 +493,8 @@ static int write_measures(const writer *w, const report_table *t) {
         put_int(rec, &r.f[M_SCALE], unit_scale(me->format));
         put_int(rec, &r.f[M_PERSON], me->person_count);
         put_string(rec, &r.f[M_FOLLOWS], follows);
+        put_string(rec, &r.f[M_LABEL_KK], me->label_kk);
+        put_string(rec, &r.f[M_LABEL_RU], me->label_ru);
     }
     int rc = write_records(w, "measures", &r, t->nmeasures, buf);
     free(buf);
@@ -532,15 +540,26 @@ static int write_inputs(const writer *w, const report_table *t) {
     return rc;
 }
 
-static int write_dimension(const writer *w, const report_dimension *dim) {
+/* Position of dim's value v in the listing: by listed[], equal positions
+ * keeping CSV order (so a table without a listing keeps CSV order). */
+static size_t listed_position(const report_dimension *dim, size_t v) {
+    size_t pos = 0;
+    for (size_t u = 0; u < dim->nvalues; u++)
+        pos += dim->listed[u] < dim->listed[v] || (dim->listed[u] == dim->listed[v] && u < v);
+    return pos;
+}
+
+/* <group>/<d>: the values of d, in CSV order ("dimensions") or in the
+ * order the report lists them ("listing"). */
+static int write_values(const writer *w, const char *group, const report_dimension *dim, int listed) {
     char path[16 + NAME_CAP];
     size_t size = longest_value(dim);
     if (size == 0) size = 1;
-    snprintf(path, sizeof path, "dimensions/%s", dim->name);
+    snprintf(path, sizeof path, "%s/%s", group, dim->name);
     uint8_t *buf = alloc_records(w->c, dim->nvalues, size);
     if (!buf) return -1;
     for (size_t v = 0; v < dim->nvalues; v++)
-        memcpy(buf + v * size, dim->values[v], strlen(dim->values[v]));
+        memcpy(buf + (listed ? listed_position(dim, v) : v) * size, dim->values[v], strlen(dim->values[v]));
     hid_t type = string_type(size);
     int rc = type < 0 ? h5fail(w->c, "create the type of %s", path)
                       : write_dataset(w, path, type, dim->nvalues, buf);
@@ -548,17 +567,81 @@ static int write_dimension(const writer *w, const report_dimension *dim) {
     return close_id(w->c, type, rc);
 }
 
-static int write_dimensions(const writer *w, const report_table *t) {
-    hid_t group = H5Gcreate2(w->base, "dimensions", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
-    if (group < 0) return h5fail(w->c, "create /dimensions");
-    int rc = close_id(w->c, group, 0);
-    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_dimension(w, &t->dims[d]);
+enum { L_NAME, L_KK, L_RU };
+
+/* /dimension_labels: name, label_kk, label_ru of every dimension. */
+static int write_dimension_labels(const writer *w, const report_table *t) {
+    record r = {0};
+    size_t name = 0, kk = 0, ru = 0;
+    for (size_t d = 0; d < t->ndims; d++) {
+        size_t a = strlen(t->dims[d].name), b = strlen(t->dims[d].label_kk), e = strlen(t->dims[d].label_ru);
+        name = a > name ? a : name, kk = b > kk ? b : kk, ru = e > ru ? e : ru;
+    }
+    record_add(&r, "name", 1, name);
+    record_add(&r, "label_kk", 1, kk);
+    record_add(&r, "label_ru", 1, ru);
+    uint8_t *buf = alloc_records(w->c, t->ndims, r.size);
+    if (!buf) return -1;
+    for (size_t d = 0; d < t->ndims; d++) {
+        uint8_t *rec = buf + d * r.size;
+        put_string(rec, &r.f[L_NAME], t->dims[d].name);
+        put_string(rec, &r.f[L_KK], t->dims[d].label_kk);
+        put_string(rec, &r.f[L_RU], t->dims[d].label_ru);
+    }
+    int rc = write_records(w, "dimension_labels", &r, t->ndims, buf);
+    free(buf);
+    return rc;
+}
+
+static int write_value_lists(const writer *w, const report_table *t, const char *group, int listed) {
+    hid_t g = H5Gcreate2(w->base, group, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+    if (g < 0) return h5fail(w->c, "create /%s", group);
+    int rc = close_id(w->c, g, 0);
+    for (size_t d = 0; rc == 0 && d < t->ndims; d++) rc = write_values(w, group, &t->dims[d], listed);
+    return rc;
+}
+
+enum { T_KATO, T_LEVEL, T_NAME_KK, T_NAME_RU };
+
+static void territory_record(const report_table *t, record *r) {
+    size_t kk = 0, ru = 0;
+    for (size_t i = 0; i < t->nterritories; i++) {
+        size_t a = strlen(t->territories[i].name_kk), b = strlen(t->territories[i].name_ru);
+        kk = a > kk ? a : kk;
+        ru = b > ru ? b : ru;
+    }
+    record_add(r, "kato", 1, 9);
+    record_add(r, "level", 0, 1);
+    record_add(r, "name_kk", 1, kk);
+    record_add(r, "name_ru", 1, ru);
+}
+
+/* /territory: the table's objects with their names as of E. */
+static int write_territory(const writer *w, const report_table *t) {
+    record r = {0};
+    territory_record(t, &r);
+    uint8_t *buf = alloc_records(w->c, t->nterritories, r.size);
+    if (!buf) return -1;
+    for (size_t i = 0; i < t->nterritories; i++) {
+        const report_territory *o = &t->territories[i];
+        uint8_t *rec = buf + i * r.size;
+        char kato[16];
+        snprintf(kato, sizeof kato, "%09ld", (long)o->kato);
+        put_string(rec, &r.f[T_KATO], kato);
+        put_int(rec, &r.f[T_LEVEL], o->level);
+        put_string(rec, &r.f[T_NAME_KK], o->name_kk);
+        put_string(rec, &r.f[T_NAME_RU], o->name_ru);
+    }
+    int rc = write_records(w, "territory", &r, t->nterritories, buf);
+    free(buf);
     return rc;
 }
 
 static int write_contents(const writer *w, const report_table *t) {
     return write_root_attrs(w, t) || write_rows(w, t) || write_measures(w, t) ||
-                   write_dimensions(w, t) || write_inputs(w, t)
+                   write_value_lists(w, t, "dimensions", 0) || write_value_lists(w, t, "listing", 1) ||
+                   write_dimension_labels(w, t) || write_territory(w, t) ||
+                   write_inputs(w, t)
                ? -1 : 0;
 }
 
@@ -719,6 +802,17 @@ static int find_field(h5ctx *c, const dataset_in *d, const char *path, const cha
     return rc;
 }
 
+/* A string member that archives written before it was added lack: a
+ * zero-size field (which reads as "") when absent. */
+static int find_optional_field(h5ctx *c, const dataset_in *d, const char *path, const char *name, size_t size,
+                               field *f) {
+    int i = H5Tget_class(d->type) == H5T_COMPOUND ? H5Tget_member_index(d->type, name) : -1;
+    if (i >= 0) return find_field(c, d, path, name, 1, size, f);
+    (void)H5Eclear2(H5E_DEFAULT);
+    *f = (field){name, 0, 0, 1};
+    return 0;
+}
+
 /* Opens the scalar root attribute name and returns its type in *type. */
 static int open_attr(h5ctx *c, hid_t file, const char *name, hid_t *attr, hid_t *type) {
     hid_t space = -1;
@@ -749,6 +843,14 @@ static int read_attr(h5ctx *c, hid_t file, const char *name, int is_string, void
     return close_id(c, attr, rc);
 }
 
+/* A string root attribute that older archives lack: "" when absent. */
+static int read_optional_attr(h5ctx *c, hid_t file, const char *name, char *out, size_t cap) {
+    htri_t there = H5Aexists(file, name);
+    if (there < 0) return h5fail(c, "look for attribute %s", name);
+    out[0] = '\0';
+    return there ? read_attr(c, file, name, 1, out, cap) : 0;
+}
+
 static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
     int32_t version = 0;
     int rc = read_attr(c, file, "id", 1, t->id, sizeof t->id) ||
@@ -757,7 +859,9 @@ static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
                      read_attr(c, file, "title_ru", 1, t->title_ru, sizeof t->title_ru) ||
                      read_attr(c, file, "methodology_version", 0, &version, sizeof version) ||
                      read_attr(c, file, "snapshot_date", 1, t->snapshot_date, sizeof t->snapshot_date) ||
-                     read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version)
+                     read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version) ||
+                     read_optional_attr(c, file, "addressee", t->addressee, sizeof t->addressee) ||
+                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline)
                  ? -1 : 0;
     t->methodology_version = version;
     return rc;
@@ -793,6 +897,8 @@ static int decode_measure(h5ctx *c, const field *f, const uint8_t *rec, report_m
     char format[16];
     get_string(rec, &f[M_NAME], me->name);
     get_string(rec, &f[M_FORMAT], format);
+    get_string(rec, &f[M_LABEL_KK], me->label_kk);
+    get_string(rec, &f[M_LABEL_RU], me->label_ru);
     me->person_count = (int)get_int(rec, &f[M_PERSON]);
     if (parse_format(format, &me->format) != 0)
         return fail(c, "measure %s has unknown format '%s'", me->name, format);
@@ -802,12 +908,14 @@ static int decode_measure(h5ctx *c, const field *f, const uint8_t *rec, report_m
 }
 
 static int decode_measures(h5ctx *c, const dataset_in *d, report_table *t) {
-    field f[5];
+    field f[7];
     if (find_field(c, d, "/measures", "name", 1, NAME_CAP - 1, &f[M_NAME]) ||
         find_field(c, d, "/measures", "format", 1, 15, &f[M_FORMAT]) ||
         find_field(c, d, "/measures", "unit_scale", 0, 4, &f[M_SCALE]) ||
         find_field(c, d, "/measures", "person_count", 0, 4, &f[M_PERSON]) ||
-        find_field(c, d, "/measures", "follows", 1, FOLLOWS_CAP - 1, &f[M_FOLLOWS]))
+        find_field(c, d, "/measures", "follows", 1, FOLLOWS_CAP - 1, &f[M_FOLLOWS]) ||
+        find_optional_field(c, d, "/measures", "label_kk", REPORT_LABEL_CAP - 1, &f[M_LABEL_KK]) ||
+        find_optional_field(c, d, "/measures", "label_ru", REPORT_LABEL_CAP - 1, &f[M_LABEL_RU]))
         return -1;
     if (d->n > REPORT_MAX_MEASURES) return fail(c, "/measures has %zu records", d->n);
     t->nmeasures = d->n;
@@ -940,19 +1048,105 @@ static int decode_rows(h5ctx *c, const dataset_in *d, report_table *t) {
     return 0;
 }
 
+/* 1 when the link path exists, 0 when not, -1 (recorded) on error; an
+ * archive written before /listing and /territory has neither. */
+static int has_link(h5ctx *c, hid_t file, const char *path) {
+    const char *slash = strchr(path + 1, '/');
+    if (slash) {
+        char parent[16];
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+        int up = has_link(c, file, parent);
+        if (up <= 0) return up;
+    }
+    htri_t there = H5Lexists(file, path, H5P_DEFAULT);
+    return there < 0 ? h5fail(c, "look for %s", path) : there > 0;
+}
+
+/* listed[] from /listing/<d>; the CSV order when the archive has none. */
+static int read_listing(h5ctx *c, hid_t file, report_dimension *dim) {
+    char path[16 + NAME_CAP], value[VALUE_CAP];
+    for (size_t v = 0; v < dim->nvalues; v++) dim->listed[v] = (uint8_t)v;
+    snprintf(path, sizeof path, "/listing/%s", dim->name);
+    int there = has_link(c, file, path);
+    if (there <= 0) return there;
+    dataset_in d;
+    if (read_dataset(c, file, path, &d) != 0) return -1;
+    int rc = kind_ok(d.type, 1, VALUE_CAP - 1) && d.n == dim->nvalues ? 0 : fail(c, "%s does not list the values", path);
+    field f = {"value", 0, d.size, 1};
+    for (size_t p = 0; rc == 0 && p < d.n; p++) {
+        get_string(d.buf + p * d.size, &f, value);
+        int v = value_index(dim, value);
+        if (v < 0) rc = fail(c, "%s: '%s' is not a value of %s", path, value, dim->name);
+        else dim->listed[v] = (uint8_t)p;
+    }
+    return dataset_done(c, &d, rc);
+}
+
+static int decode_territory(h5ctx *c, const dataset_in *d, report_table *t) {
+    field f[4];
+    if (find_field(c, d, "/territory", "kato", 1, 9, &f[T_KATO]) ||
+        find_field(c, d, "/territory", "level", 0, 1, &f[T_LEVEL]) ||
+        find_field(c, d, "/territory", "name_kk", 1, REPORT_NAME_CAP - 1, &f[T_NAME_KK]) ||
+        find_field(c, d, "/territory", "name_ru", 1, REPORT_NAME_CAP - 1, &f[T_NAME_RU]))
+        return -1;
+    if (!(t->territories = calloc(d->n ? d->n : 1, sizeof *t->territories))) return fail(c, "out of memory for /territory");
+    t->nterritories = d->n;
+    for (size_t i = 0; i < d->n; i++) {
+        const uint8_t *rec = d->buf + i * d->size;
+        report_territory *o = &t->territories[i];
+        char kato[VALUE_CAP];
+        get_string(rec, &f[T_KATO], kato);
+        o->level = (int8_t)get_int(rec, &f[T_LEVEL]);
+        get_string(rec, &f[T_NAME_KK], o->name_kk);
+        get_string(rec, &f[T_NAME_RU], o->name_ru);
+        if ((o->kato = parse_kato(kato)) < 0 || (i > 0 && o->kato <= o[-1].kato))
+            return fail(c, "/territory[%zu]: bad or unsorted kato '%s'", i, kato);
+    }
+    return 0;
+}
+
+static int decode_dimension_labels(h5ctx *c, const dataset_in *d, report_table *t) {
+    field f[3];
+    if (find_field(c, d, "/dimension_labels", "name", 1, NAME_CAP - 1, &f[L_NAME]) ||
+        find_field(c, d, "/dimension_labels", "label_kk", 1, REPORT_LABEL_CAP - 1, &f[L_KK]) ||
+        find_field(c, d, "/dimension_labels", "label_ru", 1, REPORT_LABEL_CAP - 1, &f[L_RU]))
+        return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        char name[NAME_CAP];
+        const uint8_t *rec = d->buf + i * d->size;
+        get_string(rec, &f[L_NAME], name);
+        for (size_t k = 0; k < t->ndims; k++)
+            if (!strcmp(t->dims[k].name, name)) {
+                get_string(rec, &f[L_KK], t->dims[k].label_kk);
+                get_string(rec, &f[L_RU], t->dims[k].label_ru);
+            }
+    }
+    return 0;
+}
+
+/* /territory and /dimension_labels, when the archive has them. */
+static int read_names(h5ctx *c, hid_t file, report_table *t) {
+    int there = has_link(c, file, "/territory"), labels = there < 0 ? -1 : has_link(c, file, "/dimension_labels");
+    if (there > 0 && read_records(c, file, "/territory", t, decode_territory)) return -1;
+    if (labels > 0 && read_records(c, file, "/dimension_labels", t, decode_dimension_labels)) return -1;
+    return there < 0 || labels < 0 ? -1 : 0;
+}
+
 /* /rows after /measures: its fields name the dimensions to read. */
 static int read_rows(h5ctx *c, hid_t file, report_table *t) {
     dataset_in d;
     if (read_dataset(c, file, "/rows", &d) != 0) return -1;
     int rc = rows_members(c, &d, t);
     for (size_t i = 0; rc == 0 && i < t->ndims; i++) rc = read_dimension(c, file, &t->dims[i]);
+    for (size_t i = 0; rc == 0 && i < t->ndims; i++) rc = read_listing(c, file, &t->dims[i]);
     if (rc == 0) rc = decode_rows(c, &d, t);
     return dataset_done(c, &d, rc);
 }
 
 static int read_contents(h5ctx *c, hid_t file, report_table *t) {
     return read_root_attrs(c, file, t) || read_records(c, file, "/measures", t, decode_measures) ||
-                   read_records(c, file, "/inputs", t, decode_inputs) || read_rows(c, file, t)
+                   read_records(c, file, "/inputs", t, decode_inputs) || read_rows(c, file, t) ||
+                   read_names(c, file, t)
                ? -1 : 0;
 }
 

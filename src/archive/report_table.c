@@ -47,6 +47,30 @@ void report_table_free(report_table *t) {
     free(t->kato), t->kato = NULL;
     free(t->level), t->level = NULL;
     t->nrows = 0;
+    free(t->territories), t->territories = NULL;
+    t->nterritories = 0;
+}
+
+size_t report_tables_inputs(const report_table *const *tables, size_t n, const report_input **seen, size_t cap) {
+    size_t count = 0;
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < tables[t]->ninputs; i++) {
+            const report_input *in = &tables[t]->inputs[i];
+            int dup = 0;
+            for (size_t k = 0; k < count; k++) dup |= !strcmp(seen[k]->name, in->name);
+            if (!dup && count < cap) seen[count++] = in;
+        }
+    return count;
+}
+
+const report_territory *report_table_territory(const report_table *t, int32_t kato) {
+    size_t lo = 0, hi = t->nterritories;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->territories[mid].kato < kato) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < t->nterritories && t->territories[lo].kato == kato ? &t->territories[lo] : NULL;
 }
 
 /* Writes a name or dimension value, quoted (RFC 4180) only if it holds a

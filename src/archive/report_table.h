@@ -23,12 +23,25 @@
 
 typedef struct {
     char name[48];
+    char label_kk[REPORT_LABEL_CAP], label_ru[REPORT_LABEL_CAP]; /* "" when the job gives none */
     size_t nvalues;            /* including the final "_T" */
     char (*values)[32];        /* values in CSV sort order (bytes), "_T" last */
+    uint8_t listed[256];       /* listed[v]: position of values[v] in the
+                                  order the report lists them ("_T" last);
+                                  what forms show; rows stay in CSV order */
 } report_dimension;
+
+/* A territory object of the table with its names as of the period's last
+ * day (the snapshot's kato extract; the republic has fixed names). */
+typedef struct {
+    int32_t kato;
+    int8_t level;
+    char name_kk[REPORT_NAME_CAP], name_ru[REPORT_NAME_CAP];
+} report_territory;
 
 typedef struct {
     char name[48];
+    char label_kk[REPORT_LABEL_CAP], label_ru[REPORT_LABEL_CAP]; /* "" when the job gives none */
     measure_format format;
     int person_count;          /* a person/household count (disclosure) */
     int nfollows;              /* measures it is derived from (disclosure) */
@@ -50,6 +63,10 @@ typedef struct {
     int methodology_version;
     char snapshot_date[9];     /* YYYYMMDD */
     char tool_version[32];
+    char addressee[256];       /* the report's addressee (job file) */
+    char deadline[11];         /* YYYY-MM-DD: E + the report's deadline days */
+    size_t nterritories;       /* the objects of the rows, by code */
+    report_territory *territories;
     size_t ninputs;
     report_input inputs[REPORT_MAX_EXTRACTS];
     size_t ndims;
@@ -67,7 +84,17 @@ typedef struct {
  * first). Returns 0, or -1 out of memory. */
 int report_table_alloc_rows(report_table *t, size_t nrows);
 
-/* Frees rows and dimension value lists; the struct may be reused. */
+/* The territory entry of kato, or NULL when the table has none (binary
+ * search; territories are sorted by code). Cannot fail. */
+const report_territory *report_table_territory(const report_table *t, int32_t kato);
+
+/* Every input extract any of the n tables used, once each, in first-seen
+ * order, into seen[cap] (pointers into the tables); returns the count (at
+ * most cap). Cannot fail. */
+size_t report_tables_inputs(const report_table *const *tables, size_t n, const report_input **seen, size_t cap);
+
+/* Frees rows, dimension value lists and territories; the struct may be
+ * reused. */
 void report_table_free(report_table *t);
 
 /* Writes the CSV form to out: header `kato,level,<dims>,<measures>`, rows

@@ -18,4 +18,7 @@
 
 typedef enum { MEASURE_COUNT, MEASURE_MONEY, MEASURE_DECIMAL1 } measure_format;
 
+#define REPORT_NAME_CAP 201        /* a kato name: text of at most 200 bytes */
+#define REPORT_LABEL_CAP 128       /* a measure's or dimension's label (kk, ru) */
+
 #endif

@@ -5,7 +5,8 @@
  * default listen address is 127.0.0.1:8080; a non-loopback address needs
  * --allow-remote. The audit log defaults to OUT/audit.log. The connection
  * caps and read deadlines (serve.h, guard.h) have defaults; the flags set
- * them for a site (and let the tests use small values). */
+ * them for a site (and let the tests use small values). --portal-ttl sets
+ * how long a browser portal session lives (default 1800 s). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 
 static const char *const usage =
     "esep serve --out OUT --access FILE [--listen HOST:PORT] [--audit FILE] [--allow-remote]\n"
-    "           [--max-connections N] [--max-per-address N] [--head-timeout-ms MS] [--body-timeout-ms MS]";
+    "           [--max-connections N] [--max-per-address N] [--head-timeout-ms MS] [--body-timeout-ms MS]\n"
+    "           [--portal-ttl SECONDS]";
 
 /* A positive integer up to 10^7 into *out. 0, or -1. */
 static int positive(const char *s, unsigned *out) {
@@ -37,6 +39,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
                                              {"max-per-address", required_argument, 0, 'P'},
                                              {"head-timeout-ms", required_argument, 0, 'H'},
                                              {"body-timeout-ms", required_argument, 0, 'B'},
+                                             {"portal-ttl", required_argument, 0, 't'},
                                              {0, 0, 0, 0}};
     serve_options o = {0};
     if (cli_wants_help(argc, argv)) return cli_help(ctx, usage);
@@ -52,6 +55,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv) {
                             : c == 'H' ? &o.head_timeout_ms : &o.body_timeout_ms;
             if (positive(optarg, field)) return cli_usage_error(ctx, usage, "'%s' is not a positive number", optarg);
         }
+        else if (c == 't' && (o.portal_ttl = atoi(optarg)) <= 0) return cli_usage_error(ctx, usage, "--portal-ttl: seconds > 0");
+        else if (c == 't') continue;
         else return cli_usage_error(ctx, usage, "unknown option");
     }
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);

@@ -120,6 +120,8 @@ static void finish_values(const cube *c, int m, int64_t *out) {
 static int table_dimension(const job *j, size_t d, report_dimension *td, size_t *order) {
     size_t nv = j->dim_nvalues[d];
     snprintf(td->name, sizeof td->name, "%s", j->dim_names[d]);
+    snprintf(td->label_kk, sizeof td->label_kk, "%s", j->dim_label_kk[d] ? j->dim_label_kk[d] : "");
+    snprintf(td->label_ru, sizeof td->label_ru, "%s", j->dim_label_ru[d] ? j->dim_label_ru[d] : "");
     td->nvalues = nv + 1;
     if (!(td->values = calloc(nv + 1, sizeof *td->values))) return -1;
     for (size_t v = 0; v <= nv; v++) order[v] = v;
@@ -132,8 +134,10 @@ static int table_dimension(const job *j, size_t d, report_dimension *td, size_t 
             order[b] = order[b - 1];
             order[b - 1] = tmp;
         }
-    for (size_t v = 0; v <= nv; v++)
+    for (size_t v = 0; v <= nv; v++) {
         snprintf(td->values[v], sizeof td->values[v], "%s", order[v] == nv ? "_T" : j->dim_values[d][order[v]]);
+        td->listed[v] = (uint8_t)order[v]; /* declared position; "_T" (nv) last */
+    }
     return 0;
 }
 
@@ -250,6 +254,8 @@ int cube_to_table(const cube *c, cube_lookup lookup, void *lookup_data, const te
         const job_measure *jm = &j->measures[m];
         report_measure *tm = &t->measures[m];
         snprintf(tm->name, sizeof tm->name, "%s", jm->name);
+        snprintf(tm->label_kk, sizeof tm->label_kk, "%s", jm->label_kk ? jm->label_kk : "");
+        snprintf(tm->label_ru, sizeof tm->label_ru, "%s", jm->label_ru ? jm->label_ru : "");
         tm->format = jm->format;
         tm->person_count = jm->person_count;
         tm->nfollows = (int)jm->nfollows;

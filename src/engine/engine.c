@@ -291,18 +291,31 @@ static int join_batch(join_plan *jp, const row_batch *b, int64_t sign, scratch *
     return rc;
 }
 
+/* A text cell into out[REPORT_NAME_CAP] ("" when null); the schema's
+ * text limit (200 bytes) keeps it whole. */
+static void copy_text(const row_batch *b, const batch_column *c, size_t r, char *out) {
+    uint32_t len = c->text_len[r];
+    if (len == BATCH_NULL_TEXT) len = 0;
+    if (len > REPORT_NAME_CAP - 1) len = REPORT_NAME_CAP - 1;
+    memcpy(out, b->text + (len ? c->text_off[r] : 0), len);
+    out[len] = '\0';
+}
+
 /* The kato extract feeds the territory. */
 static int kato_batch(engine *e, const row_batch *b, int64_t sign) {
     const schema_extract *x = b->ext;
     int code = schema_find_column(x, "code"), level = schema_find_column(x, "level"),
         from = schema_find_column(x, "valid_from"), to = schema_find_column(x, "valid_to"),
-        succ = schema_find_column(x, "successor");
-    if (code < 0 || level < 0 || from < 0 || to < 0 || succ < 0) return -1;
+        succ = schema_find_column(x, "successor"), kk = schema_find_column(x, "name_kk"),
+        ru = schema_find_column(x, "name_ru");
+    if (code < 0 || level < 0 || from < 0 || to < 0 || succ < 0 || kk < 0 || ru < 0) return -1;
     for (size_t r = 0; r < b->nrows; r++) {
         int64_t s = widen(&b->cols[succ], r), t = widen(&b->cols[to], r);
         kato_row row = {(int32_t)widen(&b->cols[code], r), (int32_t)widen(&b->cols[level], r),
                         (int32_t)widen(&b->cols[from], r), t == EXPR_NULL ? -1 : (int32_t)t,
-                        s == EXPR_NULL ? -1 : (int32_t)s, b->line[r]};
+                        s == EXPR_NULL ? -1 : (int32_t)s, b->line[r], "", ""};
+        copy_text(b, &b->cols[kk], r, row.name_kk);
+        copy_text(b, &b->cols[ru], r, row.name_ru);
         if (territory_add_row(&e->terr, &row, (int)sign)) return -1;
     }
     return 0;
@@ -716,8 +729,35 @@ static const cube *lookup_cube(void *data, const char *id) {
     return NULL;
 }
 
+/* The republic is not a row of the kato extract; its names are fixed. */
+#define REPUBLIC_KK "Қазақстан Республикасы"
+#define REPUBLIC_RU "Республика Казахстан"
+
+/* t->territories: every object of t's rows (rows are ordered by kato, so
+ * each object's rows are together) with its names from the classifier. */
+static int name_territories(const territory *terr, report_table *t) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->nrows; i++) n += i == 0 || t->kato[i] != t->kato[i - 1];
+    if (!(t->territories = calloc(n ? n : 1, sizeof *t->territories))) return -1;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (i > 0 && t->kato[i] == t->kato[i - 1]) continue;
+        report_territory *o = &t->territories[t->nterritories++];
+        const kato_row *k = t->kato[i] ? territory_row(terr, t->kato[i]) : NULL;
+        o->kato = t->kato[i];
+        o->level = t->level[i];
+        snprintf(o->name_kk, sizeof o->name_kk, "%s", k ? k->name_kk : t->kato[i] ? "" : REPUBLIC_KK);
+        snprintf(o->name_ru, sizeof o->name_ru, "%s", k ? k->name_ru : t->kato[i] ? "" : REPUBLIC_RU);
+    }
+    return 0;
+}
+
 int engine_table(engine *e, size_t r, report_table *t, char *err, size_t errlen) {
-    return cube_to_table(&e->plan.reports[r].cube, lookup_cube, e, &e->terr, t, err, errlen);
+    const job *j = e->plan.reports[r].job;
+    if (cube_to_table(&e->plan.reports[r].cube, lookup_cube, e, &e->terr, t, err, errlen)) return -1;
+    snprintf(t->addressee, sizeof t->addressee, "%s", j->addressee ? j->addressee : "");
+    date_format(e->plan.per.end + j->deadline_days, t->deadline);
+    if (name_territories(&e->terr, t)) return snprintf(err, errlen, "out of memory"), -1;
+    return 0;
 }
 
 const fact_table *engine_report_rejects(const engine *e, size_t r) { return &e->plan.reports[r].rejects; }

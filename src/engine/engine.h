@@ -47,8 +47,9 @@ int engine_consume_withdrawn(void *engine_ptr, const row_batch *batch);
  * with a message (all ranks agree). */
 int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errlen);
 
-/* Rank 0: the table of planned report r (metadata left to the caller).
- * 0, or -1 with a message. */
+/* Rank 0: the table of planned report r with its addressee, deadline and
+ * the names of its territory objects (the other metadata is left to the
+ * caller). 0, or -1 with a message. */
 int engine_table(engine *e, size_t r, report_table *t, char *err, size_t errlen);
 
 /* Rank 0 after engine_finish: the rows report r rejected, sorted by

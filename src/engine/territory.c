@@ -111,6 +111,11 @@ int territory_locate(const territory *t, int32_t code, int32_t anc[4]) {
     return 0;
 }
 
+const kato_row *territory_row(const territory *t, int32_t code) {
+    long i = find_row(t, code);
+    return i < 0 ? NULL : &t->rows[i];
+}
+
 void territory_free(territory *t) {
     free(t->rows), free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
     memset(t, 0, sizeof *t);

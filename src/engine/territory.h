@@ -13,9 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../archive/report_table.h"
+
 typedef struct {
     int32_t code, level, valid_from, valid_to, successor; /* valid_to, successor: -1 when absent */
     int64_t line;
+    char name_kk[REPORT_NAME_CAP], name_ru[REPORT_NAME_CAP]; /* what forms print */
 } kato_row;
 
 typedef struct {
@@ -44,6 +47,10 @@ int territory_build(territory *t, int32_t end);
  * and returns 0; returns -1 when the code has no successor valid at E (or
  * is unknown). Cannot fail otherwise. */
 int territory_locate(const territory *t, int32_t code, int32_t anc[4]);
+
+/* The classifier row of code, or NULL when the code is not in it (after
+ * territory_build). Cannot fail. */
+const kato_row *territory_row(const territory *t, int32_t code);
 
 void territory_free(territory *t);
 

@@ -20,6 +20,8 @@
 #include "../base/fsutil.h"
 #include "../base/json.h"
 #include "disclosure.h"
+#include "forms/dashboard.h"
+#include "forms/xlsx_form.h"
 #include "layout.h"
 
 #define BUNDLE_MAX_FILES (REPORT_MAX_MEASURES + 64)
@@ -50,6 +52,11 @@ static int cut_table(const report_table *src, const char *region, report_table *
     for (size_t d = 0; d < REPORT_MAX_DIMS; d++) dst->dims[d].values = NULL, dst->dim_value[d] = NULL;
     for (size_t m = 0; m < REPORT_MAX_MEASURES; m++) dst->value[m] = NULL;
     dst->kato = NULL, dst->level = NULL, dst->nrows = 0;
+    dst->territories = NULL, dst->nterritories = 0;
+    if (!(dst->territories = malloc((src->nterritories + 1) * sizeof *dst->territories))) return -1;
+    for (size_t i = 0; i < src->nterritories; i++)
+        if (bundle_row_belongs(region, src->territories[i].kato, src->territories[i].level))
+            dst->territories[dst->nterritories++] = src->territories[i];
     for (size_t d = 0; d < src->ndims; d++) {
         size_t bytes = src->dims[d].nvalues * sizeof *src->dims[d].values;
         if (!(dst->dims[d].values = malloc(bytes ? bytes : 1))) return -1;
@@ -127,6 +134,26 @@ static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
     return add_file(b, "reports.h5", data, size);
 }
 
+/* xlsx/<ID>.xlsx for every report and index.html: what akimat staff open. */
+static int add_forms(bundle_build *b, const bundle_spec *s, const char *dir, char *err, size_t errlen) {
+    const report_table *tables[64];
+    for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
+    form_bundle fb = {s->region, s->period, tables, b->ncut};
+    for (size_t i = 0; i < b->ncut; i++) {
+        char *data, path[64];
+        size_t size;
+        snprintf(path, sizeof path, "xlsx/%s.xlsx", b->cut[i].id);
+        if (xlsx_form_render(&fb, i, dir, &data, &size, err, errlen) || add_file(b, path, data, size)) return -1;
+    }
+    char *page;
+    size_t page_size;
+    dashboard_history *own = NULL;
+    if (!s->history && dashboard_history_load(s->out_dir, tables, b->ncut, s->period, &own, err, errlen)) return -1;
+    int rc = dashboard_render(&fb, s->history ? s->history : own, &page, &page_size, err, errlen);
+    dashboard_history_free(own);
+    return rc || add_file(b, "index.html", page, page_size) ? -1 : 0;
+}
+
 static int compare_files(const void *a, const void *b) {
     return strcmp(((const bundle_file *)a)->path, ((const bundle_file *)b)->path);
 }
@@ -134,14 +161,7 @@ static int compare_files(const void *a, const void *b) {
 static void write_quality(FILE *f, const bundle_spec *s) {
     /* every extract any of the reports used, once, in first-seen order */
     const report_input *seen[REPORT_MAX_EXTRACTS * 4];
-    size_t n = 0;
-    for (size_t t = 0; t < s->ntables; t++)
-        for (size_t i = 0; i < s->tables[t]->ninputs; i++) {
-            const report_input *in = &s->tables[t]->inputs[i];
-            int dup = 0;
-            for (size_t k = 0; k < n; k++) dup |= !strcmp(seen[k]->name, in->name);
-            if (!dup && n < sizeof seen / sizeof *seen) seen[n++] = in;
-        }
+    size_t n = report_tables_inputs(s->tables, s->ntables, seen, sizeof seen / sizeof *seen);
     fputs("  \"inputs\": [", f);
     for (size_t k = 0; k < n; k++) {
         fprintf(f, "%s\n    {\"extract\": ", k ? "," : "");
@@ -323,6 +343,32 @@ int bundle_read_content(const char *out_dir, const char *region, const char *per
     return 0;
 }
 
+/* BUNDLE.ed25519 (the raw Ed25519 signature of the whole bundle file, for
+ * `openssl pkeyutl -verify -rawin`) and BUNDLE.minisig (for `minisign
+ * -V`), written into the revision's temporary directory so that they
+ * appear with it (sign.h "stock tools"), under both names. */
+static int write_stock_signatures(const bundle_spec *s, const char *tmp, const bundle_result *r, const char *name0,
+                                  char *err, size_t errlen) {
+    static const char *const suffix[2] = {".ed25519", ".minisig"};
+    char path[4400], *data, text[SIGN_MINISIG_CAP], name[200], link_from[4400], link_to[4400];
+    size_t size;
+    uint8_t raw[SIGN_BYTES];
+    snprintf(path, sizeof path, "%.4000s/%.127s", tmp, r->name);
+    if (read_whole(path, &data, &size)) return snprintf(err, errlen, "%s: cannot read back", path), -1;
+    sign_raw(s->key, data, size, raw);
+    int rc = sign_minisig(s->key, data, size, r->name, text) ? (snprintf(err, errlen, "%s: bad file name", r->name), -1) : 0;
+    free(data);
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        snprintf(name, sizeof name, "%.127s%s", r->name, suffix[i]);
+        rc = write_new_file(tmp, name, i == 0 ? (const void *)raw : text, i == 0 ? sizeof raw : strlen(text), err, errlen);
+        snprintf(link_from, sizeof link_from, "%.4000s/%s", tmp, name);
+        snprintf(link_to, sizeof link_to, "%.4000s/%.127s%s", tmp, name0, suffix[i]);
+        if (rc == 0 && link(link_from, link_to) != 0)
+            rc = -1, snprintf(err, errlen, "%s: cannot link: %s", link_to, strerror(errno));
+    }
+    return rc;
+}
+
 /* The files of revision N in its temporary directory tmp: the bundle
  * packed from MANIFEST.json, MANIFEST.sig and the files, its signature,
  * the un-numbered links and CONTENT. */
@@ -353,6 +399,7 @@ static int fill_revision(const bundle_spec *s, bundle_build *b, const char *tmp,
         snprintf(link_to, sizeof link_to, "%.4000s/%.127s%s", tmp, name0, sig ? ".sig" : "");
         if (link(link_from, link_to) != 0) return snprintf(err, errlen, "%s: cannot link: %s", link_to, strerror(errno)), -1;
     }
+    if (write_stock_signatures(s, tmp, r, name0, err, errlen)) return -1;
     return fs_sync_dir(tmp, err, errlen);
 }
 
@@ -401,6 +448,7 @@ int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t err
         r->rows += b->cut[i].nrows;
         if (add_csv(b, &b->cut[i])) rc = -1, snprintf(err, errlen, "out of memory writing CSV");
     }
+    if (rc == 0) rc = add_forms(b, s, dir, err, errlen);
     if (rc == 0) qsort(b->files, b->nfiles, sizeof *b->files, compare_files);
     if (rc == 0 && build_manifest(s, b, 0, &manifest, &manifest_size)) rc = -1, snprintf(err, errlen, "out of memory");
     if (rc == 0) {

@@ -26,6 +26,7 @@ typedef struct {
     const sign_keypair *key;
     const char *latest_content;          /* CONTENT digest of the latest
                                             revision, or NULL when none */
+    const struct dashboard_history *history; /* dashboard.h; NULL: read for this bundle */
 } bundle_spec;
 
 typedef struct {

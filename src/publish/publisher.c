@@ -17,6 +17,7 @@
 #include "bundle.h"
 #include "catalog.h"
 #include "disclosure.h"
+#include "forms/dashboard.h"
 #include "layout.h"
 #include "sign.h"
 
@@ -64,9 +65,9 @@ int publish_prepare_key(const publish_args *a, void *keypair, char *err, size_t 
     fs_remove_stale_temps(pubdir);
     uint8_t current[SIGN_PUBLIC_BYTES];
     char ignored[256];
-    if (sign_load_public(pub, current, ignored, sizeof ignored) == 0 && !memcmp(current, key->public_key, sizeof current))
-        return 0;
-    return fs_mkdirs(pubdir, err, errlen) || sign_write_public(pub, key->public_key, err, errlen) ? -1 : 0;
+    int same = sign_load_public(pub, current, ignored, sizeof ignored) == 0 && !memcmp(current, key->public_key, sizeof current);
+    if (!same && (fs_mkdirs(pubdir, err, errlen) || sign_write_public(pub, key->public_key, err, errlen))) return -1;
+    return sign_write_stock_public(pubdir, key->public_key, err, errlen) ? -1 : 0;
 }
 
 /* "00" and the two-digit codes of every region row in the tables, sorted. */
@@ -125,6 +126,7 @@ typedef struct {
     const sign_keypair *key;
     const char *snapshot_date, *period;
     publish_summary *sum;
+    const dashboard_history *history;   /* read once for every bundle's dashboard */
 } publication;
 
 /* Reconciles (region, P) with the catalog, then publishes its bundle
@@ -149,7 +151,8 @@ static int publish_region(publication *pb, const char *region, char *err, size_t
     int have_latest = on_disk && bundle_read_content(pb->a->out_dir, region, pb->period, on_disk, content, manifest) == 0;
     int revision = next > on_disk ? next : on_disk + 1;
     bundle_spec spec = {pb->a->out_dir, region, pb->period, revision, pb->snapshot_date, pb->a->tool_version,
-                        (const report_table *const *)pb->tables, pb->ntables, pb->key, have_latest ? content : NULL};
+                        (const report_table *const *)pb->tables, pb->ntables, pb->key, have_latest ? content : NULL,
+                        pb->history};
     bundle_result r;
     if (bundle_publish(&spec, &r, err, errlen)) return -1;
     if (!r.unchanged) stop_point("bundle", 0);
@@ -196,9 +199,16 @@ static int publish_tables(publication *pb, char *err, size_t errlen) {
         if (disclosure_apply(pb->tables[t], err, errlen)) return -1;
     char regions[101][3];
     size_t nregions = list_regions(pb->tables, pb->ntables, regions);
-    for (size_t i = 0; i < nregions; i++)
-        if (publish_region(pb, regions[i], err, errlen)) return -1;
-    return 0;
+    dashboard_history *history = NULL;
+    if (dashboard_history_load(pb->a->out_dir, (const report_table *const *)pb->tables, pb->ntables, pb->period,
+                               &history, err, errlen))
+        return -1;
+    pb->history = history;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nregions; i++) rc = publish_region(pb, regions[i], err, errlen);
+    dashboard_history_free(history);
+    pb->history = NULL;
+    return rc;
 }
 
 int publish_period(const publish_args *a, const char *period, char *const *ids, size_t nids, publish_summary *sum,
@@ -221,7 +231,7 @@ int publish_period(const publish_args *a, const char *period, char *const *ids, 
     rc = cat ? publish_prepare_key(a, &key, err, errlen) : -1;
     const char *snapshot = newest_snapshot(tables, ntables);
     catalog_run run = {0, snapshot, period, a->ranks, a->tool_version, list, NULL, NULL, "running"};
-    publication pb = {cat, 0, a, tables, ntables, &key, snapshot, period, sum};
+    publication pb = {cat, 0, a, tables, ntables, &key, snapshot, period, sum, NULL};
     if (rc == 0) rc = catalog_begin_run(cat, &run, &pb.run_id, err, errlen);
     if (rc == 0) rc = publish_tables(&pb, err, errlen);
     sodium_memzero(&key, sizeof key);

@@ -38,6 +38,7 @@
 #include "guard.h"
 #include "layout.h"
 #include "request.h"
+#include "portal.h"
 
 #define RAW_KEEP 320            /* bytes of the raw target kept per request */
 #define SIG_MAX 4096            /* a .sig larger than this is not served */
@@ -69,6 +70,7 @@ typedef struct {
     pthread_mutex_t hash_lock;     /* one file hashed at a time */
     etag_slot cache[SERVE_ETAG_CACHE];
     unsigned long clock;
+    portal *portal;                /* the browser portal under /portal */
 } server;
 
 typedef struct {
@@ -85,6 +87,7 @@ typedef struct {
     int status;                 /* 0 until a response is queued */
     int revision;               /* 0 = none */
     uint64_t body_len;          /* body length of a buffer response */
+    void *portal_state;         /* a portal request's (portal.h) */
     int counted;                /* body streamed through body_read */
     uint64_t sent;              /* body bytes handed to MHD by body_read */
     uint64_t acked0;            /* the socket's tcpi_bytes_acked at start */
@@ -720,6 +723,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->bad_bytes = hidden_bytes(r, c, version);
         return MHD_YES;
     }
+    if (!r->bad_bytes && portal_owns(r->raw, r->raw_len)) { /* the browser portal: its own checks (portal.h) */
+        portal_outcome po = {0, 0, ""};
+        enum MHD_Result ret = portal_request(((server *)cls)->portal, c, r->method, r->raw, r->raw_len, r->addr,
+                                             upload_data, upload_data_size, &r->portal_state, &po);
+        if (po.status) r->status = po.status, r->body_len = r->head ? 0 : po.body_len;
+        if (po.who[0]) r->authed = 1, snprintf(r->who.name, sizeof r->who.name, "%s", po.who);
+        return ret;
+    }
     if (*upload_data_size) {
         r->has_body = 1;
         *upload_data_size = 0;
@@ -735,6 +746,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
     if (!r) return;
     int complete = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
     audit(s, r, bytes_delivered(r, c, complete), complete);
+    portal_request_done(r->portal_state);
     sodium_memzero(r, sizeof *r);
     free(r);
     *req_cls = NULL;
@@ -843,6 +855,7 @@ static void on_signal(int sig) {
 static void server_free(server *s) {
     if (s->acl_ok) access_free(&s->acl);
     guard_free(s->guard);
+    portal_free(s->portal);
     if (s->audit_fd >= 0) close(s->audit_fd);
     pthread_mutex_destroy(&s->audit_lock);
     pthread_mutex_destroy(&s->access_lock);
@@ -876,6 +889,8 @@ static server *server_new(const serve_options *o, char *err, size_t errlen) {
                         o->head_timeout_ms ? o->head_timeout_ms : SERVE_HEAD_TIMEOUT_MS,
                         o->body_timeout_ms ? o->body_timeout_ms : SERVE_BODY_TIMEOUT_MS};
     if (!rc && !(s->guard = guard_new(&lim, err, errlen))) rc = -1;
+    if (!rc && !(s->portal = portal_new(o->out_dir, o->access_path, o->portal_ttl)))
+        rc = error_set(err, errlen, "out of memory");
     if (!rc && (s->audit_fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
         rc = error_set(err, errlen, "audit log %s: %s", audit_path, strerror(errno));
     if (rc) server_free(s);

@@ -27,6 +27,10 @@
  *        (text/plain, X-Esep-Revision). Bundle and signature are separate
  *        requests: a client compares their X-Esep-Revision headers.
  *
+ * /portal and /portal/… are the browser portal (portal.h), with its own
+ * methods (a POST login form), cookies and checks; the rest of this
+ * comment is about the Bearer API.
+ *
  * Order of checks, so that nothing leaks: (1) the raw request target — only
  * [A-Za-z0-9._/-], no percent-encoding at all, no query, no empty, `.` or
  * `..` segment, at most SERVE_MAX_PATH bytes, region and period valid —
@@ -94,6 +98,7 @@ typedef struct {
     unsigned max_per_addr;    /* 0 = SERVE_MAX_PER_IP */
     unsigned head_timeout_ms; /* 0 = SERVE_HEAD_TIMEOUT_MS */
     unsigned body_timeout_ms; /* 0 = SERVE_BODY_TIMEOUT_MS */
+    int portal_ttl;           /* browser portal session lifetime, s (0 = default) */
 } serve_options;
 
 /* Starts the service and blocks until SIGINT or SIGTERM, then stops it

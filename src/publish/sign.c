@@ -1,4 +1,8 @@
-/* sign.c — see sign.h. */
+/* sign.c — see sign.h. The stock-tool forms at the end are byte layouts
+ * fixed by their formats: RFC 8410 (an Ed25519 SubjectPublicKeyInfo is a
+ * 12-byte DER prefix and the 32 key bytes) and minisign's key and
+ * signature files (base64 of algorithm "Ed", key id, key; of "ED", key id,
+ * signature; then the global signature over signature ‖ trusted comment). */
 #include "sign.h"
 
 #include <errno.h>
@@ -106,4 +110,82 @@ int sign_verify_hex(const uint8_t key[SIGN_PUBLIC_BYTES], const void *msg, size_
         sodium_hex2bin(sig, sizeof sig, hex, hexlen, NULL, &got, NULL) != 0 || got != SIGN_BYTES)
         return 0;
     return crypto_sign_verify_detached(sig, msg, len, key) == 0;
+}
+
+/* ---- stock tools ---------------------------------------------------------- */
+
+static const uint8_t SPKI_ED25519[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+
+static void key_id(const uint8_t key[SIGN_PUBLIC_BYTES], uint8_t id[8]) {
+    uint8_t h[32];
+    crypto_generichash(h, sizeof h, key, SIGN_PUBLIC_BYTES, NULL, 0);
+    memcpy(id, h, 8);
+}
+
+static void base64(const uint8_t *bin, size_t n, char *out, size_t cap) {
+    sodium_bin2base64(out, cap, bin, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void sign_public_pem(const uint8_t key[SIGN_PUBLIC_BYTES], char out[SIGN_PEM_CAP]) {
+    uint8_t der[sizeof SPKI_ED25519 + SIGN_PUBLIC_BYTES];
+    char b64[80];
+    memcpy(der, SPKI_ED25519, sizeof SPKI_ED25519);
+    memcpy(der + sizeof SPKI_ED25519, key, SIGN_PUBLIC_BYTES);
+    base64(der, sizeof der, b64, sizeof b64);
+    snprintf(out, SIGN_PEM_CAP, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", b64);
+}
+
+void sign_public_minisign(const uint8_t key[SIGN_PUBLIC_BYTES], char out[SIGN_MINISIGN_PUB_CAP]) {
+    uint8_t blob[2 + 8 + SIGN_PUBLIC_BYTES] = {'E', 'd'};
+    char b64[80];
+    key_id(key, blob + 2);
+    memcpy(blob + 10, key, SIGN_PUBLIC_BYTES);
+    base64(blob, sizeof blob, b64, sizeof b64);
+    snprintf(out, SIGN_MINISIGN_PUB_CAP, "untrusted comment: minisign public key %02X%02X%02X%02X%02X%02X%02X%02X\n%s\n",
+             blob[9], blob[8], blob[7], blob[6], blob[5], blob[4], blob[3], blob[2], b64);
+}
+
+void sign_raw(const sign_keypair *k, const void *msg, size_t len, uint8_t sig[SIGN_BYTES]) {
+    crypto_sign_detached(sig, NULL, msg, len, k->secret);
+}
+
+int sign_minisig(const sign_keypair *k, const void *msg, size_t len, const char *trusted_comment,
+                 char out[SIGN_MINISIG_CAP]) {
+    size_t tc = strlen(trusted_comment);
+    if (tc > 200 || strpbrk(trusted_comment, "\r\n")) return -1;
+    uint8_t hash[64], blob[2 + 8 + SIGN_BYTES] = {'E', 'D'}, global_msg[SIGN_BYTES + 200], global[SIGN_BYTES];
+    char b64[128], gb64[128];
+    crypto_generichash(hash, sizeof hash, msg, len, NULL, 0);
+    key_id(k->public_key, blob + 2);
+    crypto_sign_detached(blob + 10, NULL, hash, sizeof hash, k->secret);
+    memcpy(global_msg, blob + 10, SIGN_BYTES);
+    memcpy(global_msg + SIGN_BYTES, trusted_comment, tc);
+    crypto_sign_detached(global, NULL, global_msg, SIGN_BYTES + tc, k->secret);
+    base64(blob, sizeof blob, b64, sizeof b64);
+    base64(global, sizeof global, gb64, sizeof gb64);
+    snprintf(out, SIGN_MINISIG_CAP, "untrusted comment: signature from esep secret key\n%s\ntrusted comment: %s\n%s\n",
+             b64, trusted_comment, gb64);
+    return 0;
+}
+
+static int write_text_file(const char *path, const char *text, char *err, size_t errlen) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) return close(fd), unlink(tmp), snprintf(err, errlen, "%s: cannot write", tmp), -1;
+    fchmod(fd, 0644);
+    fputs(text, f);
+    return fs_commit_file(f, tmp, path, err, errlen);
+}
+
+int sign_write_stock_public(const char *dir, const uint8_t key[SIGN_PUBLIC_BYTES], char *err, size_t errlen) {
+    char pem[SIGN_PEM_CAP], mini[SIGN_MINISIGN_PUB_CAP], path[4200];
+    sign_public_pem(key, pem);
+    sign_public_minisign(key, mini);
+    snprintf(path, sizeof path, "%s/esep.pub.pem", dir);
+    if (write_text_file(path, pem, err, errlen)) return -1;
+    snprintf(path, sizeof path, "%s/esep.minisign.pub", dir);
+    return write_text_file(path, mini, err, errlen);
 }

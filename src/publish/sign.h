@@ -41,4 +41,41 @@ void sign_detached_hex(const sign_keypair *k, const void *msg, size_t len, char 
 int sign_verify_hex(const uint8_t key[SIGN_PUBLIC_BYTES], const void *msg, size_t len, const char *hex,
                     size_t hexlen);
 
+/* ---- verification with stock tools (OpenSSL, minisign) ----------------
+ * The same Ed25519 key in the forms those tools read, so an akimat can check
+ * a bundle without esep:
+ *   esep.pub.pem        the public key as PEM (SubjectPublicKeyInfo, RFC 8410)
+ *   esep.minisign.pub   the public key as a minisign key file
+ *   BUNDLE.ed25519      64-byte raw Ed25519 signature of the whole bundle file:
+ *     openssl pkeyutl -verify -pubin -inkey esep.pub.pem -rawin -in BUNDLE -sigfile BUNDLE.ed25519
+ *   BUNDLE.minisig      minisign signature (prehashed "ED": Ed25519 of the
+ *                       file's BLAKE2b-512), trusted comment = file name:
+ *     minisign -V -p esep.minisign.pub -m BUNDLE
+ * The minisign key id is the first 8 bytes of BLAKE2b-256(public key), so it
+ * depends on the key only; nothing holds a time. */
+
+#define SIGN_PEM_CAP 160
+#define SIGN_MINISIGN_PUB_CAP 160
+#define SIGN_MINISIG_CAP 512
+
+/* The public key as PEM text (3 lines, NUL-terminated) into out. Cannot fail. */
+void sign_public_pem(const uint8_t key[SIGN_PUBLIC_BYTES], char out[SIGN_PEM_CAP]);
+
+/* The public key as a minisign public key file (2 lines). Cannot fail. */
+void sign_public_minisign(const uint8_t key[SIGN_PUBLIC_BYTES], char out[SIGN_MINISIGN_PUB_CAP]);
+
+/* Raw Ed25519 signature of msg (what `openssl pkeyutl -rawin` checks).
+ * Cannot fail. */
+void sign_raw(const sign_keypair *k, const void *msg, size_t len, uint8_t sig[SIGN_BYTES]);
+
+/* A minisign signature file of msg with the given trusted comment (one
+ * line, at most 200 bytes, no newline) into out. Returns 0, or -1 when the
+ * comment is not acceptable. */
+int sign_minisig(const sign_keypair *k, const void *msg, size_t len, const char *trusted_comment,
+                 char out[SIGN_MINISIG_CAP]);
+
+/* Writes dir/esep.pub.pem and dir/esep.minisign.pub atomically (0644).
+ * 0, or -1 with a message. */
+int sign_write_stock_public(const char *dir, const uint8_t key[SIGN_PUBLIC_BYTES], char *err, size_t errlen);
+
 #endif

@@ -148,8 +148,16 @@ static int parse_levels(jl *ld, const ynode *n, job *j) {
     return 0;
 }
 
+/* An optional label: at most REPORT_LABEL_CAP - 1 bytes. */
+static int get_label(jl *ld, const ynode *map, const char *key, char **out) {
+    if (get_string(ld, map, key, 0, out)) return -1;
+    if (*out && strlen(*out) >= REPORT_LABEL_CAP)
+        return JFAIL(ld, ynode_get(map, key), "'%s' is longer than %d bytes", key, REPORT_LABEL_CAP - 1);
+    return 0;
+}
+
 static int parse_dimensions(jl *ld, const ynode *n, job *j) {
-    static const char *const keys[] = {"name", "values", NULL};
+    static const char *const keys[] = {"name", "values", "label_kk", "label_ru", NULL};
     if (!n) return 0;
     if (n->kind != YNODE_SEQUENCE || n->count > REPORT_MAX_DIMS)
         return JFAIL(ld, n, "dimensions: a list of at most %d", REPORT_MAX_DIMS);
@@ -157,6 +165,8 @@ static int parse_dimensions(jl *ld, const ynode *n, job *j) {
         const ynode *d = n->items[i];
         if (check_keys(ld, d, keys) || get_string(ld, d, "name", 1, &j->dim_names[i])) return -1;
         j->ndims = i + 1;
+        if (get_label(ld, d, "label_kk", &j->dim_label_kk[i]) || get_label(ld, d, "label_ru", &j->dim_label_ru[i]))
+            return -1;
         if (get_string_list(ld, ynode_get(d, "values"), "values", &j->dim_values[i], &j->dim_nvalues[i])) return -1;
         if (j->dim_nvalues[i] == 0 || j->dim_nvalues[i] > 250) return JFAIL(ld, d, "1..250 values");
         for (size_t v = 0; v < j->dim_nvalues[i]; v++)
@@ -347,14 +357,15 @@ static int parse_measure_kind(jl *ld, const ynode *n, const job *j, job_measure 
 static int parse_measure(jl *ld, const ynode *n, const job *j, job_measure *m) {
     static const char *const keys[] = {"name", "count", "sum", "distinct", "min", "max", "median", "ratio",
                                        "formula", "input", "where", "scale", "format", "person_count",
-                                       "follows", NULL};
+                                       "follows", "label_kk", "label_ru", NULL};
     char *format = NULL;
     m->line = n->line;
     m->column = n->column;
     if (check_keys(ld, n, keys) || get_string(ld, n, "name", 1, &m->name) || parse_measure_kind(ld, n, j, m) ||
         get_expr(ld, n, "where", 0, &m->where) || get_int(ld, n, "scale", 0, 1, 1000000, &m->scale) ||
-        get_string(ld, n, "format", 0, &format))
-        return -1;
+        get_string(ld, n, "format", 0, &format) || get_label(ld, n, "label_kk", &m->label_kk) ||
+        get_label(ld, n, "label_ru", &m->label_ru))
+        return free(format), -1;
     if (!m->scale) m->scale = 1;
     m->format = MEASURE_COUNT;
     int rc = 0;
@@ -451,10 +462,14 @@ static void job_free(job *j) {
     for (size_t m = 0; m < j->nmeasures; m++) {
         job_measure *jm = &j->measures[m];
         free(jm->name), free(jm->value.text), free(jm->where.text), free(jm->num), free(jm->den);
+        free(jm->label_kk), free(jm->label_ru);
         strings_free(jm->follows, jm->nfollows);
     }
     free(j->measures);
-    for (size_t d = 0; d < j->ndims; d++) free(j->dim_names[d]), strings_free(j->dim_values[d], j->dim_nvalues[d]);
+    for (size_t d = 0; d < j->ndims; d++) {
+        free(j->dim_names[d]), free(j->dim_label_kk[d]), free(j->dim_label_ru[d]);
+        strings_free(j->dim_values[d], j->dim_nvalues[d]);
+    }
     free(j->title_kk), free(j->title_ru), free(j->addressee), free(j->path);
 }
 

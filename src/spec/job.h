@@ -96,6 +96,7 @@ typedef struct {
     int64_t scale;          /* RATIO: 1, 100, 1000 */
     measure_format format;
     int person_count;
+    char *label_kk, *label_ru;  /* optional column labels for forms */
     char **follows;
     size_t nfollows;
     int line, column;
@@ -116,6 +117,7 @@ typedef struct {
     int levels[JOB_MAX_LEVEL + 1];  /* levels[l] true when level l is listed */
     size_t ndims;
     char *dim_names[REPORT_MAX_DIMS];
+    char *dim_label_kk[REPORT_MAX_DIMS], *dim_label_ru[REPORT_MAX_DIMS]; /* optional */
     char **dim_values[REPORT_MAX_DIMS]; /* declared order, without "_T" */
     size_t dim_nvalues[REPORT_MAX_DIMS];
     job_input *inputs;

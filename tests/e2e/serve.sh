@@ -16,9 +16,6 @@ mkdir -p "$SRV"
 
 new_token() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
 token_hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
 # publish REGION PERIOD REV BYTES: a random revision and its signature, the
 # way the publisher does it (a revision directory filled under a temporary
@@ -49,31 +46,7 @@ publish 61 2026-10 1 6000
 mkdir -p "$OUT/publish/47/2026-10"  # a region directory with nothing signed
 mkdir -p "$OUT/publish/47/2026-10/r1" && printf 'half' > "$OUT/publish/47/2026-10/r1/esep-47-2026-10.r1.tar.zst"
 
-# The server: a wrapper records its exit status; a few tries at a port.
-server_start() {
-  local try
-  for try in 1 2 3; do
-    PORT=$(free_port)
-    rm -f "$SRV/pid" "$SRV/rc"
-    ( "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" 2>"$SRV/err" &
-      echo $! > "$SRV/pid"; wait $!; echo $? > "$SRV/rc" ) &
-    for _ in $(seq 100); do
-      [ -e "$SRV/rc" ] && break
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/v1/catalog")
-      [ "$code" = 401 ] && return 0
-      sleep 0.1
-    done
-  done
-  echo "server did not start:" >&2; cat "$SRV/err" >&2
-  return 1
-}
-server_stop() {
-  [ -s "$SRV/pid" ] && [ ! -e "$SRV/rc" ] || return 0
-  local pid; pid=$(cat "$SRV/pid")
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 100); do [ -e "$SRV/rc" ] && return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-}
+# The server: server_start/server_stop (tests/lib.sh).
 # A second server with small caps and short deadlines (started by the
 # cases that need it; stopped by small_stop and by the EXIT trap).
 small_start() {

@@ -2,6 +2,7 @@
  * table gives the same bytes whatever the process did before (also in a
  * forked child), and failures leave no file behind and say which path. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,6 +72,22 @@ static void sample_table(report_table *t, int seed) {
         t->value[2][r] = r % 5 == 0 ? MEASURE_EMPTY : (int64_t)r;
         t->value[3][r] = r % 7 == 0 ? MEASURE_SUPPRESSED : -(int64_t)r;
     }
+    set_text(t->addressee, sizeof t->addressee, "Ministry of Labour");
+    set_text(t->measures[0].label_kk, REPORT_LABEL_CAP, "Алушылар");
+    set_text(t->measures[0].label_ru, REPORT_LABEL_CAP, "Получатели");
+    set_text(t->dims[1].label_kk, REPORT_LABEL_CAP, "Жас тобы");
+    set_text(t->dims[1].label_ru, REPORT_LABEL_CAP, "Возрастная группа");
+    set_text(t->deadline, sizeof t->deadline, "2025-04-05");
+    t->dims[0].listed[0] = 1, t->dims[0].listed[1] = 0, t->dims[0].listed[2] = 2; /* M, F */
+    t->dims[1].listed[0] = 2, t->dims[1].listed[1] = 0, t->dims[1].listed[2] = 1, t->dims[1].listed[3] = 3;
+    if (!(t->territories = calloc(3, sizeof *t->territories))) abort();
+    t->nterritories = 3;
+    for (size_t i = 0; i < 3; i++) {
+        t->territories[i].kato = katos[i];
+        t->territories[i].level = (int8_t)i;
+        snprintf(t->territories[i].name_kk, REPORT_NAME_CAP, "Аудан %zu ұзын атауы", i);
+        snprintf(t->territories[i].name_ru, REPORT_NAME_CAP, "Район %zu", i);
+    }
 }
 
 static void expect_same_inputs(const report_table *a, const report_table *b) {
@@ -90,13 +107,19 @@ static void expect_same_shape(const report_table *a, const report_table *b) {
     for (size_t d = 0; d < a->ndims && d < b->ndims; d++) {
         EXPECT_EQ_STR(b->dims[d].name, a->dims[d].name);
         EXPECT_EQ_INT(b->dims[d].nvalues, a->dims[d].nvalues);
-        for (size_t v = 0; v < a->dims[d].nvalues && v < b->dims[d].nvalues; v++)
+        for (size_t v = 0; v < a->dims[d].nvalues && v < b->dims[d].nvalues; v++) {
             EXPECT_EQ_STR(b->dims[d].values[v], a->dims[d].values[v]);
+            EXPECT_EQ_INT(b->dims[d].listed[v], a->dims[d].listed[v]);
+        }
+        EXPECT_EQ_STR(b->dims[d].label_kk, a->dims[d].label_kk);
+        EXPECT_EQ_STR(b->dims[d].label_ru, a->dims[d].label_ru);
     }
     EXPECT_EQ_INT(b->nmeasures, a->nmeasures);
     for (size_t m = 0; m < a->nmeasures && m < b->nmeasures; m++) {
         const report_measure *x = &a->measures[m], *y = &b->measures[m];
         EXPECT_EQ_STR(y->name, x->name);
+        EXPECT_EQ_STR(y->label_kk, x->label_kk);
+        EXPECT_EQ_STR(y->label_ru, x->label_ru);
         EXPECT_EQ_INT(y->format, x->format);
         EXPECT_EQ_INT(y->person_count, x->person_count);
         EXPECT_EQ_INT(y->nfollows, x->nfollows);
@@ -124,6 +147,15 @@ static void expect_same_table(const report_table *a, const report_table *b) {
     EXPECT_EQ_INT(b->methodology_version, a->methodology_version);
     EXPECT_EQ_STR(b->snapshot_date, a->snapshot_date);
     EXPECT_EQ_STR(b->tool_version, a->tool_version);
+    EXPECT_EQ_STR(b->addressee, a->addressee);
+    EXPECT_EQ_STR(b->deadline, a->deadline);
+    EXPECT_EQ_INT(b->nterritories, a->nterritories);
+    for (size_t i = 0; i < a->nterritories && i < b->nterritories; i++) {
+        EXPECT_EQ_INT(b->territories[i].kato, a->territories[i].kato);
+        EXPECT_EQ_INT(b->territories[i].level, a->territories[i].level);
+        EXPECT_EQ_STR(b->territories[i].name_kk, a->territories[i].name_kk);
+        EXPECT_EQ_STR(b->territories[i].name_ru, a->territories[i].name_ru);
+    }
     expect_same_inputs(a, b);
     expect_same_shape(a, b);
     expect_same_rows(a, b);
@@ -267,7 +299,8 @@ static void determinism_cases(const char *dir) {
     TEST_CASE("h5archive: no object stores a time") {
         int headers, timed;
         count_headers(a, &headers, &timed);
-        EXPECT_EQ_INT(headers, 7); /* root, rows, measures, dimensions, sex, age_group, inputs */
+        EXPECT_EQ_INT(headers, 12); /* root, rows, measures, dimensions, sex, age_group, listing, its
+                                       sex and age_group, dimension_labels, territory, inputs */
         EXPECT_EQ_INT(timed, 0);
     }
     TEST_CASE("h5archive: ... also from a child process with another history") {

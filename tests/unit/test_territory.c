@@ -1,6 +1,7 @@
 /* Reporting periods (src/engine/period.h) and territory at E
  * (src/engine/territory.h), on values worked out by hand from reports.md
  * "Conventions" and extracts.md "KATO codes". */
+#include <string.h>
 #include "base/date.h"
 #include "engine/period.h"
 #include "engine/territory.h"
@@ -44,7 +45,9 @@ static void period_cases(void) {
 }
 
 static kato_row row(int32_t code, int level, int32_t from, int32_t to, int32_t successor, int64_t line) {
-    kato_row r = {code, level, from, to, successor, line};
+    kato_row r;
+    memset(&r, 0, sizeof r);
+    r.code = code, r.level = level, r.valid_from = from, r.valid_to = to, r.successor = successor, r.line = line;
     return r;
 }
 
