@@ -63,10 +63,41 @@ void verdict_list_finish(verdict_list *l) {
     l->n = n;
 }
 
-static int compare_owned(const void *a, const void *b) {
-    const owned_entry *x = a, *y = b;
-    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
-    return (x->line > y->line) - (x->line < y->line);
+/* Sorts stably by key (key_field) or by line: one LSD pass per byte that
+ * varies, the sign bit flipped so the bytes order like the values. */
+static void radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_field) {
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
+            count[((v >> shift) & 0xFF) + 1]++;
+        }
+        int constant = 0;
+        for (int b = 1; b <= 256; b++) constant |= count[b] == n;
+        if (constant) continue;
+        for (int b = 1; b <= 256; b++) count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
+            tmp[count[(v >> shift) & 0xFF]++] = a[i];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+/* Orders by (key, line). Entries usually arrive in line order already (a
+ * rank pushes them as it scans), so the line passes are skipped then.
+ * Radix rather than qsort: this sorts every key of persons. -1 when out of
+ * memory. */
+static int sort_owned(owned_entry *a, size_t n) {
+    if (n < 2) return 0;
+    owned_entry *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    size_t i = 1;
+    while (i < n && a[i - 1].line <= a[i].line) i++;
+    if (i < n) radix_by_field(a, tmp, n, 0);
+    radix_by_field(a, tmp, n, 1);
+    free(tmp);
+    return 0;
 }
 
 /* Every rank's entries sent to their owners, tagged with their origin. */
@@ -143,9 +174,9 @@ int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entrie
     owned_entry *got = NULL;
     size_t ngot = 0;
     if (gather_at_owners(comm, replicated, entries, &got, &ngot)) return -1;
-    if (ngot) qsort(got, ngot, sizeof *got, compare_owned);
     decisions d;
-    int failed = decisions_alloc(&d, ngot) != 0;
+    int failed = sort_owned(got, ngot) != 0;
+    failed |= decisions_alloc(&d, ngot) != 0;
     int64_t first_line = 0; /* the line that keeps the current key */
     for (size_t i = 0; !failed && i < ngot; i++) {
         if (i > 0 && got[i].key == got[i - 1].key) {
