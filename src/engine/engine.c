@@ -7,6 +7,7 @@
 
 #include "../base/date.h"
 #include "../base/progress.h"
+#include "keyfilter.h"
 
 const char *engine_reject_reason_name(int reason) {
     switch (reason) {
@@ -668,12 +669,33 @@ static int reduce_report(engine *e, report_plan *rp) {
     return rc ? -1 : facts_sort_and_cancel(rj);
 }
 
+static int may_be_probed(const void *kf, int64_t key) { return key_filter_may_contain(kf, key); }
+
+/* Before any keyed stage, so that no stage runs while the joins still hold
+ * rows nobody probes: each join keeps the rows whose key the input's facts
+ * (on any rank) may carry. Collective; 0 or -1 out of memory (all ranks). */
+static int prune_joins(engine *e) {
+    for (size_t r = 0; r < e->plan.nreports; r++) {
+        report_plan *rp = &e->plan.reports[r];
+        for (size_t i = 0; !rp->skipped && i < rp->ninputs; i++) {
+            input_plan *ip = &rp->inputs[i];
+            if (!ip->keyed || ip->njoins == 0) continue;
+            key_filter kf = {0};
+            int rc = key_filter_build(&kf, ip->facts.key, ip->facts.n, e->comm);
+            for (size_t k = 0; rc == 0 && k < ip->njoins; k++) facts_retain(&ip->joins[k].facts, may_be_probed, &kf);
+            key_filter_free(&kf);
+            if (rc) return -1;
+        }
+    }
+    return 0;
+}
+
 int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errlen) {
     int failed = e->failed || ensure_territory(e);
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
     if (failed) return snprintf(err, errlen, "out of memory while computing reports"), -1;
     mark_skipped(e, snap);
-    int rc = 0;
+    int rc = prune_joins(e);
     for (size_t r = 0; rc == 0 && r < e->plan.nreports; r++) {
         report_plan *rp = &e->plan.reports[r];
         for (size_t i = 0; rc == 0 && !rp->skipped && i < rp->ninputs; i++) {
