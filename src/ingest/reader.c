@@ -243,7 +243,7 @@ static int skip_to_share(read_state *st, byte_source *src) {
  * verdicts exist here): re-derives every rejection in line order, adding
  * the late ones, so the part file is rewritten sorted; the rows that late
  * verdicts withdraw are handed back to the consumer. */
-static int scan_share(read_state *st, const verdict_list *late, scan_counts *counts) {
+static int scan_share(read_state *st, const verdict_list *late, scan_counts *counts, progress *bar) {
     const extract_read_args *a = st->a;
     char err[512] = "out of memory";
     int writes_rejects = owns_rejects(st);
@@ -261,8 +261,6 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
         csv_scanner_free(sc), byte_source_free(src), row_batch_free(b);
         return skip;
     }
-    progress bar;
-    progress_start(&bar, st->ext->name, a->show_progress && !late);
     memset(counts, 0, sizeof *counts);
     size_t next_late = 0;
     int status = ST_OK, r;
@@ -292,10 +290,9 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
         if (b->nrows == b->capacity) {
             if (deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
             row_batch_clear(b);
-            progress_update(&bar, byte_source_progress(src), counts->read);
+            if (bar) progress_update(bar, byte_source_progress(src), writes_rejects ? counts->read : 0);
         }
     }
-    progress_finish(&bar);
     if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(sc));
     if (status == ST_OK && b->nrows && deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
     if (status == ST_FATAL && !st->msg[0]) snprintf(st->msg, sizeof st->msg, "%s: cannot write rejects or out of memory", st->ext->name);
@@ -363,7 +360,7 @@ static int finish_rows(read_state *st, scan_counts *counts) {
     if (st->late.n > 0) {
         scan_counts again;
         uint64_t bytes = counts->bytes;
-        status = scan_share(st, &st->late, &again);
+        status = scan_share(st, &st->late, &again, NULL);
         *counts = again;
         counts->bytes = bytes;
     }
@@ -418,7 +415,11 @@ int extract_read(const extract_read_args *a, extract_summary *sum) {
     int status = prepare(&st);
     if (status == ST_OK) {
         double t0 = progress_now();
-        status = agree(&st, scan_share(&st, NULL, &counts));
+        progress bar; /* of every rank's share; the re-scan for late verdicts is not shown */
+        progress_start(&bar, st.ext->name, a->show_progress, a->comm);
+        int scanned = scan_share(&st, NULL, &counts, &bar);
+        progress_finish(&bar, owns_rejects(&st) ? counts.read : 0); /* replicated: rank 0's rows only */
+        status = agree(&st, scanned);
         sum->seconds = progress_now() - t0;
         sum->bytes = counts.bytes;
     }

@@ -3,7 +3,7 @@
 # check` and `esep run` give for -np 1, 2, 3 and 4 exactly what they give
 # on the same CSV uncompressed (counts, rejects with true line numbers,
 # archives and exports), and a corrupt frame fails its extract with the
-# same message for any rank count.
+# same message for any rank count. Also: progress of a scan covers all ranks.
 source "$(dirname "$0")/../lib.sh"
 SNAP=$TMP_ROOT/snap
 "$GEN" --persons 20000 --date 20261122 --seed 11 --out "$SNAP/plain" --plain >/dev/null 2>&1
@@ -117,7 +117,21 @@ assert j["persons"]["rejected"] == 0 and j["persons"]["read"] == 20000
 PY
 }
 
+# Progress under mpirun (no terminal) is logged by rank 0 for ALL ranks:
+# the last line for persons counts every rank's rows, not rank 0's share.
+case_progress_all_ranks() {
+  ESEP_PROGRESS_SECONDS=0 esep_np 3 check --snapshot "$SNAP/sf/20261122" --out "$TMP/o" > /dev/null 2> "$TMP/err" \
+    || { cat "$TMP/err"; fail "check"; }
+  grep 'level=info rank=0 msg="persons: .* read, .* rows' "$TMP/err" > "$TMP/lines" || fail "no progress lines"
+  [ "$(grep -c . "$TMP/lines")" -ge 2 ] || fail "a single progress line"
+  tail -1 "$TMP/lines" | grep -q 'persons: 100.0% read, 20000 rows, .* 3 ranks' || { tail -3 "$TMP/lines"; fail "last line"; }
+  ! grep -q 'rank=[12] msg=".*% read' "$TMP/err" || fail "a rank other than 0 reported progress"
+  esep_np 3 check --snapshot "$SNAP/sf/20261122" --out "$TMP/q" > /dev/null 2> "$TMP/quiet"
+  ! grep -q '% read' "$TMP/quiet" || fail "progress lines for a scan shorter than the default interval"
+}
+
 run_case "single frame: esep check equals plain CSV for 1, 2, 3, 4 ranks" case_check_ranks
+run_case "progress: logged by rank 0 for all ranks under mpirun" case_progress_all_ranks
 run_case "single frame: injected bad rows rejected exactly for 1, 2, 3, 4 ranks" case_injected_rows
 run_case "single frame: esep run archives identical for 1-4 ranks, exports equal plain" case_run_ranks
 run_case "single frame: tiny files on 4 ranks give the hand-worked reports" case_fixture_tiny_files
