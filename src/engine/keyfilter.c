@@ -17,8 +17,9 @@ static void positions(const key_filter *kf, int64_t key, uint64_t pos[3]) {
     for (int i = 0; i < 3; i++) pos[i] = (h + (uint64_t)i * step) & (kf->nbits - 1);
 }
 
-int key_filter_build(key_filter *kf, const int64_t *keys, size_t n, MPI_Comm comm) {
-    uint64_t total = n;
+int key_filter_build(key_filter *kf, const int64_t *const *keys, const size_t *n, size_t nsets, MPI_Comm comm) {
+    uint64_t total = 0;
+    for (size_t s = 0; s < nsets; s++) total += n[s];
     MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_UINT64_T, MPI_SUM, comm);
     kf->nbits = 1u << 12;
     while (kf->nbits < 16 * total && kf->nbits < KEYFILTER_MAX_BITS) kf->nbits *= 2;
@@ -27,10 +28,11 @@ int key_filter_build(key_filter *kf, const int64_t *keys, size_t n, MPI_Comm com
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
     if (failed) return -1;
     uint64_t pos[3];
-    for (size_t i = 0; i < n; i++) {
-        positions(kf, keys[i], pos);
-        for (int j = 0; j < 3; j++) kf->words[pos[j] / 64] |= 1ull << (pos[j] % 64);
-    }
+    for (size_t s = 0; s < nsets; s++)
+        for (size_t i = 0; i < n[s]; i++) {
+            positions(kf, keys[s][i], pos);
+            for (int j = 0; j < 3; j++) kf->words[pos[j] / 64] |= 1ull << (pos[j] % 64);
+        }
     MPI_Allreduce(MPI_IN_PLACE, kf->words, (int)(kf->nbits / 64), MPI_UINT64_T, MPI_BOR, comm);
     return 0;
 }

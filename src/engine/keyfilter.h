@@ -13,15 +13,17 @@
 #include <stdint.h>
 
 #define KEYFILTER_MAX_BITS (1ull << 27) /* 16 MB, summed over ranks once */
+#define KEYFILTER_MAX_SETS 256
 
 typedef struct {
     uint64_t *words;
     uint64_t nbits;               /* a power of two */
 } key_filter;
 
-/* Collective over comm: the filter of every rank's keys[0..n). Returns 0,
- * or -1 when out of memory on any rank (all return -1; free anyway). */
-int key_filter_build(key_filter *kf, const int64_t *keys, size_t n, MPI_Comm comm);
+/* Collective over comm: the filter of every rank's keys, given as nsets
+ * arrays keys[s][0..n[s]). Returns 0, or -1 when out of memory on any rank
+ * (all return -1; free anyway). */
+int key_filter_build(key_filter *kf, const int64_t *const *keys, const size_t *n, size_t nsets, MPI_Comm comm);
 
 /* 0 when key is surely not among the keys; 1 when it may be. Cannot fail. */
 int key_filter_may_contain(const key_filter *kf, int64_t key);

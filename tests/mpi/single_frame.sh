@@ -130,7 +130,35 @@ case_progress_all_ranks() {
   ! grep -q '% read' "$TMP/quiet" || fail "progress lines for a scan shorter than the default interval"
 }
 
+# Forms whose joins keep the same rows share one set of join facts (and
+# one Bloom-filter pruning for all of them): copies of LAB-01 and XR-01 and
+# a LAB-01 restricted to level 0 must give exactly what LAB-01 and XR-01
+# give alone, on 3 ranks.
+case_shared_joins() {
+  esep_np 1 run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$TMP/alone" --no-publish > /dev/null 2>&1 \
+    || fail "run alone"
+  mkdir -p "$TMP/jobs"
+  cp "$ROOT"/jobs/*.yaml "$ROOT/bench/forms/B006-LAB-01.yaml" "$TMP/jobs/"
+  grep -q '^- 0$' "$TMP/jobs/B006-LAB-01.yaml" && ! grep -q '^- 1$' "$TMP/jobs/B006-LAB-01.yaml" || fail "B006 is not level 0 only"
+  sed 's/^id: LAB-01/id: LAB-91/' "$ROOT/jobs/LAB-01.yaml" > "$TMP/jobs/LAB-91.yaml"
+  sed 's/^id: XR-01/id: XR-91/' "$ROOT/jobs/XR-01.yaml" > "$TMP/jobs/XR-91.yaml"
+  esep_np 3 run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$TMP/forms" --no-publish --jobs "$TMP/jobs" \
+    > "$TMP/forms.log" 2>&1 || { cat "$TMP/forms.log"; fail "run with forms"; }
+  local id
+  for id in LAB-01 XR-01; do
+    "$ESEP" export --out "$TMP/alone" --report "$id" --period 2026-10 > "$TMP/$id.alone.csv" || fail "export $id"
+    "$ESEP" export --out "$TMP/forms" --report "$id" --period 2026-10 > "$TMP/$id.csv" || fail "export $id"
+    cmp "$TMP/$id.alone.csv" "$TMP/$id.csv" || fail "$id changed beside the forms"
+    "$ESEP" export --out "$TMP/forms" --report "${id%-01}-91" --period 2026-10 > "$TMP/copy.csv" || fail "export copy"
+    cmp "$TMP/$id.csv" "$TMP/copy.csv" || fail "the copy of $id differs"
+  done
+  awk -F, 'NR == 1 || $2 == 0' "$TMP/LAB-01.csv" > "$TMP/level0.csv"
+  "$ESEP" export --out "$TMP/forms" --report B006-LAB-01 --period 2026-10 > "$TMP/b006.csv" || fail "export B006"
+  [ "$(wc -l < "$TMP/level0.csv")" -ge 3 ] && cmp "$TMP/level0.csv" "$TMP/b006.csv" || fail "B006 is not LAB-01 at level 0"
+}
+
 run_case "single frame: esep check equals plain CSV for 1, 2, 3, 4 ranks" case_check_ranks
+run_case "engine: identical joins of several forms share their facts, same results" case_shared_joins
 run_case "progress: logged by rank 0 for all ranks under mpirun" case_progress_all_ranks
 run_case "single frame: injected bad rows rejected exactly for 1, 2, 3, 4 ranks" case_injected_rows
 run_case "single frame: esep run archives identical for 1-4 ranks, exports equal plain" case_run_ranks
