@@ -87,6 +87,24 @@ static char *read_all(const extract_file *f, uint64_t begin, size_t *len, char *
     return buf;
 }
 
+/* One frame of data in path: split by bytes when its size is declared
+ * (known_size), else one unit; the stream read from unit `begin` is the
+ * data from that byte (split) or from the start. */
+static void expect_one_frame(const char *path, const char *data, size_t len, int known_size, uint64_t begin) {
+    char err[256] = "";
+    size_t got_len;
+    extract_file f;
+    EXPECT_EQ_INT(write_one_frame(path, data, len, known_size), 0);
+    EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+    EXPECT_EQ_INT(f.split_frame, known_size);
+    EXPECT_EQ_INT(extract_file_units(&f), known_size ? len : 1);
+    char *got = read_all(&f, begin, &got_len, err);
+    EXPECT_EQ_INT(got_len, len - begin);
+    EXPECT(memcmp(got, data + begin, got_len) == 0);
+    free(got);
+    extract_file_close(&f);
+}
+
 static char *sample_csv(size_t *len) {
     size_t cap = 200000, used = 0;
     char *data = malloc(cap);
@@ -142,19 +160,10 @@ void suite_source(void) {
         extract_file_close(&f);
     }
     TEST_CASE("zstd: one frame of known size is split by decompressed bytes") {
-        EXPECT_EQ_INT(write_one_frame(path, data, len, 1), 0);
-        extract_file f;
-        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
-        EXPECT_EQ_INT(f.split_frame, 1);
-        EXPECT_EQ_INT(extract_file_units(&f), len);
-        char *got = read_all(&f, 12345, &got_len, err); /* skipped unobserved */
-        EXPECT_EQ_INT(got_len, len - 12345);
-        EXPECT(memcmp(got, data + 12345, got_len) == 0);
-        free(got);
-        extract_file_close(&f);
+        expect_one_frame(path, data, len, 1, 12345); /* the first 12345 bytes skipped unobserved */
     }
     TEST_CASE("zstd: one frame cut anywhere gives the sequential records") {
-        /* sample_csv's records span two lines and hold quotes, so cuts fall
+        /* every record spans two lines and holds quotes, so cuts fall
          * inside quoted fields, on the inner newline and on record ends */
         char *data2 = malloc(3000);
         size_t len2 = 0;
@@ -180,16 +189,7 @@ void suite_source(void) {
         extract_file_close(&f);
     }
     TEST_CASE("zstd: one frame of unknown size is read whole by one share") {
-        EXPECT_EQ_INT(write_one_frame(path, data, len, 0), 0);
-        extract_file f;
-        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
-        EXPECT_EQ_INT(f.split_frame, 0);
-        EXPECT_EQ_INT(extract_file_units(&f), 1);
-        char *got = read_all(&f, 0, &got_len, err);
-        EXPECT_EQ_INT(got_len, len);
-        EXPECT(memcmp(got, data, len) == 0);
-        free(got);
-        extract_file_close(&f);
+        expect_one_frame(path, data, len, 0, 0);
     }
     TEST_CASE("zstd: a corrupt single frame fails the share that skips over it") {
         EXPECT_EQ_INT(write_one_frame(path, data, len, 1), 0);
