@@ -82,9 +82,11 @@ static void report(progress *p, double now, int final) {
 /* Rank 0: takes one message (blocking or not), counting last ones. 0, or
  * -1 when none was waiting. */
 static int receive(progress *p, int block) {
-    int ready = 1;
+    int ready = 0;
     MPI_Status st;
-    if (!block) MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &ready, &st);
+    for (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &ready, &st); !ready && block;
+         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &ready, &st))
+        nanosleep(&(struct timespec){0, 200000}, NULL); /* not MPI_Recv's busy poll: ranks still scan */
     if (!ready) return -1;
     double msg[2];
     MPI_Recv(msg, 2, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &st);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../base/log.h"
 #include "../base/progress.h"
@@ -49,9 +50,22 @@ typedef struct {
     char msg[512];
 } read_state;
 
+/* Returns once every rank of comm has called it, sleeping in short steps
+ * meanwhile: Open MPI's blocking calls busy-poll, and a rank done with its
+ * share early would otherwise take CPU from the ranks still scanning
+ * wherever the node is shared or oversubscribed. */
+static void wait_for_all(MPI_Comm comm) {
+    MPI_Request req;
+    int done = 0;
+    MPI_Ibarrier(comm, &req);
+    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE))
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+}
+
 /* All ranks learn the worst status; the message comes from the lowest
  * rank that has it, so it is the same whatever the rank count. */
 static int agree(read_state *st, int status) {
+    if (st->a->nranks > 1) wait_for_all(st->a->comm);
     int worst = status;
     MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, st->a->comm);
     if (worst == ST_OK) return ST_OK;
