@@ -17,7 +17,7 @@ LIB_OBJ  := $(SRC:src/%.c=build/release/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all deps test demo bench-ingest bench-run clean fuzz
+.PHONY: all deps test demo bench bench-ingest bench-run clean fuzz
 all: bin/esep bin/gen-extracts
 
 deps:
@@ -60,6 +60,13 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
+
+# Every figure of issue 10 (scaling, MB/s per rank, run vs zstd -dc, peak
+# memory, 130 forms) with medians of alternating runs, printed and as JSON.
+# BENCH_PERSONS="2000000 20000000" for national scale; see scripts/bench.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@python3 scripts/bench
 
 bench-ingest: deps
 	@$(MAKE) --no-print-directory all

@@ -7,6 +7,7 @@
 
 #include "../base/date.h"
 #include "../base/progress.h"
+#include "keyfilter.h"
 
 const char *engine_reject_reason_name(int reason) {
     switch (reason) {
@@ -16,6 +17,37 @@ const char *engine_reject_reason_name(int reason) {
     }
 }
 
+static int same_join(const join_plan *a, const join_plan *b) {
+    const char *wa = a->def->where.text, *wb = b->def->where.text;
+    return a->extract == b->extract && a->key_column == b->key_column && a->def->kind == b->def->kind &&
+           a->nvalues == b->nvalues && !memcmp(a->value_column, b->value_column, a->nvalues * sizeof *a->value_column) &&
+           (wa && wb ? !strcmp(wa, wb) : wa == wb);
+}
+
+static join_plan *canonical(join_plan *jp) { return jp->same ? jp->same : jp; }
+
+/* Joins that keep the same rows (extract, key, kind, values, where) share
+ * the first one's facts: 130 forms with 11 variants of LAB-01 keep the
+ * persons rows once, not 11 times. Cannot fail. */
+static void link_same_joins(run_plan *p) {
+    for (size_t r = 0; r < p->nreports; r++)
+        for (size_t i = 0; i < p->reports[r].ninputs; i++)
+            for (size_t k = 0; k < p->reports[r].inputs[i].njoins; k++) {
+                join_plan *jp = &p->reports[r].inputs[i].joins[k];
+                jp->users = 1;
+                for (size_t r2 = 0; r2 <= r && !jp->same; r2++)
+                    for (size_t i2 = 0; i2 < p->reports[r2].ninputs && !jp->same; i2++)
+                        for (size_t k2 = 0; k2 < p->reports[r2].inputs[i2].njoins; k2++) {
+                            join_plan *q = &p->reports[r2].inputs[i2].joins[k2];
+                            if (q == jp) break;
+                            if (!q->same && same_join(q, jp)) {
+                                jp->same = q, jp->users = 0, q->users++;
+                                break;
+                            }
+                        }
+            }
+}
+
 int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_set *jobs, const period *per,
                 char *const *ids, size_t nids, char *err, size_t errlen) {
     memset(e, 0, sizeof *e);
@@ -23,7 +55,9 @@ int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_s
     MPI_Comm_rank(comm, &e->rank);
     MPI_Comm_size(comm, &e->nranks);
     e->schemas = schemas;
-    return plan_build(&e->plan, schemas, jobs, per, ids, nids, err, errlen);
+    if (plan_build(&e->plan, schemas, jobs, per, ids, nids, err, errlen)) return -1;
+    link_same_joins(&e->plan);
+    return 0;
 }
 
 void engine_free(engine *e) {
@@ -344,7 +378,7 @@ static int consume(engine *e, const row_batch *b, int64_t sign) {
             input_plan *ip = &rp->inputs[i];
             if (ip->extract == extract) rc = input_batch(e, ip, b, sign, &s);
             for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
-                if (ip->joins[k].extract == extract) rc = join_batch(&ip->joins[k], b, sign, &s);
+                if (ip->joins[k].extract == extract && !ip->joins[k].same) rc = join_batch(&ip->joins[k], b, sign, &s);
         }
     }
     scratch_free(&s);
@@ -366,7 +400,7 @@ static int join_outputs(input_plan *ip, int64_t **out, unsigned char *no_match) 
     const fact_table *f = &ip->facts;
     for (size_t k = 0; k < ip->njoins; k++) {
         join_plan *jp = &ip->joins[k];
-        const fact_table *g = &jp->facts;
+        const fact_table *g = &canonical(jp)->facts;
         int64_t *tmp = malloc((g->n + 1) * sizeof *tmp);
         if (!tmp) return -1;
         size_t a = 0;
@@ -451,9 +485,13 @@ static int gather_keyed(engine *e, input_plan *ip) {
     MPI_Allreduce(MPI_IN_PLACE, &compacted, 1, MPI_INT, MPI_MIN, e->comm);
     if (compacted) return -1;
     int rc = facts_shuffle(&ip->facts, e->comm);
-    for (size_t k = 0; rc == 0 && k < ip->njoins; k++) rc = facts_shuffle(&ip->joins[k].facts, e->comm);
+    for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
+        if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
     int local = rc == 0 ? facts_sort_and_cancel(&ip->facts) : -1;
-    for (size_t k = 0; local == 0 && k < ip->njoins; k++) local = facts_sort_and_cancel(&ip->joins[k].facts);
+    for (size_t k = 0; local == 0 && k < ip->njoins; k++) {
+        join_plan *j = canonical(&ip->joins[k]);
+        if (!j->ready) local = facts_sort_and_cancel(&j->facts), j->ready = 1;
+    }
     MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_INT, MPI_MIN, e->comm);
     return rc || local ? -1 : 0;
 }
@@ -697,12 +735,54 @@ static int reduce_report(engine *e, report_plan *rp) {
     return any_failed(e, rc != 0) ? -1 : 0; /* rank 0's failure is everyone's: the next report is collective */
 }
 
+static int may_be_probed(const void *kf, int64_t key) { return key_filter_may_contain(kf, key); }
+
+/* The input facts of every computed input that uses join j's rows. */
+static size_t join_probes(run_plan *p, const join_plan *j, const fact_table **out, size_t cap) {
+    size_t n = 0;
+    for (size_t r = 0; r < p->nreports; r++)
+        for (size_t i = 0; !p->reports[r].skipped && i < p->reports[r].ninputs; i++)
+            for (size_t k = 0; k < p->reports[r].inputs[i].njoins; k++)
+                if (canonical(&p->reports[r].inputs[i].joins[k]) == j && n < cap) {
+                    out[n++] = &p->reports[r].inputs[i].facts;
+                    break;
+                }
+    return n;
+}
+
+/* Before any keyed stage, so that no stage runs while the joins still hold
+ * rows nobody probes: each join keeps the rows whose key the facts of an
+ * input using it (on any rank) may carry. Collective; 0 or -1 out of
+ * memory (all ranks). */
+static int prune_joins(engine *e) {
+    run_plan *p = &e->plan;
+    for (size_t r = 0; r < p->nreports; r++)
+        for (size_t i = 0; i < p->reports[r].ninputs; i++)
+            for (size_t k = 0; k < p->reports[r].inputs[i].njoins; k++) {
+                join_plan *j = &p->reports[r].inputs[i].joins[k];
+                const fact_table *probes[KEYFILTER_MAX_SETS];
+                if (j->same) continue;
+                size_t n = join_probes(p, j, probes, KEYFILTER_MAX_SETS);
+                if (n == (size_t)j->users && n < KEYFILTER_MAX_SETS) { /* else keep every row */
+                    const int64_t *keys[KEYFILTER_MAX_SETS];
+                    size_t counts[KEYFILTER_MAX_SETS];
+                    for (size_t q = 0; q < n; q++) keys[q] = probes[q]->key, counts[q] = probes[q]->n;
+                    key_filter kf = {0};
+                    int rc = key_filter_build(&kf, keys, counts, n, e->comm);
+                    if (rc == 0) facts_retain(&j->facts, may_be_probed, &kf);
+                    key_filter_free(&kf);
+                    if (rc) return -1;
+                }
+            }
+    return 0;
+}
+
 int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errlen) {
     int failed = e->failed || ensure_territory(e);
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
     if (failed) return snprintf(err, errlen, "out of memory while computing reports"), -1;
     mark_skipped(e, snap);
-    int rc = 0;
+    int rc = prune_joins(e);
     for (size_t r = 0; rc == 0 && r < e->plan.nreports; r++) {
         report_plan *rp = &e->plan.reports[r];
         for (size_t i = 0; rc == 0 && !rp->skipped && i < rp->ninputs; i++) {
@@ -713,7 +793,8 @@ int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errl
             MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_INT, MPI_MIN, e->comm);
             if (local) rc = -1;
             facts_free(&ip->facts); /* done with them: give the memory back */
-            for (size_t k = 0; k < ip->njoins; k++) facts_free(&ip->joins[k].facts);
+            for (size_t k = 0; k < ip->njoins; k++)
+                if (--canonical(&ip->joins[k])->users == 0) facts_free(&canonical(&ip->joins[k])->facts);
             facts_free(&ip->members);
         }
         if (rc == 0) rc = reduce_report(e, rp);

@@ -48,9 +48,41 @@ int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int
     return 0;
 }
 
+void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), const void *ctx) {
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (!keep(ctx, f->key[i])) continue;
+        f->key[kept] = f->key[i], f->line[kept] = f->line[i], f->sign[kept] = f->sign[i];
+        for (size_t c = 0; c < f->ncols; c++) f->col[c][kept] = f->col[c][i];
+        kept++;
+    }
+    f->n = kept;
+    size_t cap = kept ? kept : 1; /* shrinking cannot fail in practice; keep the old block if it does */
+    int64_t **arrays[3] = {&f->key, &f->line, &f->sign};
+    for (int a = 0; a < 3 && f->cap > cap; a++) {
+        int64_t *g = realloc(*arrays[a], cap * sizeof *g);
+        if (g) *arrays[a] = g;
+    }
+    for (size_t c = 0; c < f->ncols && f->cap > cap; c++) {
+        int64_t *g = realloc(f->col[c], cap * sizeof *g);
+        if (g) f->col[c] = g;
+    }
+    if (f->cap > cap) f->cap = cap;
+}
+
+/* Frees the row arrays (keeping ncols), so a table being shuffled is not
+ * held three times at once: columns, send buffers and received rows. */
+static void release_columns(fact_table *f) {
+    for (size_t c = 0; c < f->ncols; c++) free(f->col[c]), f->col[c] = NULL;
+    free(f->key), free(f->line), free(f->sign);
+    f->key = f->line = f->sign = NULL;
+    f->n = f->cap = 0;
+}
+
 int facts_shuffle(fact_table *f, MPI_Comm comm) {
     int nranks;
     MPI_Comm_size(comm, &nranks);
+    if (nranks == 1) return 0; /* every row is at its owner already */
     size_t width = 3 + f->ncols;
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, width * sizeof(int64_t)) != 0;
@@ -65,6 +97,7 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
     void *got = NULL;
     size_t ngot = 0;
+    if (!failed) release_columns(f); /* the send buffers hold every row now */
     int rc = failed ? -1 : shuffle_exchange(&sh, comm, &got, &ngot);
     shuffle_free(&sh);
     if (rc == 0) {

@@ -25,8 +25,13 @@ void facts_free(fact_table *f);
 /* Appends one row (values: ncols of them). 0, or -1 out of memory. */
 int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int64_t *values);
 
+/* Keeps the rows whose key keep(ctx, key) accepts, in order, and gives
+ * back the memory of the others. Cannot fail. */
+void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), const void *ctx);
+
 /* Collective: every row moves to key_owner(key). 0, or -1 out of memory on
- * any rank (all return -1). */
+ * any rank (all return -1; the rows are then lost, the table stays valid
+ * to free). */
 int facts_shuffle(fact_table *f, MPI_Comm comm);
 
 /* Sorts rows by (key, line, sign) and removes each withdrawn row with the

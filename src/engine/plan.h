@@ -49,7 +49,7 @@ typedef struct {
     size_t nowned;
 } name_table;
 
-typedef struct {
+typedef struct join_plan {
     const job_join *def;
     int extract;                  /* the joined extract */
     expr_program *where;          /* over the joined extract's row names */
@@ -59,6 +59,11 @@ typedef struct {
     int value_column[16];
     fact_table facts;
     size_t first_output;          /* its outputs' slots among join outputs */
+    struct join_plan *same;       /* an identical join of an earlier input
+                                     (same rows kept): its facts serve both,
+                                     and this one keeps none; NULL if none */
+    int users;                    /* canonical join: inputs using its facts */
+    int ready;                    /* canonical join: shuffled and sorted */
 } join_plan;
 
 typedef struct {

@@ -1,18 +1,16 @@
 /* keycheck.c — see keycheck.h. */
 #include "keycheck.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../engine/shuffle.h"
 
-/* What travels to a key's owner. */
-typedef struct {
-    int64_t key;
-    int64_t line;
-    int32_t origin;
-    int32_t pad;
-} owned_entry;
+/* What travels to a key's owner: the pair alone. Its origin rank follows
+ * from the line (origin_of), which keeps a national persons extract's
+ * exchange and sort at 16 bytes a row. */
+typedef key_entry owned_entry;
 
 int key_entries_push(key_entries *e, int64_t key, int64_t line) {
     if (e->n == e->cap) {
@@ -63,42 +61,90 @@ void verdict_list_finish(verdict_list *l) {
     l->n = n;
 }
 
-static int compare_owned(const void *a, const void *b) {
-    const owned_entry *x = a, *y = b;
-    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
-    return (x->line > y->line) - (x->line < y->line);
+/* Sorts stably by key (key_field) or by line: one LSD pass per byte that
+ * varies, the sign bit flipped so the bytes order like the values. */
+static void radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_field) {
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
+            count[((v >> shift) & 0xFF) + 1]++;
+        }
+        int constant = 0;
+        for (int b = 1; b <= 256; b++) constant |= count[b] == n;
+        if (constant) continue;
+        for (int b = 1; b <= 256; b++) count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
+            tmp[count[(v >> shift) & 0xFF]++] = a[i];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
 }
 
-/* Every rank's entries sent to their owners, tagged with their origin. */
-static int gather_at_owners(MPI_Comm comm, int replicated, const key_entries *entries,
-                            owned_entry **got, size_t *ngot) {
-    int rank = 0, nranks = 1;
-    if (!replicated) MPI_Comm_rank(comm, &rank), MPI_Comm_size(comm, &nranks);
+/* Orders by (key, line). Entries usually arrive in line order already (a
+ * rank pushes them as it scans), so the line passes are skipped then.
+ * Radix rather than qsort: this sorts every key of persons. -1 when out of
+ * memory. */
+static int sort_owned(owned_entry *a, size_t n) {
+    if (n < 2) return 0;
+    owned_entry *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    size_t i = 1;
+    while (i < n && a[i - 1].line <= a[i].line) i++;
+    if (i < n) radix_by_field(a, tmp, n, 0);
+    radix_by_field(a, tmp, n, 1);
+    free(tmp);
+    return 0;
+}
+
+/* The rank whose rows include line: lines of a split extract rise with
+ * the rank (shares are cut in rank order), so it is the last rank whose
+ * first line is not after it. first[r] is INT64_MAX for a rank without
+ * rows. Cannot fail. */
+static int32_t origin_of(int64_t line, const int64_t *first, int nranks) {
+    for (int r = nranks - 1; r > 0; r--)
+        if (first[r] <= line) return r;
+    return 0;
+}
+
+/* Every rank's entries sent to their owners; *first (nranks entries, the
+ * caller frees; NULL when local) gets every rank's first line. */
+static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
+                            owned_entry **got, size_t *ngot, int64_t **first) {
+    int nranks = 1;
+    if (!replicated) MPI_Comm_size(comm, &nranks);
+    int local = replicated || nranks == 1;
+    *first = NULL;
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof(owned_entry)) != 0;
+    int64_t mine = INT64_MAX;
     for (size_t i = 0; !failed && i < entries->n; i++) {
-        owned_entry o = {entries->v[i].key, entries->v[i].line, rank, 0};
-        failed = shuffle_push(&sh, key_owner(o.key, nranks), &o) != 0;
+        if (entries->v[i].line < mine) mine = entries->v[i].line;
+        failed = shuffle_push(&sh, key_owner(entries->v[i].key, nranks), &entries->v[i]) != 0;
     }
     void *recv = NULL;
-    if (replicated) {
-        /* local: the "received" set is simply our own pushes */
+    if (local) { /* the "received" set is simply our own pushes */
+        if (!replicated) key_entries_free(entries);
         *got = failed ? NULL : (owned_entry *)sh.buf[0];
         *ngot = failed ? 0 : sh.len[0] / sizeof(owned_entry);
         if (!failed) sh.buf[0] = NULL;
         shuffle_free(&sh);
         return failed ? -1 : 0;
     }
+    key_entries_free(entries); /* copied into the send buffers */
+    failed |= !(*first = malloc((size_t)nranks * sizeof **first));
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    if (!failed) MPI_Allgather(&mine, 1, MPI_INT64_T, *first, 1, MPI_INT64_T, comm);
     int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, ngot);
     shuffle_free(&sh);
     *got = recv;
     return rc;
 }
 
-/* Sends verdicts (each tagged with its origin rank) back home. */
+/* Sends verdicts back to the ranks their lines belong to. */
 static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
-                           const int32_t *origin, size_t n, verdict_list *out) {
+                           const int64_t *first, size_t n, verdict_list *out) {
     if (replicated) {
         for (size_t i = 0; i < n; i++)
             if (verdict_push(out, v[i])) return -1;
@@ -108,7 +154,7 @@ static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
     MPI_Comm_size(comm, &nranks);
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof *v) != 0;
-    for (size_t i = 0; !failed && i < n; i++) failed = shuffle_push(&sh, origin[i], &v[i]) != 0;
+    for (size_t i = 0; !failed && i < n; i++) failed = shuffle_push(&sh, origin_of(v[i].line, first, nranks), &v[i]) != 0;
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
     void *recv = NULL;
     size_t nrecv = 0;
@@ -119,38 +165,33 @@ static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
     return rc;
 }
 
-/* Local verdict buffer with origins, filled by the owner's decisions. */
+/* Local verdict buffer, filled by the owner's decisions. */
 typedef struct {
     late_verdict *v;
-    int32_t *origin;
     size_t n;
 } decisions;
 
 static int decisions_alloc(decisions *d, size_t n) {
     d->n = 0;
     d->v = malloc((n ? n : 1) * sizeof *d->v);
-    d->origin = malloc((n ? n : 1) * sizeof *d->origin);
-    return d->v && d->origin ? 0 : -1;
+    return d->v ? 0 : -1;
 }
 
-static void decisions_free(decisions *d) {
-    free(d->v);
-    free(d->origin);
-}
+static void decisions_free(decisions *d) { free(d->v); }
 
-int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entries,
+int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
                         int column, verdict_list *out, keyset *owned) {
     owned_entry *got = NULL;
+    int64_t *first = NULL;
     size_t ngot = 0;
-    if (gather_at_owners(comm, replicated, entries, &got, &ngot)) return -1;
-    if (ngot) qsort(got, ngot, sizeof *got, compare_owned);
+    if (gather_at_owners(comm, replicated, entries, &got, &ngot, &first)) return free(first), -1;
     decisions d;
-    int failed = decisions_alloc(&d, ngot) != 0;
+    int failed = sort_owned(got, ngot) != 0;
+    failed |= decisions_alloc(&d, ngot) != 0;
     int64_t first_line = 0; /* the line that keeps the current key */
     for (size_t i = 0; !failed && i < ngot; i++) {
         if (i > 0 && got[i].key == got[i - 1].key) {
-            d.v[d.n] = (late_verdict){got[i].line, first_line, REJ_DUPLICATE_KEY, column};
-            d.origin[d.n++] = got[i].origin;
+            d.v[d.n++] = (late_verdict){got[i].line, first_line, REJ_DUPLICATE_KEY, column};
         } else {
             first_line = got[i].line;
             failed = keyset_add(owned, got[i].key) != 0;
@@ -159,26 +200,28 @@ int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entrie
     free(got);
     keyset_seal(owned);
     if (!replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
-    int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, d.origin, d.n, out);
+    int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, first, d.n, out);
     decisions_free(&d);
+    free(first);
     return rc;
 }
 
-int keycheck_references(MPI_Comm comm, int target_replicated, const key_entries *entries,
+int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entries,
                         int column, const keyset *target, verdict_list *out) {
     owned_entry *got = NULL;
+    int64_t *first = NULL;
     size_t ngot = 0;
-    if (gather_at_owners(comm, target_replicated, entries, &got, &ngot)) return -1;
+    if (gather_at_owners(comm, target_replicated, entries, &got, &ngot, &first)) return free(first), -1;
     decisions d;
     int failed = decisions_alloc(&d, ngot) != 0;
     for (size_t i = 0; !failed && i < ngot; i++) {
         if (keyset_contains(target, got[i].key)) continue;
-        d.v[d.n] = (late_verdict){got[i].line, 0, REJ_UNKNOWN_REFERENCE, column};
-        d.origin[d.n++] = got[i].origin;
+        d.v[d.n++] = (late_verdict){got[i].line, 0, REJ_UNKNOWN_REFERENCE, column};
     }
     free(got);
     if (!target_replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
-    int rc = failed ? -1 : return_verdicts(comm, target_replicated, d.v, d.origin, d.n, out);
+    int rc = failed ? -1 : return_verdicts(comm, target_replicated, d.v, first, d.n, out);
     decisions_free(&d);
+    free(first);
     return rc;
 }

@@ -4,7 +4,9 @@
  * ranks, (key, line) pairs travel to the rank that owns the key
  * (key_owner), which decides and sends verdicts back; the decision is the
  * same for any number of ranks because "later" means "larger line number".
- * A replicated extract is decided locally. Owns the verdict lists. */
+ * A replicated extract is decided locally. Verdicts find their way home by
+ * line: a split extract's lines rise with the rank, as the reader cuts
+ * shares in rank order. Owns the verdict lists. */
 #ifndef ESEP_KEYCHECK_H
 #define ESEP_KEYCHECK_H
 
@@ -44,15 +46,18 @@ void key_entries_free(key_entries *e);
 /* Collective unless replicated. Finds keys that occur on more than one
  * line among every rank's entries; for this rank's rows that lose, appends
  * REJ_DUPLICATE_KEY verdicts to out. Fills owned (sealed) with the keys
- * this rank owns (replicated: all keys). 0, or -1 out of memory on any
- * rank (all return -1). */
-int keycheck_duplicates(MPI_Comm comm, int replicated, const key_entries *entries,
+ * this rank owns (replicated: all keys). Unless replicated, entries are
+ * freed once sent to their owners (they are copied there), so a national
+ * persons extract is not held twice. 0, or -1 out of memory on any rank
+ * (all return -1). */
+int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
                         int column, verdict_list *out, keyset *owned);
 
 /* Collective unless target_replicated. Appends REJ_UNKNOWN_REFERENCE for
  * this rank's entries whose key is not in target (for a split target, the
- * partition each rank owns). 0, or -1 out of memory on any rank. */
-int keycheck_references(MPI_Comm comm, int target_replicated, const key_entries *entries,
+ * partition each rank owns). Unless target_replicated, entries are freed
+ * once sent. 0, or -1 out of memory on any rank. */
+int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entries,
                         int column, const keyset *target, verdict_list *out);
 
 /* Sorts by line; where a line has several verdicts keeps the one with the

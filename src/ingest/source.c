@@ -1,6 +1,8 @@
 /* source.c — see source.h. Compressed files are mapped rather than read:
  * walking the frame table then touches only frame and block headers, and
- * each rank's decompressor reads straight from the page cache. */
+ * each rank's decompressor reads straight from the page cache. The bytes
+ * skipped before a split_frame share go through a small scratch buffer
+ * that stays in cache while the observer counts them. */
 #include "source.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#define SKIP_SCRATCH_BYTES (128u << 10)
+
 struct byte_source {
     const extract_file *file;
     uint64_t unit;          /* plain: next byte; compressed: current frame */
@@ -21,6 +25,9 @@ struct byte_source {
     int end_known;
     uint64_t end_offset;
     size_t frame_pos;       /* compressed: bytes of the current frame consumed */
+    uint64_t skip_left;     /* split_frame: stream bytes still before the share */
+    int frame_done;         /* split_frame: the frame has been decompressed whole */
+    uint8_t *scratch;       /* split_frame: SKIP_SCRATCH_BYTES for skipping */
     ZSTD_DCtx *dctx;
     char error[256];
 };
@@ -48,6 +55,11 @@ static int walk_frames(extract_file *f, char *err, size_t errlen) {
     }
     f->frame_offsets[n] = pos;
     f->nframes = n;
+    if (n == 1) { /* a header that lies about the size fails decompression */
+        unsigned long long size = ZSTD_getFrameContentSize(f->map, f->file_size);
+        f->split_frame = size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR;
+        f->content_size = f->split_frame ? size : 0;
+    }
     return 0;
 }
 
@@ -81,11 +93,12 @@ void extract_file_close(extract_file *f) {
 }
 
 uint64_t extract_file_units(const extract_file *f) {
+    if (f->split_frame) return f->content_size;
     return f->compressed ? f->nframes : f->file_size;
 }
 
 uint64_t extract_file_unit_offset(const extract_file *f, uint64_t unit) {
-    return f->compressed ? f->frame_offsets[unit] : unit;
+    return f->compressed && !f->split_frame ? f->frame_offsets[unit] : unit;
 }
 
 byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t end) {
@@ -95,8 +108,10 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
     s->unit = s->begin = begin;
     s->end = end;
     if (begin >= end) s->end_known = 1;  /* an empty share ends at once */
-    if (f->compressed && !(s->dctx = ZSTD_createDCtx())) {
-        free(s);
+    if (f->split_frame) s->skip_left = begin;
+    if ((f->compressed && !(s->dctx = ZSTD_createDCtx())) ||
+        (s->skip_left && !(s->scratch = malloc(SKIP_SCRATCH_BYTES)))) {
+        byte_source_free(s);
         return NULL;
     }
     return s;
@@ -105,6 +120,7 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
 void byte_source_free(byte_source *s) {
     if (!s) return;
     ZSTD_freeDCtx(s->dctx);
+    free(s->scratch);
     free(s);
 }
 
@@ -117,6 +133,10 @@ int byte_source_chunk_end(const byte_source *s, uint64_t *offset) {
 
 double byte_source_progress(const byte_source *s) {
     if (s->end <= s->begin) return 1.0;
+    if (s->file->split_frame) {
+        double f = s->skip_left ? 0.0 : (double)s->produced / (double)(s->end - s->begin);
+        return f > 1.0 ? 1.0 : f;
+    }
     uint64_t done = s->unit > s->end ? s->end : s->unit;
     return (double)(done - s->begin) / (double)(s->end - s->begin);
 }
@@ -181,7 +201,58 @@ static ssize_t read_compressed(byte_source *s, uint8_t *buf, size_t cap) {
     return 0;
 }
 
+/* Decompresses the next bytes of the single frame into buf. Returns the
+ * count (0 once the frame is complete) or -1. */
+static ssize_t decompress_split(byte_source *s, uint8_t *buf, size_t cap) {
+    const extract_file *f = s->file;
+    ZSTD_outBuffer out = {buf, cap, 0};
+    while (!s->frame_done && out.pos == 0) {
+        ZSTD_inBuffer in = {f->map, f->file_size, s->frame_pos};
+        size_t rc = ZSTD_decompressStream(s->dctx, &out, &in);
+        if (ZSTD_isError(rc)) {
+            snprintf(s->error, sizeof s->error, "%s: corrupt zstd frame at byte offset 0 (%s)",
+                     f->path, ZSTD_getErrorName(rc));
+            return -1;
+        }
+        s->frame_pos = in.pos;
+        if (rc == 0) s->frame_done = 1;
+        else if (in.pos == in.size && out.pos < out.size) {
+            snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", f->path);
+            return -1;
+        }
+    }
+    return (ssize_t)out.pos;
+}
+
+int byte_source_skip(byte_source *s, byte_observer observe, void *ctx) {
+    while (s->skip_left > 0) {
+        size_t want = s->skip_left < SKIP_SCRATCH_BYTES ? (size_t)s->skip_left : SKIP_SCRATCH_BYTES;
+        ssize_t n = decompress_split(s, s->scratch, want);
+        if (n < 0) return -1;
+        if (n == 0) { /* zstd checks the declared size, so this is defensive */
+            snprintf(s->error, sizeof s->error, "%s: zstd frame shorter than its declared size", s->file->path);
+            return -1;
+        }
+        if (observe) observe(ctx, s->scratch, (size_t)n);
+        s->skip_left -= (uint64_t)n;
+    }
+    return 0;
+}
+
+/* The split_frame share, stopping once exactly at its end. */
+static ssize_t read_split(byte_source *s, uint8_t *buf, size_t cap) {
+    if (s->skip_left && byte_source_skip(s, NULL, NULL)) return -1;
+    uint64_t share = s->end - s->begin;
+    if (!s->end_known && cap > share - s->produced) cap = (size_t)(share - s->produced);
+    ssize_t n = decompress_split(s, buf, cap);
+    if (n <= 0) return n;
+    s->produced += (uint64_t)n;
+    if (!s->end_known && s->produced == share) s->end_known = 1, s->end_offset = share;
+    return n;
+}
+
 ssize_t byte_source_read(byte_source *s, uint8_t *buf, size_t cap) {
     if (cap == 0) return 0;
+    if (s->file->split_frame) return read_split(s, buf, cap);
     return s->file->compressed ? read_compressed(s, buf, cap) : read_plain(s, buf, cap);
 }

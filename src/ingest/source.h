@@ -1,8 +1,14 @@
 /* source.h — the bytes of one extract file, plain or Zstandard, and how
  * they are cut into units that ranks can read independently: bytes for a
- * plain `.csv`, whole frames for a `.csv.zst`. Owns the file descriptor,
- * the mapping of compressed files and the frame table; a byte_source reads
- * the decompressed stream from a given unit on, to the end of the file. */
+ * plain `.csv`, whole frames for a multi-frame `.csv.zst`, and decompressed
+ * bytes for a single-frame `.csv.zst` (what the ordinary `zstd` command
+ * writes). A frame can only be decompressed from its start, so a source
+ * whose share begins inside the single frame decompresses the bytes before
+ * it and hands them to the caller (byte_source_skip) instead of returning
+ * them: the caller learns the quote parity and line count at its start from
+ * them, with no exchange between ranks. Owns the file descriptor, the
+ * mapping of compressed files and the frame table; a byte_source reads the
+ * decompressed stream from a given unit on, to the end of the file. */
 #ifndef ESEP_SOURCE_H
 #define ESEP_SOURCE_H
 
@@ -18,6 +24,9 @@ typedef struct {
     const uint8_t *map;       /* compressed: the whole file, read-only */
     uint64_t *frame_offsets;  /* compressed: nframes + 1 entries */
     size_t nframes;
+    int split_frame;          /* one frame of known size: units are its
+                                 decompressed bytes */
+    uint64_t content_size;    /* split_frame: decompressed bytes */
 } extract_file;
 
 /* Opens path; for a compressed file also maps it and walks its frames.
@@ -30,10 +39,12 @@ int extract_file_open(const char *path, int compressed, extract_file *f,
 /* Releases everything; safe on a zeroed or half-opened struct. */
 void extract_file_close(extract_file *f);
 
-/* Units a file is split in: bytes (plain) or frames (compressed). */
+/* Units a file is split in: bytes (plain), frames (multi-frame
+ * compressed), or decompressed bytes (split_frame). */
 uint64_t extract_file_units(const extract_file *f);
 
-/* Compressed bytes before unit u: the weight used to balance ranks. */
+/* Bytes before unit u — compressed bytes for multi-frame files, stream
+ * bytes otherwise: the weight used to balance ranks. */
 uint64_t extract_file_unit_offset(const extract_file *f, uint64_t unit);
 
 typedef struct byte_source byte_source;
@@ -43,6 +54,15 @@ typedef struct byte_source byte_source;
  * share ends (byte_source_chunk_end); later reads go on to the end of the
  * file. Returns NULL when out of memory. Free with byte_source_free. */
 byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t end);
+
+/* Receives the decompressed bytes that precede a split_frame share. */
+typedef void (*byte_observer)(void *ctx, const uint8_t *data, size_t len);
+
+/* Decompresses the stream before the share's first byte (split_frame
+ * files; nothing to do otherwise), passing it to observe (may be NULL) in
+ * order. Returns 0, or -1 with byte_source_error (corrupt or truncated
+ * frame). byte_source_read does it first, unobserved, if not done. */
+int byte_source_skip(byte_source *s, byte_observer observe, void *ctx);
 
 /* Reads up to cap bytes. Returns the count, 0 at end of file, or -1 with a
  * message available from byte_source_error. */
