@@ -12,8 +12,9 @@ tree_digest() {
 # No partial file under a final name: every revision directory holds its
 # bundle and signature and verifies; every archived table opens.
 all_whole() {
-  local out=$1 d
-  for d in $(find "$out/publish" -mindepth 3 -maxdepth 3 -type d -name 'r[0-9]*' 2>/dev/null); do
+  local out=$1 d dirs=""
+  [ ! -d "$out/publish" ] || dirs=$(find "$out/publish" -mindepth 3 -maxdepth 3 -type d -name 'r[0-9]*')
+  for d in $dirs; do
     ls "$d"/*.r[0-9]*.tar.zst > /dev/null 2>&1 && ls "$d"/*.r[0-9]*.tar.zst.sig > /dev/null 2>&1 || fail "$d is not whole"
     "$ESEP" verify "$(ls "$d"/*.r[0-9]*.tar.zst)" --pubkey "$out/publish/esep.pub" > /dev/null || fail "$d does not verify"
   done

@@ -54,7 +54,8 @@ int out_session_open(out_session *s, const char *out_dir, const char *catalog_sp
     if (rc == 0) rc = ledger_init(s->cat, err, errlen);
     char holder[256];
     if (rc == 0) {
-        rc = ledger_lock(s->cat, s->owner, holder, sizeof holder, err, errlen);
+        /* the flock is held: no other command of this host works on OUT */
+        rc = ledger_lock(s->cat, s->owner, 1, holder, sizeof holder, err, errlen);
         if (rc == 1) snprintf(err, errlen, "another esep command holds the ledger of %s: %s; not started", out_dir, holder);
         s->ledger_locked = rc == 0;
     }

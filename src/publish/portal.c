@@ -373,11 +373,11 @@ static enum MHD_Result list_page(portal *p, struct MHD_Connection *c, const sess
 /* ---- bundles ---------------------------------------------------------------- */
 
 static int open_latest(const portal *p, const char *ab, const char *per, struct stat *st, char *name, size_t n) {
-    char dir[4200], path[4400];
+    char path[4400];
     int rev = layout_latest_revision(p->out, ab, per);
-    if (rev <= 0 || layout_bundle_dir(p->out, ab, per, dir, sizeof dir) || layout_bundle_name(ab, per, rev, name, n))
+    if (rev <= 0 || layout_revision_file(p->out, ab, per, rev, 0, path, sizeof path) ||
+        layout_bundle_name(ab, per, rev, name, n))
         return -1;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && (fstat(fd, st) || !S_ISREG(st->st_mode))) close(fd), fd = -1;
     return fd;

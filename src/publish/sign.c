@@ -168,16 +168,11 @@ int sign_minisig(const sign_keypair *k, const void *msg, size_t len, const char 
     return 0;
 }
 
+/* A public text file, replaced atomically through a fresh temporary file
+ * (fs_temp_open's names: a crashed run's leftover is recognised and
+ * removed). */
 static int write_text_file(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), -1;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) return close(fd), unlink(tmp), snprintf(err, errlen, "%s: cannot write", tmp), -1;
-    fchmod(fd, 0644);
-    fputs(text, f);
-    return fs_commit_file(f, tmp, path, err, errlen);
+    return fs_write_atomic(path, text, strlen(text), 0644, err, errlen);
 }
 
 int sign_write_stock_public(const char *dir, const uint8_t key[SIGN_PUBLIC_BYTES], char *err, size_t errlen) {

@@ -91,13 +91,13 @@ static double age_of(const char *stamp) {
 }
 
 /* Whether the owner "host:pid" of a lock row may still be working. */
-static int owner_alive(const char *owner, const char *heartbeat) {
+static int owner_alive(const char *owner, const char *heartbeat, int host_exclusive) {
     char self[128];
     ledger_owner_self(self, sizeof self);
     const char *colon = strrchr(owner, ':'), *self_colon = strrchr(self, ':');
     if (colon && self_colon && colon - owner == self_colon - self && !strncmp(owner, self, (size_t)(colon - owner))) {
         long pid = strtol(colon + 1, NULL, 10);
-        if (pid <= 0) return 0;
+        if (pid <= 0 || host_exclusive) return 0;
         return kill((pid_t)pid, 0) == 0 || errno == EPERM;
     }
     return age_of(heartbeat) < LEDGER_LEASE_SECONDS;
@@ -121,14 +121,14 @@ static int read_lock_row(int ncols, const char *const *v, void *data) {
 /* Inside a write transaction: reads the lock row; takes it when free or
  * stale (or, with session_locked, whatever the row says: PostgreSQL has
  * already decided). Returns 0 taken, 1 held (holder filled), -1 error. */
-static int take_lock_row(catalog *c, const char *owner, int session_locked, char *holder, size_t holderlen,
-                         char *err, size_t errlen) {
+static int take_lock_row(catalog *c, const char *owner, int session_locked, int host_exclusive, char *holder,
+                         size_t holderlen, char *err, size_t errlen) {
     lock_row row = {0};
     const char *name[] = {"out"};
     if (catalog_query(c, "ledger: read lock", "SELECT owner, since, heartbeat FROM ledger_lock WHERE name = $1", 1,
                       name, read_lock_row, &row, err, errlen))
         return -1;
-    if (row.found && !session_locked && strcmp(row.owner, owner) && owner_alive(row.owner, row.heartbeat)) {
+    if (row.found && !session_locked && strcmp(row.owner, owner) && owner_alive(row.owner, row.heartbeat, host_exclusive)) {
         snprintf(holder, holderlen, "%s (since %s)", row.owner, row.since);
         return 1;
     }
@@ -141,7 +141,8 @@ static int take_lock_row(catalog *c, const char *owner, int session_locked, char
                 3, params, err, errlen);
 }
 
-int ledger_lock(catalog *c, const char *owner, char *holder, size_t holderlen, char *err, size_t errlen) {
+int ledger_lock(catalog *c, const char *owner, int host_exclusive, char *holder, size_t holderlen, char *err,
+                size_t errlen) {
     int acquired = 0;
     int session = catalog_try_session_lock(c, LEDGER_SESSION_LOCK, &acquired, err, errlen);
     if (session < 0) return -1;
@@ -156,7 +157,7 @@ int ledger_lock(catalog *c, const char *owner, char *holder, size_t holderlen, c
         return 1;
     }
     if (catalog_begin_write(c, err, errlen)) return -1;
-    int rc = take_lock_row(c, owner, session == 0, holder, holderlen, err, errlen);
+    int rc = take_lock_row(c, owner, session == 0, host_exclusive, holder, holderlen, err, errlen);
     if (rc) return catalog_rollback(c), rc;
     return catalog_commit(c, err, errlen);
 }

@@ -79,8 +79,11 @@ void ledger_owner_self(char *out, size_t n);
  * live command holds it (holder describes it: owner and since when);
  * -1 with a message. A lock row left by a dead process of this host (its
  * pid is gone), or one whose heartbeat is older than the lease, is taken
- * over. */
-int ledger_lock(catalog *c, const char *owner, char *holder, size_t holderlen, char *err, size_t errlen);
+ * over; so is any row of this host when host_exclusive (the caller holds
+ * a host-wide lock on OUT, so no other command of this host is working:
+ * a killed job's rank may still be dying and answer kill(pid, 0)). */
+int ledger_lock(catalog *c, const char *owner, int host_exclusive, char *holder, size_t holderlen, char *err,
+                size_t errlen);
 
 /* Releases the lock taken by owner (no-op when owner does not hold it). */
 int ledger_unlock(catalog *c, const char *owner, char *err, size_t errlen);

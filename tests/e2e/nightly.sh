@@ -221,6 +221,30 @@ case_kill_publish() { killed_at publish 0; }
 case_kill_bundle() { killed_at bundle 0; }
 case_kill_catalog() { killed_at catalog 0; }
 
+# The whole job killed at once — mpirun and both its ranks by kill -9, as a
+# node failure or `scancel --signal=KILL` would — in the middle of
+# publishing; the next nightly finishes the night.
+case_kill_whole_job() {
+  reference
+  ESEP_PAUSE_AT=publish ESEP_PAUSE_SECONDS=30 mpirun --oversubscribe -np 2 "$ESEP" nightly --snapshots "$ROOTDIR" \
+    --out "$TMP/o" --on "$ON" --key "$KEY" > "$TMP/log" 2>&1 &
+  local job=$! ranks
+  for _ in $(seq 300); do grep -q "ESEP_PAUSE_AT=publish" "$TMP/log" && break; sleep 0.1; done
+  grep -q "ESEP_PAUSE_AT=publish" "$TMP/log" || { cat "$TMP/log"; fail "the job never reached publication"; }
+  ranks=$(pgrep -P "$job" | tr '\n' ' ')
+  [ -n "$ranks" ] || fail "no rank under mpirun"
+  kill -9 $job $ranks
+  wait "$job" || true
+  local p
+  for p in $ranks; do
+    for _ in $(seq 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
+    ! kill -0 "$p" 2> /dev/null || fail "rank $p of the killed job remains"
+  done
+  all_whole "$TMP/o"
+  nightly "$TMP/o" > "$TMP/log2" 2>&1 || { cat "$TMP/log2"; return 1; }
+  same_as_reference "$TMP/o" "the night after the killed job differs from an uninterrupted one"
+}
+
 run_case "nightly: plan on a new OUT lists the due items, snapshots, deadlines, LATE" case_plan_new_out
 run_case "nightly: computes every due item; a second run does nothing new" case_nightly_then_nothing_new
 run_case "nightly: status and the metrics file, without SQL" case_status_and_metrics
@@ -232,6 +256,7 @@ run_case "nightly: periods a snapshot cannot describe are refused with the reaso
 run_case "nightly: a second command on OUT exits 3 naming the holder" case_lock_flock
 run_case "nightly: PostgreSQL server for the ledger" pg_start
 run_case "nightly: PostgreSQL ledger: an advisory lock held elsewhere stops a second nightly" case_lock_postgresql
+run_case "nightly: kill -9 of the whole job (mpirun and its ranks) mid-publication, rerun gives the same bytes" case_kill_whole_job
 run_case "nightly: kill -9 of rank 1 mid-scan, rerun gives the same bytes" case_kill_scan_rank1
 run_case "nightly: kill -9 before the keyed stages, rerun gives the same bytes" case_kill_keyed
 run_case "nightly: kill -9 after archiving a table, rerun gives the same bytes" case_kill_archive

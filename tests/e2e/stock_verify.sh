@@ -42,8 +42,8 @@ case_stock_tools_accept() {
 case_stock_tools_refuse() {
   publish "$TMP/o" "$TMP_ROOT/key" || return 1
   local pub=$TMP/o/publish
-  local b; b=$(bundles "$TMP/o" | grep '/61/.*r1')
-  local c; c=$(bundles "$TMP/o" | grep '/75/.*r1')
+  local b; b=$(bundles "$TMP/o" | grep '/61/.*\.r1\.tar\.zst$')
+  local c; c=$(bundles "$TMP/o" | grep '/75/.*\.r1\.tar\.zst$')
   cp "$b" "$TMP/t.tar.zst"
   printf '\x00' | dd of="$TMP/t.tar.zst" bs=1 seek=1000 conv=notrunc status=none
   cmp -s "$b" "$TMP/t.tar.zst" && printf '\x01' | dd of="$TMP/t.tar.zst" bs=1 seek=1000 conv=notrunc status=none

@@ -313,8 +313,15 @@ int xlsx_form_render(const form_bundle *b, size_t which, const char *scratch_dir
     *out = NULL, *size = 0;
     if (which >= b->ntables) return snprintf(err, errlen, "no report %zu in the bundle", which), -1;
     const report_table *t = b->tables[which];
-    snprintf(dir, sizeof dir, "%s/.xlsx.XXXXXX", scratch_dir);
-    if (!mkdtemp(dir)) return snprintf(err, errlen, "%s: cannot create a scratch directory: %s", scratch_dir, strerror(errno)), -1;
+    /* named like fs_temp_open's files (".<name>.<pid>.<8 hex>.tmp"), so
+     * what a crashed run leaves is recognised and removed */
+    int made = 0;
+    for (int attempt = 0; attempt < 16 && !made; attempt++) {
+        snprintf(dir, sizeof dir, "%s/.xlsx.%ld.%08x.tmp", scratch_dir, (long)getpid(), (unsigned)random());
+        made = mkdir(dir, 0700) == 0;
+        if (!made && errno != EEXIST) break;
+    }
+    if (!made) return snprintf(err, errlen, "%s: cannot create a scratch directory: %s", scratch_dir, strerror(errno)), -1;
     snprintf(path, sizeof path, "%s/form.xlsx", dir);
     int rc = build_workbook(b, t, path, dir);
     if (rc == 0 && read_back(path, out, size)) rc = -1, *out = NULL;
