@@ -10,6 +10,24 @@
 #include "../base/date.h"
 #include "../base/log.h"
 
+void jobrun_common_init(jobrun_common *c) {
+    memset(c, 0, sizeof *c);
+    cli_default_dir("jobs", c->jobs, sizeof c->jobs);
+    cli_default_dir("schemas", c->schemas, sizeof c->schemas);
+}
+
+int jobrun_common_option(jobrun_common *c, int opt, const char *arg) {
+    switch (opt) {
+    case 'J': snprintf(c->jobs, sizeof c->jobs, "%s", arg); return 1;
+    case 'S': snprintf(c->schemas, sizeof c->schemas, "%s", arg); return 1;
+    case 'k': c->key = arg; return 1;
+    case 'K': c->create_key = 1; return 1;
+    case 'c': c->catalog = arg; return 1;
+    case 'w': c->wait = atoi(arg); return 1;
+    default: return 0;
+    }
+}
+
 int jobrun_load_specs(const cli_context *ctx, const char *schemas_dir, const char *jobs_dir, schema_set **set,
                       job_set **jobs) {
     char err[1024];

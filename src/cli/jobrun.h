@@ -6,10 +6,33 @@
 #ifndef ESEP_JOBRUN_H
 #define ESEP_JOBRUN_H
 
+#include <getopt.h>
+
 #include "../pipeline/pipeline.h"
 #include "../pipeline/session.h"
 #include "../schedule/metrics.h"
 #include "cli.h"
+
+/* The options run, nightly (and backfill) share: where the declarative
+ * files are, the key, the catalog, how long to wait for OUT's lock. */
+typedef struct {
+    const char *key, *catalog;
+    int create_key, wait;
+    char jobs[4096], schemas[4096];
+} jobrun_common;
+
+#define JOBRUN_COMMON_OPTIONS                                                                     \
+    {"jobs", required_argument, 0, 'J'}, {"schemas", required_argument, 0, 'S'},                  \
+        {"key", required_argument, 0, 'k'}, {"create-key", no_argument, 0, 'K'},                  \
+        {"catalog", required_argument, 0, 'c'}, {"wait", required_argument, 0, 'w'}
+
+/* Empties c and sets the default jobs/ and schemas/ directories. Cannot
+ * fail. */
+void jobrun_common_init(jobrun_common *c);
+
+/* Takes getopt's option opt (with arg) when it is one of
+ * JOBRUN_COMMON_OPTIONS. Returns 1 when taken, 0 otherwise. Cannot fail. */
+int jobrun_common_option(jobrun_common *c, int opt, const char *arg);
 
 /* Loads schemas and jobs (every rank). 0, or 1 with the error printed on
  * rank 0 (the caller exits 1). */

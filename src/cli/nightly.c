@@ -35,36 +35,27 @@ static const char *const usage =
     "             [--catalog SPEC] [--wait SECONDS] [--json] [--jobs DIR] [--schemas DIR]";
 
 typedef struct {
-    const char *root, *out, *on, *key, *catalog;
-    int create_key, wait, json;
-    char jobs[4096], schemas[4096];
+    const char *root, *out, *on;
+    int json;
+    jobrun_common common;
 } nightly_options;
 
 static int parse_options(const cli_context *ctx, int argc, char **argv, nightly_options *o) {
     static const struct option longopts[] = {
         {"snapshots", required_argument, 0, 'R'}, {"out", required_argument, 0, 'o'},
-        {"on", required_argument, 0, 'd'},        {"key", required_argument, 0, 'k'},
-        {"create-key", no_argument, 0, 'K'},      {"catalog", required_argument, 0, 'c'},
-        {"wait", required_argument, 0, 'w'},      {"json", no_argument, 0, 'j'},
-        {"jobs", required_argument, 0, 'J'},      {"schemas", required_argument, 0, 'S'},
-        {0, 0, 0, 0}};
+        {"on", required_argument, 0, 'd'},        {"json", no_argument, 0, 'j'},
+        JOBRUN_COMMON_OPTIONS,                    {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     if (cli_wants_help(argc, argv)) return cli_help(ctx, usage), -1;
-    cli_default_dir("jobs", o->jobs, sizeof o->jobs);
-    cli_default_dir("schemas", o->schemas, sizeof o->schemas);
+    jobrun_common_init(&o->common);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
+        if (jobrun_common_option(&o->common, c, optarg)) continue;
         switch (c) {
         case 'R': o->root = optarg; break;
         case 'o': o->out = optarg; break;
         case 'd': o->on = optarg; break;
-        case 'k': o->key = optarg; break;
-        case 'K': o->create_key = 1; break;
-        case 'c': o->catalog = optarg; break;
-        case 'w': o->wait = atoi(optarg); break;
         case 'j': o->json = 1; break;
-        case 'J': snprintf(o->jobs, sizeof o->jobs, "%s", optarg); break;
-        case 'S': snprintf(o->schemas, sizeof o->schemas, "%s", optarg); break;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }
@@ -180,7 +171,7 @@ static int run_night(const cli_context *ctx, const nightly_options *o, schema_se
     if (ctx->rank == 0 && ledger_command_begin(s->cat, "nightly", on, s->owner, ctx->nranks, &cmd, err, sizeof err))
         log_msg(LOG_WARN, "%s", err);
     pipeline_args a = {ctx->comm, ctx->rank, ctx->nranks, set, jobs, NULL, o->out, 1,
-                       {o->out, o->key, o->create_key, "esep " ESEP_VERSION, o->catalog, ctx->nranks},
+                       {o->out, o->common.key, o->common.create_key, "esep " ESEP_VERSION, o->common.catalog, ctx->nranks},
                        1, s->cat, cmd, s->owner, "esep " ESEP_VERSION};
     night_totals tot;
     memset(&tot, 0, sizeof tot);
@@ -227,9 +218,9 @@ int cmd_nightly(const cli_context *ctx, int argc, char **argv) {
     if (jobrun_night(o.on, &night)) return cli_usage_error(ctx, usage, "bad --on '%s' (YYYY-MM-DD)", o.on);
     schema_set *set;
     job_set *jobs;
-    if (jobrun_load_specs(ctx, o.schemas, o.jobs, &set, &jobs)) return 1;
+    if (jobrun_load_specs(ctx, o.common.schemas, o.common.jobs, &set, &jobs)) return 1;
     out_session s;
-    rc = jobrun_open_session(ctx, &s, o.out, o.catalog, o.wait);
+    rc = jobrun_open_session(ctx, &s, o.out, o.common.catalog, o.common.wait);
     int status = rc == 1 ? EXIT_NOTHING_RAN : rc ? 1 : run_night(ctx, &o, set, jobs, &s, night);
     if (ctx->rank == 0 && rc == 0) out_session_close(&s);
     job_set_free(jobs), schema_set_free(set);

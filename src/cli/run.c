@@ -26,38 +26,30 @@ static const char *const usage =
     "         [--jobs DIR] [--schemas DIR]";
 
 typedef struct {
-    const char *snapshot, *period, *out, *key, *catalog;
-    int no_publish, create_key, wait;
+    const char *snapshot, *period, *out;
+    int no_publish;
     char *reports;
-    char jobs[4096], schemas[4096];
+    jobrun_common common;
 } run_options;
 
 static int parse_options(const cli_context *ctx, int argc, char **argv, run_options *o) {
     static const struct option longopts[] = {
         {"snapshot", required_argument, 0, 's'}, {"period", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},      {"reports", required_argument, 0, 'r'},
-        {"jobs", required_argument, 0, 'J'},     {"schemas", required_argument, 0, 'S'},
-        {"key", required_argument, 0, 'k'},      {"no-publish", no_argument, 0, 'n'},
-        {"catalog", required_argument, 0, 'c'},  {"create-key", no_argument, 0, 'K'},
-        {"wait", required_argument, 0, 'w'},     {0, 0, 0, 0}};
+        {"no-publish", no_argument, 0, 'n'},     JOBRUN_COMMON_OPTIONS,
+        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     if (cli_wants_help(argc, argv)) return cli_help(ctx, usage), -1;
-    cli_default_dir("jobs", o->jobs, sizeof o->jobs);
-    cli_default_dir("schemas", o->schemas, sizeof o->schemas);
+    jobrun_common_init(&o->common);
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
+        if (jobrun_common_option(&o->common, c, optarg)) continue;
         switch (c) {
         case 's': o->snapshot = optarg; break;
         case 'p': o->period = optarg; break;
         case 'o': o->out = optarg; break;
         case 'r': o->reports = optarg; break;
-        case 'J': snprintf(o->jobs, sizeof o->jobs, "%s", optarg); break;
-        case 'S': snprintf(o->schemas, sizeof o->schemas, "%s", optarg); break;
-        case 'k': o->key = optarg; break;
         case 'n': o->no_publish = 1; break;
-        case 'c': o->catalog = optarg; break;
-        case 'K': o->create_key = 1; break;
-        case 'w': o->wait = atoi(optarg); break;
         default: return cli_usage_error(ctx, usage, "unknown option");
         }
     }
@@ -89,7 +81,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
         return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", o.period);
     schema_set *set;
     job_set *jobs;
-    if (jobrun_load_specs(ctx, o.schemas, o.jobs, &set, &jobs)) return 1;
+    if (jobrun_load_specs(ctx, o.common.schemas, o.common.jobs, &set, &jobs)) return 1;
     pipeline_item items[64];
     size_t n = make_items(jobs, &per, o.reports, items, 64);
     if (n == 0) {
@@ -98,7 +90,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
         return 1;
     }
     out_session s;
-    if (jobrun_open_session(ctx, &s, o.out, o.catalog, o.wait)) {
+    if (jobrun_open_session(ctx, &s, o.out, o.common.catalog, o.common.wait)) {
         job_set_free(jobs), schema_set_free(set);
         return 1;
     }
@@ -107,7 +99,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
     if (ctx->rank == 0 && ledger_command_begin(s.cat, "run", "", s.owner, ctx->nranks, &cmd, err, sizeof err))
         log_msg(LOG_WARN, "%s", err);
     pipeline_args a = {ctx->comm, ctx->rank, ctx->nranks, set, jobs, o.snapshot, o.out, !o.no_publish,
-                       {o.out, o.key, o.create_key, "esep " ESEP_VERSION, o.catalog, ctx->nranks},
+                       {o.out, o.common.key, o.common.create_key, "esep " ESEP_VERSION, o.common.catalog, ctx->nranks},
                        1, s.cat, cmd, s.owner, "esep " ESEP_VERSION};
     int missing = jobrun_snapshot(ctx, &a, items, n, NULL, NULL);
     if (ctx->rank == 0 && cmd &&

@@ -23,7 +23,7 @@ unpack() { rm -rf "$2" && mkdir -p "$2" && tar --zstd -xf "$1" -C "$2"; }
 pages() {
   for d in "$1"/publish/*/2025-03; do
     local ab; ab=$(basename "$(dirname "$d")")
-    unpack "$d/esep-$ab-2025-03.tar.zst" "$TMP/now-$ab" && unpack "$1/publish/$ab/2025-02/esep-$ab-2025-02.tar.zst" "$TMP/prev-$ab" \
+    unpack "$d/latest/esep-$ab-2025-03.tar.zst" "$TMP/now-$ab" && unpack "$1/publish/$ab/2025-02/latest/esep-$ab-2025-02.tar.zst" "$TMP/prev-$ab" \
       || return 1
     printf '%s ' "$TMP/now-$ab/index.html:$TMP/now-$ab/csv:$TMP/prev-$ab/csv"
   done

@@ -27,7 +27,7 @@ URL=http://127.0.0.1:$PORT
 form_csrf() { curl -s --max-time 10 -c "$1" "$URL/portal/login" | grep -o 'name="csrf" value="[0-9a-f]*' | cut -d'"' -f4; }
 
 case_browser() {
-  $PY "$ROOT/tests/e2e/check_portal.py" "$URL" "$TOKEN" "$OUT/publish/61/2025-03/esep-61-2025-03.tar.zst" $TTL \
+  $PY "$ROOT/tests/e2e/check_portal.py" "$URL" "$TOKEN" "$OUT/publish/61/2025-03/latest/esep-61-2025-03.tar.zst" $TTL \
     || fail "portal in Chromium"
 }
 
