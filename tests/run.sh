@@ -23,12 +23,14 @@ fi
 for script in tests/e2e/*.sh tests/mpi/*.sh; do
   [ -f "$script" ] || continue
   echo "== $script"
+  started=$SECONDS
   out=$(bash "$script" 2>&1)
   echo "$out"
   p=$(grep -c '^ok ' <<<"$out" || true)
   f=$(grep -c '^not ok ' <<<"$out" || true)
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "not ok $script ran no case"; fi
+  echo "   ($script: $((SECONDS - started)) s)"
 done
 
 echo "tests: $passed passed, $failed failed"

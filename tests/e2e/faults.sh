@@ -21,9 +21,9 @@ run_fixture() { # OUT [wrapper…]: one month of the hand-built fixture
   "$@" "$RELEASE" run --snapshot "$FIX" --period 2025-03 --out "$out" --key "$KEY"
 }
 
-nightly() { # OUT [options…]
+nightly() { # OUT [options…]: $NP ranks (2 unless set)
   local out=$1; shift
-  esep_np 2 nightly --snapshots "$ROOTDIR" --out "$out" --on "$ON" --key "$KEY" "$@"
+  esep_np "${NP:-2}" nightly --snapshots "$ROOTDIR" --out "$out" --on "$ON" --key "$KEY" "$@"
 }
 
 REF=$TMP_ROOT/ref-night
@@ -35,14 +35,17 @@ reference_night() {
 
 SYSCALLS="rename renameat2 link symlink"
 case_sigkill_at_every_rename_and_link() {
+  local ESEP=$RELEASE   # all_whole's checks too: the loop runs esep ~200 times
   run_fixture "$TMP/ref" > /dev/null 2>&1 || return 1
   tree_digest "$TMP/ref" > "$TMP/ref.digest"
   strace -f -qq -o "$TMP/trace" -e trace=rename,renameat,renameat2,link,linkat,symlink,symlinkat \
     "$RELEASE" run --snapshot "$FIX" --period 2025-03 --out "$TMP/count" --key "$KEY" > /dev/null 2>&1 || return 1
-  local total=0 name n k
+  local total=0 name k
   for name in $SYSCALLS; do
-    n=$(grep -c " $name(" "$TMP/trace" || true)
-    for k in $(seq 1 "$n"); do
+    # the K-th call of this syscall, for every K whose call touches the
+    # archive or the publication (rejects files are written the same way,
+    # by the same helper, and are left out to keep the suite short)
+    for k in $(grep " $name(" "$TMP/trace" | grep -n '/archive/\|/publish/' | cut -d: -f1); do
       rm -rf "$TMP/o"
       run_fixture "$TMP/o" strace -f -qq -o /dev/null -e trace="$name" -e inject="$name":signal=KILL:when="$k" \
         > "$TMP/log" 2>&1 && fail "$name #$k: not killed"
@@ -50,18 +53,18 @@ case_sigkill_at_every_rename_and_link() {
       run_fixture "$TMP/o" > "$TMP/log" 2>&1 || { cat "$TMP/log"; fail "rerun after SIGKILL at $name #$k"; }
       tree_digest "$TMP/o" > "$TMP/got.digest"; cmp -s "$TMP/got.digest" "$TMP/ref.digest" || fail "after SIGKILL at $name #$k the rerun differs"
       [ -z "$(find "$TMP/o/publish" "$TMP/o/archive" -name '.*')" ] || fail "temporary files left after $name #$k"
-      "$RELEASE" verify-catalog --out "$TMP/o" > /dev/null || fail "catalog chain after $name #$k"
+      "$ESEP" verify-catalog --out "$TMP/o" > /dev/null || fail "catalog chain after $name #$k"
       total=$((total + 1))
     done
   done
-  [ "$total" -ge 40 ] || fail "only $total renames/links were tried"
+  [ "$total" -ge 30 ] || fail "only $total renames/links were tried"
   echo "    killed at $total renames and links" >&2
 }
 
 TFS=$TMP_ROOT/tmpfs
 case_disk_full() {
   reference_night
-  local size
+  local size NP=1   # the reference ran on two ranks; any count gives the same bytes
   mkdir -p "$TFS"
   trap 'umount "$TFS" 2> /dev/null || true' EXIT   # this case's subshell only
   for size in 400k 1200k 2200k; do
