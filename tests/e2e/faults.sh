@@ -65,7 +65,7 @@ case_sigkill_at_every_rename_and_link() {
 TFS=$TMP_ROOT/tmpfs
 case_disk_full() {
   reference_night
-  local size NP=1   # the reference ran on two ranks; any count gives the same bytes
+  local size NP=1 ESEP=$RELEASE   # fault semantics: one rank of the release build (same bytes)
   mkdir -p "$TFS"
   trap 'umount "$TFS" 2> /dev/null || true' EXIT   # this case's subshell only
   for size in 400k 2200k; do   # the disk fills while archiving, and while publishing
@@ -89,6 +89,7 @@ case_disk_full() {
 
 case_catalog_stopped_mid_publication() {
   reference_night
+  local ESEP=$RELEASE
   ESEP_PAUSE_AT=bundle ESEP_PAUSE_SECONDS=4 nightly "$TMP/o" --catalog "$PG_URI" > "$TMP/log" 2>&1 &
   local job=$!
   for _ in $(seq 100); do grep -q "ESEP_PAUSE_AT=bundle" "$TMP/log" && break; sleep 0.1; done
@@ -108,6 +109,7 @@ case_catalog_stopped_mid_publication() {
 
 case_two_nightlies_at_once() {
   reference_night
+  local ESEP=$RELEASE
   nightly "$TMP/o" --wait 120 > "$TMP/a" 2>&1 &
   local a=$!
   nightly "$TMP/o" --wait 120 > "$TMP/b" 2>&1 &

@@ -82,6 +82,7 @@ PY
 }
 
 case_only_what_is_missing() {
+  local ESEP=$ROOT/bin/esep   # what runs, not memory errors: the release build
   # the first night only has the November snapshot: the quarter is done,
   # the month waits; once the December snapshot lands, only the month runs
   mkdir -p "$TMP/root" && cp -r "$ROOTDIR/20261101" "$TMP/root/"
@@ -124,6 +125,7 @@ case_key_never_created_silently() {
 # holds every report (the failed ones from the archive).
 case_failed_run_keeps_every_report() {
   reference
+  local ESEP=$ROOT/bin/esep   # what is published, not memory errors: the release build
   cp -a "$REF" "$TMP/o"
   mkdir -p "$TMP/later" && cp -r "$ROOTDIR/20261201" "$TMP/later/20261202"
   local p=$TMP/later/20261202/persons.csv.zst
@@ -199,6 +201,9 @@ case_lock_postgresql() {
 # what is missing: the same bytes as the uninterrupted night.
 killed_at() {
   reference
+  # crash semantics, not memory errors: the release build (the reference
+  # night ran under the sanitizers; both give the same bytes)
+  local ESEP=$ROOT/bin/esep
   # one rank is enough where rank 0 dies (results are the same for any
   # rank count, and the reference night ran on two)
   [ "$2" -ne 0 ] || local NP=1
@@ -229,6 +234,7 @@ case_kill_catalog() { killed_at catalog 0; }
 # publishing; the next nightly finishes the night.
 case_kill_whole_job() {
   reference
+  local ESEP=$ROOT/bin/esep   # as in killed_at
   ESEP_PAUSE_AT=publish ESEP_PAUSE_SECONDS=30 mpirun --oversubscribe -np 2 "$ESEP" nightly --snapshots "$ROOTDIR" \
     --out "$TMP/o" --on "$ON" --key "$KEY" > "$TMP/log" 2>&1 &
   local job=$! ranks
