@@ -16,6 +16,7 @@
 #include <hdf5.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +312,7 @@ static herr_t setup_dcpl(hid_t p) { return H5Pset_obj_track_times(p, 0); }
 static herr_t setup_read_fapl(hid_t p) { return H5Pset_file_locking(p, 1, 1); }
 
 static herr_t setup_fapl(hid_t p) {
-    if (setup_read_fapl(p) < 0 || H5Pset_libver_bounds(p, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0)
+    if (setup_read_fapl(p) < 0 || H5Pset_libver_bounds(p, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0)
         return -1;
     return H5Pset_fclose_degree(p, H5F_CLOSE_STRONG);
 }
@@ -659,6 +660,29 @@ static int write_tables(writer *w, const report_table *const *tables, size_t n, 
     return rc;
 }
 
+/* Writes the whole image to the (empty, fresh) file tmp and syncs it. */
+static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, size_t size) {
+    int fd = open(tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return fail(c, "%s: %s", tmp, strerror(errno));
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = write(fd, image + done, size - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    int saved = errno;
+    int rc = done == size && fsync(fd) == 0 ? 0 : fail(c, "%s: cannot write: %s", tmp, strerror(done == size ? errno : saved));
+    if (close(fd) != 0 && rc == 0) rc = fail(c, "%s: cannot write: %s", tmp, strerror(errno));
+    return rc;
+}
+
+/* The file is built in memory (HDF5's core driver, no backing store) and
+ * its image written by us: HDF5 itself never meets a full disk. When
+ * HDF5's own close of a file fails on a write error, the file stays half
+ * closed in the library and HDF5's clean-up inside MPI_Finalize crashes
+ * on it; written this way, a full disk is one failed write(2) of ours,
+ * with a clear error and nothing left behind. */
 static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *tmp) {
     writer w = {c, -1, -1, -1, -1};
     w.dcpl = new_plist(c, H5P_DATASET_CREATE, setup_dcpl);
@@ -666,14 +690,23 @@ static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int
     hid_t fcpl = new_plist(c, H5P_FILE_CREATE, setup_fcpl);
     hid_t fapl = new_plist(c, H5P_FILE_ACCESS, setup_fapl);
     int rc = w.dcpl < 0 || w.gcpl < 0 || fcpl < 0 || fapl < 0 ? -1 : 0;
+    if (rc == 0 && H5Pset_fapl_core(fapl, 1 << 20, 0) < 0) rc = h5fail(c, "set up the in-memory file");
     if (rc == 0 && (w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
         rc = h5fail(c, "create %s", tmp);
     if (rc == 0) rc = write_tables(&w, tables, n, grouped);
+    unsigned char *image = NULL;
+    ssize_t size = -1;
+    if (rc == 0 && H5Fflush(w.file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail(c, "finish writing");
+    if (rc == 0 && ((size = H5Fget_file_image(w.file, NULL, 0)) <= 0 || !(image = malloc((size_t)size)) ||
+                    H5Fget_file_image(w.file, image, (size_t)size) != size))
+        rc = image || size <= 0 ? h5fail(c, "read back the file image") : fail(c, "out of memory");
     rc = close_id(c, w.dcpl, rc);
     rc = close_id(c, w.gcpl, rc);
     rc = close_id(c, fcpl, rc);
     rc = close_id(c, fapl, rc);
     if (w.file >= 0 && H5Fclose(w.file) < 0 && rc == 0) rc = h5fail(c, "finish writing");
+    if (rc == 0) rc = write_image(c, tmp, image, (size_t)size);
+    free(image);
     return rc;
 }
 

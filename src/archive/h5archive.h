@@ -16,8 +16,12 @@
  *   /inputs          compound: name, file, sha256, read, accepted, rejected
  *   root attributes  id, period, title_kk, title_ru, snapshot_date,
  *                    tool_version (strings), methodology_version (int32)
- * No timestamps are stored and the format is pinned to the HDF5 1.8 file
- * format, so files do not change when the library is upgraded. */
+ * No timestamps are stored and the format is pinned to the earliest HDF5
+ * format that holds these features (1.8 at most: libver bounds EARLIEST to
+ * V18). Files are built in memory and their image written by esep, so a
+ * full disk is a clear error of ours, never a failure inside HDF5. The
+ * format is pinned so that files do not change when the library is
+ * upgraded. */
 #ifndef ESEP_H5ARCHIVE_H
 #define ESEP_H5ARCHIVE_H
 
