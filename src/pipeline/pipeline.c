@@ -349,7 +349,13 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     if (rc == 0 && nwork) rc = scan_and_compute(a, work, nwork, res, err, errlen);
     char (*hex)[65] = rc == 0 && nwork ? calloc(a->schemas->count, sizeof *hex) : NULL;
     char (*file)[128] = hex ? calloc(a->schemas->count, sizeof *file) : NULL;
-    if (rc == 0 && nwork && !file) rc = -1, snprintf(err, errlen, "out of memory");
+    if (rc == 0 && nwork) {
+        /* every rank agrees before input_digests' collective: one rank out
+         * of memory must not leave the others waiting in it */
+        int ok = file != NULL;
+        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, a->comm);
+        if (!ok) rc = -1, snprintf(err, errlen, "out of memory (on at least one rank)");
+    }
     char digest[65] = "";
     if (rc == 0 && nwork) {
         input_digests(a, hex, file);
