@@ -3,6 +3,7 @@
  * from main, never written afterwards. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,12 +30,25 @@ static const char *level_name(log_level level) {
     }
 }
 
-/* Escapes `"` and control characters so a structured line stays one line. */
-static void write_escaped(const char *s) {
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', stderr), fputc(*s, stderr);
-        else if ((unsigned char)*s < 0x20) fputc(' ', stderr);
-        else fputc(*s, stderr);
+/* Appends `s` to line[*len..cap) with `"` and `\\` escaped and control
+ * characters turned to spaces, so a structured line stays one line; stops
+ * (truncating) when the line is full. */
+static void append_escaped(char *line, size_t cap, size_t *len, const char *s) {
+    for (; *s && *len + 2 < cap; s++) {
+        if (*s == '"' || *s == '\\') line[(*len)++] = '\\', line[(*len)++] = *s;
+        else line[(*len)++] = (unsigned char)*s < 0x20 ? ' ' : *s;
+    }
+}
+
+/* One write(2) for the whole line: stderr is unbuffered, and several ranks
+ * (and mpirun's forwarding, which splits at write boundaries) share the
+ * same log file, so a line written piecemeal arrives cut up by others. */
+static void write_line(const char *line, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, line, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return; /* nowhere left to report a logging failure */
+        line += n, len -= (size_t)n;
     }
 }
 
@@ -56,14 +70,21 @@ void log_msg(log_level level, const char *fmt, ...) {
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     log_timestamp(when);
+    char line[sizeof text * 2 + 128];
+    size_t len;
     if (log_config.structured) {
-        fprintf(stderr, "esep: level=%s rank=%d time=%s msg=\"", level_name(level),
-                log_config.rank, when);
-        write_escaped(text);
-        fputs("\"\n", stderr);
-    } else if (level >= LOG_WARN) {
-        fprintf(stderr, "esep: %s %s: %s\n", when, level_name(level), text);
+        int n = snprintf(line, sizeof line, "esep: level=%s rank=%d time=%s msg=\"",
+                         level_name(level), log_config.rank, when);
+        len = (size_t)n;
+        append_escaped(line, sizeof line - 2, &len, text);
+        line[len++] = '"';
+        line[len++] = '\n';
     } else {
-        fprintf(stderr, "esep: %s %s\n", when, text);
+        int n = level >= LOG_WARN
+                    ? snprintf(line, sizeof line, "esep: %s %s: %s\n", when, level_name(level), text)
+                    : snprintf(line, sizeof line, "esep: %s %s\n", when, text);
+        len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     }
+    fflush(stderr); /* anything stdio still holds for stderr goes first */
+    write_line(line, len);
 }

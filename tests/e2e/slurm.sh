@@ -52,8 +52,9 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
-# Client commands: never wait for ever on a dead munged or slurmctld.
-sl() { timeout "${SL_TIMEOUT:-20}" "$@"; }
+# Client commands: never wait for ever on a dead munged or slurmctld (60 s:
+# a loaded machine delays a job's start and `sbatch --wait`'s polls).
+sl() { timeout "${SL_TIMEOUT:-60}" "$@"; }
 
 slurm_write_conf() {
   local ctl_port=$1 d_port=$2 host
@@ -237,9 +238,12 @@ case_job_fails_with_esep_exit_status() {
 # usage error comes back through mpirun as the job's exit code).
 case_job_with_mpirun_launcher() {
   job_must_fail mpirun 2 ": mpirun esep nightly .* on 2 tasks" ESEP_LAUNCH=mpirun ESEP_ON=2026-13-45
-  sl sbatch --wait --nodes=1 --ntasks=2 --mem-per-cpu=200M --output="$TMP/check.log" \
-    --wrap "mpirun $JOB_ESEP check --snapshot $ROOT/tests/fixtures/ingest/20250415 --out $TMP/o" > /dev/null ||
-    { cat "$TMP/check.log"; fail "mpirun esep check in an allocation: exit $?"; }
+  # `sbatch --wait` polls at growing intervals: on a loaded machine the
+  # job can take well over the clients' usual 20 s to be seen as ended.
+  local rc=0
+  SL_TIMEOUT=120 sl sbatch --wait --nodes=1 --ntasks=2 --mem-per-cpu=200M --output="$TMP/check.log" \
+    --wrap "mpirun $JOB_ESEP check --snapshot $ROOT/tests/fixtures/ingest/20250415 --out $TMP/o" > /dev/null || rc=$?
+  [ "$rc" -eq 0 ] || { echo "mpirun esep check in an allocation: exit $rc"; cat "$TMP/check.log"; fail "exit $rc"; }
   grep -q '^snapshot 20250415 .*, 2 ranks)$' "$TMP/check.log" || { cat "$TMP/check.log"; fail "not one 2-rank world"; }
 }
 run_case job_fails_when_out_missing case_job_fails_when_out_missing
