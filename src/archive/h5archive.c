@@ -1183,21 +1183,55 @@ static int read_contents(h5ctx *c, hid_t file, report_table *t) {
                ? -1 : 0;
 }
 
+/* Opens path read-only with HDF5's error printing off and runs body on the
+ * file; every HDF5 object is closed on every path. Returns body's result,
+ * or -1 with the failure recorded in c. */
+static int with_file(h5ctx *c, int (*body)(h5ctx *, hid_t, void *), void *arg) {
+    H5E_auto2_t func;
+    void *data;
+    if (quiet_hdf5(c, &func, &data) != 0) return -1;
+    hid_t fapl = new_plist(c, H5P_FILE_ACCESS, setup_read_fapl), file = -1;
+    int rc = fapl < 0 ? -1 : 0;
+    if (rc == 0 && (file = H5Fopen(c->path, H5F_ACC_RDONLY, fapl)) < 0) rc = h5fail(c, "open as HDF5");
+    if (rc == 0) rc = body(c, file, arg);
+    rc = close_id(c, fapl, close_id(c, file, rc));
+    return restore_hdf5(c, func, data, rc);
+}
+
+static int read_table_body(h5ctx *c, hid_t file, void *t) {
+    return read_contents(c, file, t);
+}
+
 int h5archive_read(const char *path, report_table *t, char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
     struct stat st;
-    H5E_auto2_t func;
-    void *data;
     memset(t, 0, sizeof *t);
     if (stat(path, &st) != 0) return fail(&c, "cannot open: %s", strerror(errno));
     if (!S_ISREG(st.st_mode)) return fail(&c, "cannot open: not a regular file");
-    if (quiet_hdf5(&c, &func, &data) != 0) return -1;
-    hid_t fapl = new_plist(&c, H5P_FILE_ACCESS, setup_read_fapl), file = -1;
-    int rc = fapl < 0 ? -1 : 0;
-    if (rc == 0 && (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) rc = h5fail(&c, "open as HDF5");
-    if (rc == 0) rc = read_contents(&c, file, t);
-    rc = close_id(&c, fapl, close_id(&c, file, rc));
-    rc = restore_hdf5(&c, func, data, rc);
+    int rc = with_file(&c, read_table_body, t);
     if (rc != 0) report_table_free(t);
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    char *out;
+    size_t cap;
+} attr_request;
+
+static int read_attr_body(h5ctx *c, hid_t file, void *arg) {
+    attr_request *a = arg;
+    return read_optional_attr(c, file, a->name, a->out, a->cap);
+}
+
+int h5archive_read_attribute(const char *path, const char *name, char *out, size_t cap, char *err, size_t errlen) {
+    h5ctx c = {path, err, errlen, 0};
+    struct stat st;
+    attr_request a = {name, out, cap};
+    out[0] = '\0';
+    if (stat(path, &st) != 0) return fail(&c, "cannot open: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail(&c, "cannot open: not a regular file");
+    int rc = with_file(&c, read_attr_body, &a);
+    if (rc != 0) out[0] = '\0';
     return rc;
 }

@@ -49,4 +49,12 @@ int h5archive_write_bundle(const report_table *const *tables, size_t n, const ch
 
 int h5archive_read(const char *path, report_table *t, char *err, size_t errlen);
 
+/* Reads the fixed-length string root attribute `name` of the archive at
+ * path into out[cap] (NUL-terminated): "" when the file has no such
+ * attribute. For attributes report_table does not hold (a restated
+ * table's `boundaries`). Returns 0, or -1 with a message naming path in
+ * err (not an HDF5 file, the attribute not a string of at most cap - 1
+ * bytes), out then "". */
+int h5archive_read_attribute(const char *path, const char *name, char *out, size_t cap, char *err, size_t errlen);
+
 #endif

@@ -73,12 +73,11 @@ const report_territory *report_table_territory(const report_table *t, int32_t ka
     return lo < t->nterritories && t->territories[lo].kato == kato ? &t->territories[lo] : NULL;
 }
 
-/* Writes a name or dimension value, quoted (RFC 4180) only if it holds a
- * separator, a quote or a line end — the report definitions never do. */
-static void write_text(FILE *out, const char *s) {
+int report_csv_write_field(void *out_file, const char *s) {
+    FILE *out = out_file;
     if (!s[strcspn(s, ",\"\r\n")]) {
         fputs(s, out);
-        return;
+        return ferror(out) ? -1 : 0;
     }
     fputc('"', out);
     for (; *s; s++) {
@@ -86,58 +85,70 @@ static void write_text(FILE *out, const char *s) {
         fputc(*s, out);
     }
     fputc('"', out);
+    return ferror(out) ? -1 : 0;
 }
 
 /* Formats tenths with exactly one decimal (`-0.5`) into out[32]. */
-static void format_tenths(int64_t tenths, char out[32]) {
+static void format_tenths(int64_t tenths, char out[REPORT_CELL_CAP]) {
     uint64_t mag = tenths < 0 ? (uint64_t)0 - (uint64_t)tenths : (uint64_t)tenths;
-    snprintf(out, 32, "%s%llu.%llu", tenths < 0 ? "-" : "",
+    snprintf(out, REPORT_CELL_CAP, "%s%llu.%llu", tenths < 0 ? "-" : "",
              (unsigned long long)(mag / 10), (unsigned long long)(mag % 10));
 }
 
-static void write_value(FILE *out, measure_format format, int64_t v) {
-    char buf[32];
-    if (v == MEASURE_EMPTY) return;
-    if (v == MEASURE_SUPPRESSED) {
-        fputc('x', out);
-        return;
-    }
+/* A measure value's text into buf (empty for MEASURE_EMPTY). */
+static const char *format_value(measure_format format, int64_t v, char buf[REPORT_CELL_CAP]) {
+    buf[0] = '\0';
+    if (v == MEASURE_EMPTY) return buf;
+    if (v == MEASURE_SUPPRESSED) return strcpy(buf, "x");
     switch (format) {
     case MEASURE_MONEY: number_format_money(v, buf); break;
     case MEASURE_DECIMAL1: format_tenths(v, buf); break;
-    default: snprintf(buf, sizeof buf, "%lld", (long long)v); break;
+    default: snprintf(buf, REPORT_CELL_CAP, "%lld", (long long)v); break;
     }
-    fputs(buf, out);
+    return buf;
 }
 
-static void write_header(const report_table *t, FILE *out) {
-    fputs("kato,level", out);
-    for (size_t d = 0; d < t->ndims; d++) fputc(',', out), write_text(out, t->dims[d].name);
-    for (size_t m = 0; m < t->nmeasures; m++) fputc(',', out), write_text(out, t->measures[m].name);
-    fputc('\n', out);
+size_t report_table_ncolumns(const report_table *t) {
+    return 2 + t->ndims + t->nmeasures;
 }
 
-/* Writes row r; -1 if a dimension index is outside its value list. */
-static int write_row(const report_table *t, size_t r, FILE *out) {
-    fprintf(out, "%09ld,%d", (long)t->kato[r], (int)t->level[r]);
-    for (size_t d = 0; d < t->ndims; d++) {
-        size_t v = t->dim_value[d][r];
-        if (v >= t->dims[d].nvalues) return -1;
-        fputc(',', out);
-        write_text(out, t->dims[d].values[v]);
+const char *report_table_column_name(const report_table *t, size_t c) {
+    if (c >= report_table_ncolumns(t)) return NULL;
+    if (c < 2) return c == 0 ? "kato" : "level";
+    return c < 2 + t->ndims ? t->dims[c - 2].name : t->measures[c - 2 - t->ndims].name;
+}
+
+const char *report_table_cell(const report_table *t, size_t r, size_t c, char buf[REPORT_CELL_CAP]) {
+    if (r >= t->nrows || c >= report_table_ncolumns(t)) return NULL;
+    if (c == 0) snprintf(buf, REPORT_CELL_CAP, "%09ld", (long)t->kato[r]);
+    if (c == 1) snprintf(buf, REPORT_CELL_CAP, "%d", (int)t->level[r]);
+    if (c < 2) return buf;
+    if (c < 2 + t->ndims) {
+        const report_dimension *dim = &t->dims[c - 2];
+        size_t v = t->dim_value[c - 2][r];
+        return v < dim->nvalues ? dim->values[v] : NULL;
     }
-    for (size_t m = 0; m < t->nmeasures; m++) {
-        fputc(',', out);
-        write_value(out, t->measures[m].format, t->value[m][r]);
+    size_t m = c - 2 - t->ndims;
+    return format_value(t->measures[m].format, t->value[m][r], buf);
+}
+
+/* Writes the header line, or row `row`'s line; -1 on a write error or a
+ * dimension index outside its value list. */
+static int write_line(const report_table *t, size_t row, int header, FILE *out) {
+    char buf[REPORT_CELL_CAP];
+    for (size_t c = 0; c < report_table_ncolumns(t); c++) {
+        const char *text = header ? report_table_column_name(t, c) : report_table_cell(t, row, c, buf);
+        if (!text) return -1;
+        if (c > 0) fputc(',', out);
+        if (report_csv_write_field(out, text) != 0) return -1;
     }
-    fputc('\n', out);
-    return 0;
+    return fputc('\n', out) == EOF ? -1 : 0;
 }
 
 int report_table_write_csv(const report_table *t, void *out_file) {
     FILE *out = out_file;
-    write_header(t, out);
-    for (size_t r = 0; r < t->nrows && !ferror(out); r++)
-        if (write_row(t, r, out) != 0) return -1;
+    if (write_line(t, 0, 1, out) != 0) return -1;
+    for (size_t r = 0; r < t->nrows; r++)
+        if (write_line(t, r, 0, out) != 0) return -1;
     return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }

@@ -99,7 +99,33 @@ void report_table_free(report_table *t);
 
 /* Writes the CSV form to out: header `kato,level,<dims>,<measures>`, rows
  * in table order (the builder sorts them), `\n` line ends, kato as 9
- * digits. Returns 0, or -1 on a write error. */
+ * digits. Returns 0, or -1 on a write error or a dimension index outside
+ * its value list. */
 int report_table_write_csv(const report_table *t, void *out_file /* FILE* */);
+
+/* The columns of the CSV form, cell by cell, for writers that print the
+ * same values in another frame (`esep series`). Column c of a table is
+ * 0 kato, 1 level, 2 .. 1+ndims the dimensions, then the measures. */
+#define REPORT_CELL_CAP 32 /* the longest cell text written into a buffer, NUL included */
+
+/* 2 + ndims + nmeasures. Cannot fail. */
+size_t report_table_ncolumns(const report_table *t);
+
+/* The header name of column c ("kato", "level", a dimension or measure
+ * name, pointing into t), or NULL when c is out of range. */
+const char *report_table_column_name(const report_table *t, size_t c);
+
+/* The text of cell (row r, column c) exactly as the CSV form prints it,
+ * before CSV quoting: kato as 9 digits, level, the dimension value,
+ * measures rendered from exact integers (count `123`, money `123.45`,
+ * decimal1 `12.3`, MEASURE_EMPTY "", MEASURE_SUPPRESSED `x`). Returns buf
+ * or a pointer into t's dimension values (valid while t is); NULL when r
+ * or c is out of range or a dimension index is outside its value list. */
+const char *report_table_cell(const report_table *t, size_t r, size_t c, char buf[REPORT_CELL_CAP]);
+
+/* Writes s to out (a FILE*) as one CSV field: as it is, or quoted (RFC
+ * 4180) when it holds a separator, a quote or a line end. Returns 0, or
+ * -1 when out has a write error. */
+int report_csv_write_field(void *out_file /* FILE* */, const char *s);
 
 #endif

@@ -55,6 +55,17 @@ int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, 
     return EXIT_USAGE;
 }
 
+int cli_safe_component(const char *s) {
+    if (!*s || strlen(s) > 15) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-')) return 0;
+    return 1;
+}
+
+const char *cli_period_form(period_kind k) {
+    return k == PERIOD_MONTH ? "monthly, YYYY-MM" : k == PERIOD_QUARTER ? "quarterly, YYYY-Qn" : "yearly, YYYY";
+}
+
 void cli_print_extracts(const schema_set *set, const snapshot_result *res) {
     printf("%-18s %14s %14s %12s\n", "extract", "read", "accepted", "rejected");
     for (size_t i = 0; i < set->count; i++) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "../ingest/snapshot.h"
+#include "../spec/job.h"
 
 typedef struct {
     MPI_Comm comm;
@@ -37,6 +38,15 @@ int cli_help(const cli_context *ctx, const char *usage);
 int cli_usage_error(const cli_context *ctx, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* True when s may become a path component under OUT/archive (a report
+ * id, a period, a restated day): 1 to 15 characters, each A-Z, 0-9 or
+ * '-', so nothing like `..`, `/` or a hidden name. Cannot fail. */
+int cli_safe_component(const char *s);
+
+/* How a period of kind k is written, for messages: "monthly, YYYY-MM",
+ * "quarterly, YYYY-Qn", "yearly, YYYY" (static text). Cannot fail. */
+const char *cli_period_form(period_kind k);
+
 /* Rows read / accepted / rejected per extract, header columns the schema
  * does not know (ignored), rejected counts per reason, failures with their
  * message, and where the rejects are (stdout; rank 0).
@@ -46,6 +56,7 @@ void cli_print_extracts(const schema_set *set, const snapshot_result *res);
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 int cmd_run(const cli_context *ctx, int argc, char **argv);
 int cmd_export(const cli_context *ctx, int argc, char **argv);
+int cmd_series(const cli_context *ctx, int argc, char **argv);
 int cmd_serve(const cli_context *ctx, int argc, char **argv);
 int cmd_access(const cli_context *ctx, int argc, char **argv);
 int cmd_verify_catalog(const cli_context *ctx, int argc, char **argv);

@@ -19,18 +19,6 @@
 
 static const char *const usage = "esep export --out OUT --report ID --period P [--jobs DIR]";
 
-/* Report ids and periods become path components: only safe characters. */
-static int safe_component(const char *s) {
-    if (!*s || strlen(s) > 15) return 0;
-    for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-')) return 0;
-    return 1;
-}
-
-static const char *kind_form(period_kind k) {
-    return k == PERIOD_MONTH ? "monthly, YYYY-MM" : k == PERIOD_QUARTER ? "quarterly, YYYY-Qn" : "yearly, YYYY";
-}
-
 /* Why there is no table OUT/archive/<per>/<id>.h5: a usage error
  * (EXIT_USAGE) naming the mistake when id is no report of the job files,
  * is not in force for the period, or is of another periodicity; else 1,
@@ -52,8 +40,8 @@ static int explain_missing(const cli_context *ctx, const char *jobs_dir, const c
     if (!any) rc = cli_usage_error(ctx, usage, "unknown report '%s' (no such id in %s)", id, jobs_dir);
     else if (!j) rc = cli_usage_error(ctx, usage, "report %s is not in force for period %s", id, p->text);
     else if (j->periodicity != p->kind)
-        rc = cli_usage_error(ctx, usage, "report %s is %s; '%s' is not such a period", id, kind_form(j->periodicity),
-                             p->text);
+        rc = cli_usage_error(ctx, usage, "report %s is %s; '%s' is not such a period", id,
+                             cli_period_form(j->periodicity), p->text);
     else if (ctx->rank == 0)
         log_msg(LOG_ERROR, "report %s for %s is not in the archive of %s (not computed yet?)", id, p->text, out);
     job_set_free(jobs);
@@ -79,9 +67,9 @@ int cmd_export(const cli_context *ctx, int argc, char **argv) {
     if (!out || !id || !per) return cli_usage_error(ctx, usage, "--out, --report and --period are required");
     if (optind < argc) return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
     period p;
-    if (!safe_component(per) || period_parse(per, &p))
+    if (!cli_safe_component(per) || period_parse(per, &p))
         return cli_usage_error(ctx, usage, "bad period '%s' (YYYY-MM, YYYY-Qn or YYYY)", per);
-    if (!safe_component(id)) return cli_usage_error(ctx, usage, "unknown report '%s'", id);
+    if (!cli_safe_component(id)) return cli_usage_error(ctx, usage, "unknown report '%s'", id);
     char path[4200], err[1024];
     snprintf(path, sizeof path, "%s/archive/%s/%s.h5", out, per, id);
     if (access(path, F_OK)) return explain_missing(ctx, jobs_dir, out, id, &p);

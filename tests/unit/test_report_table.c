@@ -122,4 +122,39 @@ void suite_report_table(void) {
         EXPECT(t.kato == NULL && t.dims[0].values == NULL && t.nrows == 0);
         report_table_free(&t); /* freeing twice is harmless */
     }
+    TEST_CASE("cells: the CSV form's texts, column by column") {
+        char buf[REPORT_CELL_CAP];
+        sample_table(&t, 2);
+        set_row(&t, 0, 12345678, 2, 1, MEASURE_SUPPRESSED, -5, MEASURE_EMPTY, 7);
+        set_row(&t, 1, 0, 0, 2, 12, 12345, -5, 0);
+        EXPECT_EQ_INT(report_table_ncolumns(&t), 7);
+        EXPECT_EQ_STR(report_table_column_name(&t, 0), "kato");
+        EXPECT_EQ_STR(report_table_column_name(&t, 1), "level");
+        EXPECT_EQ_STR(report_table_column_name(&t, 2), "sex");
+        EXPECT_EQ_STR(report_table_column_name(&t, 6), "natural_increase");
+        EXPECT(report_table_column_name(&t, 7) == NULL);
+        static const char *const want[2][7] = {{"012345678", "2", "F", "x", "-0.05", "", "7"},
+                                               {"000000000", "0", "_T", "12", "123.45", "-0.5", "0"}};
+        for (size_t r = 0; r < 2; r++)
+            for (size_t c = 0; c < 7; c++) EXPECT_EQ_STR(report_table_cell(&t, r, c, buf), want[r][c]);
+        EXPECT(report_table_cell(&t, 2, 0, buf) == NULL);
+        EXPECT(report_table_cell(&t, 0, 7, buf) == NULL);
+        t.dim_value[0][1] = 3; /* outside the 3 values */
+        EXPECT(report_table_cell(&t, 1, 2, buf) == NULL);
+        report_table_free(&t);
+    }
+    TEST_CASE("cells: a field is quoted only when it must be") {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        EXPECT(f != NULL);
+        if (f) {
+            EXPECT_EQ_INT(report_csv_write_field(f, "63+"), 0);
+            EXPECT_EQ_INT(report_csv_write_field(f, ""), 0);
+            EXPECT_EQ_INT(report_csv_write_field(f, "a,\"b\"\n"), 0);
+            fclose(f);
+            EXPECT_EQ_STR(text, "63+\"a,\"\"b\"\"\n\"");
+        }
+        free(text);
+    }
 }
