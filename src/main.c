@@ -36,6 +36,8 @@ static const char *const usage_text =
     "                                               what is due, running, done, failed, late\n"
     "  status   --out OUT [--on YYYY-MM-DD]         last nights' runs, failed and late items\n"
     "  export   --out OUT --report ID --period P    print a report's CSV form\n"
+    "  series   --out OUT --report ID --from P1 --to P2 [--kato CODE] [--boundaries B] [--format csv|json]\n"
+    "                                               one long table over the archived periods\n"
     "  verify-catalog --out OUT [--catalog SPEC]    check the publication catalog's hash chain\n"
     "  verify   BUNDLE --pubkey FILE                check a bundle's signatures and files\n"
     "  keygen   --key FILE                          make an Ed25519 signing key pair\n"
@@ -66,6 +68,8 @@ int main(int argc, char **argv) {
         status = cmd_run(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "export")) {
         status = cmd_export(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "series")) {
+        status = cmd_series(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "serve")) {
         status = cmd_serve(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "access")) {

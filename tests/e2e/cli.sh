@@ -7,7 +7,7 @@
 # an extract has and the schema does not (ignored).
 source "$(dirname "$0")/../lib.sh"
 FIX=$ROOT/tests/fixtures/ingest/20250415
-COMMANDS="check export serve access verify-catalog verify keygen"
+COMMANDS="check export series serve access verify-catalog verify keygen"
 # Argument handling is checked on the release binary operators run (the
 # sanitized one takes a second to start, and there are dozens of calls);
 # everything that reads data runs the sanitized $ESEP.
