@@ -17,8 +17,8 @@ case_new_report_is_a_file() {
 case_version_in_force() {
   mkdir -p "$TMP/jobs"
   cp "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/"
-  sed -i 's/^valid_from: .*/valid_from: 2020-01-01\nvalid_to: 2024-12-31/' "$TMP/jobs/POP-01.yaml"
-  sed -e 's/^version: 1/version: 2/' -e 's/^valid_from: .*/valid_from: 2025-01-01/' -e 's/^levels: .*/levels: [0, 1]/' \
+  sed -i -e 's/^version: .*/version: 1/' -e 's/^valid_from: .*/valid_from: 2020-01-01\nvalid_to: 2024-12-31/' "$TMP/jobs/POP-01.yaml"
+  sed -e 's/^version: .*/version: 2/' -e 's/^valid_from: .*/valid_from: 2025-01-01/' -e 's/^levels: .*/levels: [0, 1]/' \
     "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01-v2.yaml"
   for p in 2024-12 2025-03; do
     "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period $p --out "$TMP/o" --create-key > "$TMP/log" 2>&1 || { cat "$TMP/log"; return 1; }
@@ -36,7 +36,7 @@ PY
 case_overlapping_versions_refused() {
   mkdir -p "$TMP/jobs"
   cp "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/"
-  sed 's/^version: 1/version: 2/' "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01-v2.yaml"
+  sed 's/^version: .*/version: 3/' "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01-v3.yaml"
   "$ESEP" run --jobs "$TMP/jobs" --snapshot "$SNAP" --period 2025-03 --out "$TMP/o" 2> "$TMP/err" && fail "accepted"
   grep -q "validity overlaps" "$TMP/err"
 }
