@@ -2,8 +2,8 @@
  * current|YYYY-MM-DD] [--jobs DIR]`: prints the report's CSV form
  * (reports.md) with the exact internal values, read from the archive
  * OUT/archive/<P>/<ID>.h5 — or, with --boundaries, the restated table
- * OUT/archive/<P>/restated/<DAY>/<ID>.h5 (current: the latest day
- * restated for that period). A period that is none of
+ * OUT/archive/<P>/restated/<DAY>/<ID>.h5 (current: the latest day the
+ * report was restated on for that period). A period that is none of
  * the three forms is a usage error (exit 2). When the table is not there,
  * the job files say why, so that a typo is a usage error naming what is
  * wrong — an unknown report id, a period of the wrong kind for the report,
@@ -67,15 +67,18 @@ static int explain_missing(const cli_context *ctx, const char *jobs_dir, const c
     return rc;
 }
 
-/* The latest YYYY-MM-DD folder under dir into day (11 bytes), or "" when
- * there is none. Cannot fail. */
-static void latest_restated_day(const char *dir, char day[11]) {
+/* The latest YYYY-MM-DD folder under dir that holds <id>.h5 into day (11
+ * bytes), or "" when there is none: each report is restated on its own
+ * days. Cannot fail. */
+static void latest_restated_day(const char *dir, const char *id, char day[11]) {
     day[0] = '\0';
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
         int32_t n;
-        if (strlen(de->d_name) == 10 && date_parse(de->d_name, 10, &n) == 0 && strcmp(de->d_name, day) > 0)
-            memcpy(day, de->d_name, 11); /* 10 characters and the NUL */
+        char table[4400];
+        if (strlen(de->d_name) != 10 || date_parse(de->d_name, 10, &n) || strcmp(de->d_name, day) <= 0) continue;
+        snprintf(table, sizeof table, "%s/%s/%s.h5", dir, de->d_name, id);
+        if (access(table, F_OK) == 0) memcpy(day, de->d_name, 11); /* 10 characters and the NUL */
     }
     if (d) closedir(d);
 }
@@ -90,7 +93,7 @@ static int table_path(const cli_context *ctx, const char *out, const char *per, 
     int32_t d;
     if (!strcmp(boundaries, "current")) {
         snprintf(path, n, "%s/archive/%s/restated", out, per);
-        latest_restated_day(path, day);
+        latest_restated_day(path, id, day);
         if (!day[0]) {
             if (ctx->rank == 0) log_msg(LOG_ERROR, "no restated table of %s is archived for %s", id, per);
             return 1;
