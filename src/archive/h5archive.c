@@ -371,7 +371,9 @@ static int write_root_attrs(const writer *w, const report_table *t) {
                    write_string_attr(w, "snapshot_date", t->snapshot_date) ||
                    write_string_attr(w, "tool_version", t->tool_version) ||
                    write_string_attr(w, "addressee", t->addressee) ||
-                   write_string_attr(w, "deadline", t->deadline)
+                   write_string_attr(w, "deadline", t->deadline) ||
+                   (t->boundaries[0] && (write_string_attr(w, "boundaries", t->boundaries) ||
+                                         write_string_attr(w, "classifier_snapshot", t->classifier_snapshot)))
                ? -1 : 0;
 }
 
@@ -894,7 +896,10 @@ static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
                      read_attr(c, file, "snapshot_date", 1, t->snapshot_date, sizeof t->snapshot_date) ||
                      read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version) ||
                      read_optional_attr(c, file, "addressee", t->addressee, sizeof t->addressee) ||
-                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline)
+                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline) ||
+                     read_optional_attr(c, file, "boundaries", t->boundaries, sizeof t->boundaries) ||
+                     read_optional_attr(c, file, "classifier_snapshot", t->classifier_snapshot,
+                                        sizeof t->classifier_snapshot)
                  ? -1 : 0;
     t->methodology_version = version;
     return rc;

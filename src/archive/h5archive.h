@@ -15,7 +15,9 @@
  *   /dimensions/<d>  strings: the values of dimension d in order, "_T" last
  *   /inputs          compound: name, file, sha256, read, accepted, rejected
  *   root attributes  id, period, title_kk, title_ru, snapshot_date,
- *                    tool_version (strings), methodology_version (int32)
+ *                    tool_version (strings), methodology_version (int32);
+ *                    a restated table also boundaries (its day,
+ *                    YYYY-MM-DD) and classifier_snapshot (YYYYMMDD)
  * No timestamps are stored and the format is pinned to the earliest HDF5
  * format that holds these features (1.8 at most: libver bounds EARLIEST to
  * V18). Files are built in memory and their image written by esep, so a
