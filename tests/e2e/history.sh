@@ -13,6 +13,11 @@ PY=/usr/bin/python3   # Debian's, with h5py
 O=$TMP_ROOT/o         # the shared OUT
 PERIODS="2023-12 2024-01 2024-02 2024-03 2024-04"
 T=2025-01-15          # --boundaries current: the newest snapshot's date
+# the first backfills (as of E, restated current, restated on a day) run the
+# sanitized build; exports, reruns, refusals and usage checks the release
+# build (same code, a fraction of the start-up time on a loaded machine)
+REL=$ROOT/bin/esep
+[ -x "$REL" ] || REL=$ESEP
 
 # The snapshot a period is computed from: the earliest dated after its end.
 snap_of() {
@@ -23,12 +28,13 @@ snap_of() {
   esac
 }
 
-needs_out() { [ -f "$O/archive/2023-12/POP-01.h5" ] || fail "no as-of archive: the first case did not run"; }
+needs_out() { [ -f "$TMP_ROOT/asof.ok" ] || fail "no as-of archive: the first case did not pass"; }
 
 # sha256 of every as-of table and rejects file, and of every file and link
 # under publish/ (a link by its target), one line each.
 fingerprint() {
-  (cd "$O" && find archive rejects publish -path '*/restated' -prune -o \( -type f -o -type l \) -print | sort |
+  (cd "$O" && find archive rejects publish -path '*/restated' -prune -o -name '*.restated-*' -prune -o \
+    \( -type f -o -type l \) -print | sort |
     while read -r f; do
       if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum < "$f" | cut -c1-64)"; fi
     done)
@@ -36,14 +42,14 @@ fingerprint() {
 
 case_asof_backfill() {
   local rc=0
-  esep_np 2 backfill --snapshots "$FIX" --out "$O" --from 2023-12 --to 2024-04 --reports POP-01 --create-key \
+  "$ESEP" backfill --snapshots "$FIX" --out "$O" --from 2023-12 --to 2024-04 --reports POP-01 --create-key \
     > "$TMP_ROOT/asof.log" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || { cat "$TMP_ROOT/asof.log"; fail "backfill exited $rc"; }
   grep -q "5 items done, 0 failed, 0 refused" "$TMP_ROOT/asof.log" || { cat "$TMP_ROOT/asof.log"; fail "summary"; }
   local p
   for p in $PERIODS; do
-    "$ESEP" export --out "$O" --report POP-01 --period "$p" > "$TMP/$p.csv"
-    diff "$TMP/$p.csv" "$EXP/POP-01-$p.csv" > "$TMP/d" || { head -20 "$TMP/d"; fail "POP-01 $p differs from $EXP/POP-01-$p.csv"; }
+    "$REL" export --out "$O" --report POP-01 --period "$p" > "$TMP_ROOT/asof-$p.csv"
+    diff "$TMP_ROOT/asof-$p.csv" "$EXP/POP-01-$p.csv" > "$TMP/d" || { head -20 "$TMP/d"; fail "POP-01 $p differs from $EXP/POP-01-$p.csv"; }
     diff "$O/rejects/$(snap_of "$p")/POP-01-$p.csv" "$EXP/rejects/$(snap_of "$p")/POP-01-$p.csv" \
       || fail "rejects of POP-01 $p differ"
   done
@@ -56,6 +62,7 @@ for p, s in want.items():
     with h5py.File(f"{sys.argv[1]}/{p}/POP-01.h5", "r") as f:
         assert txt(f.attrs["snapshot_date"]) == s, (p, f.attrs["snapshot_date"])
 PY
+  touch "$TMP_ROOT/asof.ok"
 }
 
 case_methodology_versions() {
@@ -68,8 +75,8 @@ for p in ("2023-12", "2024-01", "2024-02", "2024-03", "2024-04"):
         assert v == (1 if p <= "2023-12" else 2), (p, v)
 PY
   # the age groups of the form follow the version
-  "$ESEP" export --out "$O" --report POP-01 --period 2023-12 | cut -d, -f4 | sort -u | tr '\n' ' ' > "$TMP/g1"
-  "$ESEP" export --out "$O" --report POP-01 --period 2024-01 | cut -d, -f4 | sort -u | tr '\n' ' ' > "$TMP/g2"
+  cut -d, -f4 "$TMP_ROOT/asof-2023-12.csv" | sort -u | tr '\n' ' ' > "$TMP/g1"
+  cut -d, -f4 "$TMP_ROOT/asof-2024-01.csv" | sort -u | tr '\n' ' ' > "$TMP/g2"
   [ "$(cat "$TMP/g1")" = "0-6 16-62 63+ 7-15 _T age_group " ] || fail "2023-12 groups: $(cat "$TMP/g1")"
   [ "$(cat "$TMP/g2")" = "0-2 18-29 3-6 30-62 63+ 7-17 _T age_group " ] || fail "2024-01 groups: $(cat "$TMP/g2")"
 }
@@ -106,14 +113,16 @@ case_restated_current() {
   grep -q "restated on $T: 5 items done, 0 failed, 0 refused" "$TMP_ROOT/restated.log" \
     || { cat "$TMP_ROOT/restated.log"; fail "summary"; }
   for p in $PERIODS; do
-    "$ESEP" export --out "$O" --report POP-01 --period "$p" --boundaries current > "$TMP/$p.csv"
+    "$REL" export --out "$O" --report POP-01 --period "$p" --boundaries current > "$TMP/$p.csv"
     diff "$TMP/$p.csv" "$EXP/restated-$T/POP-01-$p.csv" > "$TMP/d" \
       || { head -20 "$TMP/d"; fail "restated POP-01 $p differs from $EXP/restated-$T/POP-01-$p.csv"; }
-    "$ESEP" export --out "$O" --report POP-01 --period "$p" --boundaries "$T" | cmp - "$TMP/$p.csv" \
-      || fail "--boundaries $T differs from current for $p"
-    # the as-of table is still the one of the first backfill
-    "$ESEP" export --out "$O" --report POP-01 --period "$p" | cmp - "$EXP/POP-01-$p.csv" || fail "as-of $p changed"
+    diff "$O/rejects/$(snap_of "$p")/POP-01-$p.restated-$T.csv" "$EXP/restated-$T/rejects/POP-01-$p.csv" \
+      || fail "rejects of the restated POP-01 $p differ"
   done
+  "$REL" export --out "$O" --report POP-01 --period 2023-12 --boundaries "$T" | cmp - "$TMP/2023-12.csv" \
+    || fail "--boundaries $T differs from current"
+  # the as-of tables are still those of the first backfill (all bytes: fingerprint below)
+  "$REL" export --out "$O" --report POP-01 --period 2024-01 | cmp - "$EXP/POP-01-2024-01.csv" || fail "as-of 2024-01 changed"
   fingerprint > "$TMP_ROOT/after"
   diff "$TMP_ROOT/before" "$TMP_ROOT/after" || fail "the restatement changed as-of tables, rejects or publish/"
   [ -z "$(find "$O/archive" -path '*/history/*' -print -quit)" ] || fail "an as-of table was replaced (history/ kept)"
@@ -139,15 +148,13 @@ for p, s in data.items():
 PY
 }
 
-# Every bundle ever published (every revision) holds the as-of rows of its
-# scope (a region: its levels 1-3; the republic 00: levels 0-1) with the
-# as-of values wherever a cell is not suppressed, and no restated object.
-case_bundles_hold_as_of() {
-  needs_out
-  local b n=0
-  for b in $(find "$O/publish" -name 'esep-*.r*.tar.zst' | sort); do
-    rm -rf "$TMP/x" && mkdir -p "$TMP/x" && tar --zstd -xf "$b" -C "$TMP/x"
-    $PY - "$TMP/x" "$EXP" <<'PY' || fail "in $b"
+# bundle_holds_as_of BUNDLE: the bundle's csv/POP-01.csv has exactly the
+# as-of rows of its scope (a region: its levels 1-3; the republic 00:
+# levels 0-1), the as-of value in every cell not suppressed (x), no
+# restated object, and the manifest names the period's methodology version.
+bundle_holds_as_of() {
+  rm -rf "$TMP/x" && mkdir -p "$TMP/x" && tar --zstd -xf "$1" -C "$TMP/x"
+  $PY - "$TMP/x" "$EXP" <<'PY' || fail "in $1"
 import csv, json, sys
 x, exp = sys.argv[1], sys.argv[2]
 m = json.load(open(f"{x}/MANIFEST.json"))
@@ -169,9 +176,48 @@ for k, v in got.items():
 assert shown or region == "75", (region, period, "no published non-zero value to compare")
 assert not any(k[0].startswith("614") for k in got), "a restated object was published"
 PY
+}
+
+# Every bundle ever published (every revision), after both restatements.
+case_bundles_hold_as_of() {
+  needs_out
+  local b n=0
+  for b in $(find "$O/publish" -name 'esep-*.r*.tar.zst' | sort); do
+    bundle_holds_as_of "$b"
     n=$((n + 1))
   done
-  [ "$n" -ge 15 ] || fail "$n bundles, expected 3 regions x 5 periods"
+  [ "$n" -eq 15 ] || fail "$n bundles, expected one revision of 3 regions x 5 periods"
+}
+
+# A restatement into a fresh OUT publishes nothing; the as-of run after it
+# publishes the as-of values (the restated table beside it is not taken).
+case_restated_first() {
+  local rc=0 b
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-01 --reports POP-01 --boundaries current \
+    --create-key > "$TMP/log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$TMP/log"; fail "restated backfill exited $rc"; }
+  [ -z "$(find "$TMP/o" -path '*/publish/*' -name '*.tar.zst' -print -quit)" ] || fail "a restatement published a bundle"
+  [ ! -e "$TMP/o/archive/2024-01/POP-01.h5" ] || fail "a restatement wrote the as-of table"
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-01 --reports POP-01 --create-key \
+    > "$TMP/log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$TMP/log"; fail "as-of backfill exited $rc"; }
+  "$REL" export --out "$TMP/o" --report POP-01 --period 2024-01 | cmp - "$EXP/POP-01-2024-01.csv"
+  "$REL" export --out "$TMP/o" --report POP-01 --period 2024-01 --boundaries current | cmp - "$EXP/restated-$T/POP-01-2024-01.csv"
+  for b in "$TMP"/o/publish/{00,61,75}/2024-01/latest/esep-*-2024-01.tar.zst; do bundle_holds_as_of "$b"; done
+}
+
+# The same backfill again: everything was done from the same snapshot and
+# methodology, so nothing is computed and no byte changes.
+case_rerun_changes_nothing() {
+  needs_out
+  fingerprint > "$TMP/before"
+  local rc=0
+  "$REL" backfill --snapshots "$FIX" --out "$O" --from 2023-12 --to 2024-04 --reports POP-01 --create-key \
+    > "$TMP/log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$TMP/log"; fail "exit $rc"; }
+  grep -q "0 items done, 0 failed, 0 refused; 5 skipped" "$TMP/log" || { cat "$TMP/log"; fail "summary"; }
+  fingerprint > "$TMP/after"
+  diff "$TMP/before" "$TMP/after" || fail "a rerun changed the archive, rejects or publish/"
 }
 
 # The same rules with T in place of E on a given day: on 2024-03-20 Z's code
@@ -182,28 +228,43 @@ case_restated_on_a_day() {
   "$ESEP" backfill --snapshots "$FIX" --out "$O" --from 2024-01 --to 2024-01 --reports POP-01 --boundaries 2024-03-20 \
     --create-key > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || { cat "$TMP/log"; fail "exit $rc"; }
-  "$ESEP" export --out "$O" --report POP-01 --period 2024-01 --boundaries 2024-03-20 | diff - "$EXP/restated-2024-03-20/POP-01-2024-01.csv"
+  "$REL" export --out "$O" --report POP-01 --period 2024-01 --boundaries 2024-03-20 | diff - "$EXP/restated-2024-03-20/POP-01-2024-01.csv"
+  diff "$O/rejects/20240415/POP-01-2024-01.restated-2024-03-20.csv" "$EXP/restated-2024-03-20/rejects/POP-01-2024-01.csv"
   # current is still the latest restated day of the period
-  "$ESEP" export --out "$O" --report POP-01 --period 2024-01 --boundaries current | cmp - "$EXP/restated-$T/POP-01-2024-01.csv"
-  "$ESEP" export --out "$O" --report POP-01 --period 2024-01 | cmp - "$EXP/POP-01-2024-01.csv"
+  "$REL" export --out "$O" --report POP-01 --period 2024-01 --boundaries current | cmp - "$EXP/restated-$T/POP-01-2024-01.csv"
+  "$REL" export --out "$O" --report POP-01 --period 2024-01 | cmp - "$EXP/POP-01-2024-01.csv"
+}
+
+# `export --boundaries current` is the latest restatement of THAT report:
+# here POP-01 was restated on 2024-03-20 only, SOC-01 later on 2025-01-15.
+case_current_is_per_report() {
+  local rc=0
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-01 --reports POP-01 --boundaries 2024-03-20 \
+    --create-key > "$TMP/log" 2>&1 || rc=$?
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-01 --reports SOC-01 --boundaries current \
+    --create-key >> "$TMP/log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$TMP/log"; fail "a backfill exited $rc"; }
+  "$REL" export --out "$TMP/o" --report POP-01 --period 2024-01 --boundaries current > "$TMP/got.csv" 2> "$TMP/err" \
+    || { cat "$TMP/err"; fail "POP-01's restatement of 2024-03-20 not found as current (SOC-01's later day taken)"; }
+  cmp "$TMP/got.csv" "$EXP/restated-2024-03-20/POP-01-2024-01.csv"
 }
 
 case_refused_not_over() {
   local rc=0
   # pinned to 20240415: 2024-03 can be described, 2024-04 (ends 2024-04-30) cannot
-  "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-03 --to 2024-04 --reports POP-01 \
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-03 --to 2024-04 --reports POP-01 \
     --snapshot "$FIX/20240415" --create-key > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -ne 0 ] || { cat "$TMP/log"; fail "a refused period gave exit 0"; }
   grep -q "period 2024-04 is not over in snapshot 20240415 (its last day is 2024-04-30)" "$TMP/log" || { cat "$TMP/log"; fail "reason"; }
   grep -Eq "^REFUSED +POP-01 +2024-04 " "$TMP/log" || { cat "$TMP/log"; fail "not listed at the end"; }
   [ ! -e "$TMP/o/archive/2024-04/POP-01.h5" ] || fail "a refused period was archived"
-  "$ESEP" export --out "$TMP/o" --report POP-01 --period 2024-03 | cmp - "$EXP/POP-01-2024-03.csv"
+  "$REL" export --out "$TMP/o" --report POP-01 --period 2024-03 | cmp - "$EXP/POP-01-2024-03.csv"
 }
 
 case_refused_payments_not_held() {
   local rc=0
   # 20250115's social_payments holds 2024-01 on: 2023-12 is before that (POP-01 is fine)
-  "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2023-12 --to 2023-12 --reports SOC-01,POP-01 \
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2023-12 --to 2023-12 --reports SOC-01,POP-01 \
     --snapshot "$FIX/20250115" --create-key > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -ne 0 ] || { cat "$TMP/log"; fail "a refused period gave exit 0"; }
   grep -q "social_payments of snapshot 20250115 holds periods from 2024-01 on; period 2023-12 (from 2023-12-01) is before that" \
@@ -216,7 +277,7 @@ case_refused_payments_not_held() {
 case_refused_no_snapshot() {
   local rc=0
   # nothing under the root is dated after 2025-01-31
-  "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-12 --to 2025-01 --reports POP-01 --create-key \
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-12 --to 2025-01 --reports POP-01 --create-key \
     > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -ne 0 ] || { cat "$TMP/log"; fail "a period without a snapshot gave exit 0"; }
   grep -Eq "^(REFUSED|FAILED) +POP-01 +2025-01 " "$TMP/log" || { cat "$TMP/log"; fail "2025-01 not listed at the end"; }
@@ -225,21 +286,33 @@ case_refused_no_snapshot() {
 }
 
 case_usage_errors() {
-  expect_status 2 "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-02 --boundaries someday
-  expect_status 2 "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-03 --to 2024-01
-  expect_status 2 "$ESEP" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-02 --reprocess sometimes
-  expect_status 2 "$ESEP" export --out "$O" --report POP-01 --period 2024-01 --boundaries someday
+  expect_status 2 "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-02 --boundaries someday
+  expect_status 2 "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-03 --to 2024-01
+  expect_status 2 "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-02 --reprocess sometimes
+  expect_status 2 "$REL" export --out "$O" --report POP-01 --period 2024-01 --boundaries someday
   [ ! -e "$TMP/o/archive" ] || fail "a usage error wrote an archive"
+  # no classifier knows the territory after the newest snapshot
+  local rc=0
+  "$REL" backfill --snapshots "$FIX" --out "$TMP/o" --from 2024-01 --to 2024-01 --reports POP-01 --boundaries 2025-02-01 \
+    > "$TMP/log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "--boundaries after the newest snapshot accepted"
+  grep -q "after the newest snapshot" "$TMP/log" || { cat "$TMP/log"; fail "message"; }
+  [ ! -e "$TMP/o/archive" ] || fail "a refused restatement wrote an archive"
+  # a period never restated has no current restated table
+  expect_status 1 "$REL" export --out "$O" --report POP-01 --period 2024-05 --boundaries current
 }
 
 run_case "history: backfill as of E equals the hand-worked tables and rejects" case_asof_backfill
+run_case "history: the same backfill again computes nothing and changes no byte" case_rerun_changes_nothing
 run_case "history: POP-01 version 1 to 2023-12, version 2 from 2024-01" case_methodology_versions
 run_case "history: merged codes before the merge are rejected, the rejects name the rows" case_rejects_name_the_rows
 run_case "history: restated on the newest snapshot's day, as-of tables and bundles untouched" case_restated_current
 run_case "history: restated tables say their boundaries and classifier" case_restated_attributes
-run_case "history: bundles hold the as-of values, never restated ones" case_bundles_hold_as_of
 run_case "history: restated on a given day (predecessor rule with T for E)" case_restated_on_a_day
+run_case "history: bundles hold the as-of values, never restated ones" case_bundles_hold_as_of
+run_case "history: a restatement alone publishes nothing; the as-of run after it publishes as-of values" case_restated_first
+run_case "history: export --boundaries current is the report's own latest restatement" case_current_is_per_report
 run_case "history: a period not over in the pinned snapshot is refused" case_refused_not_over
 run_case "history: payments before January of the previous year are refused" case_refused_payments_not_held
 run_case "history: a period with no snapshot after it is not computed" case_refused_no_snapshot
-run_case "history: usage errors exit 2" case_usage_errors
+run_case "history: usage errors exit 2, a day no classifier knows is refused" case_usage_errors
