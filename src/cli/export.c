@@ -75,7 +75,7 @@ static void latest_restated_day(const char *dir, char day[11]) {
     for (struct dirent *de; d && (de = readdir(d));) {
         int32_t n;
         if (strlen(de->d_name) == 10 && date_parse(de->d_name, 10, &n) == 0 && strcmp(de->d_name, day) > 0)
-            snprintf(day, 11, "%s", de->d_name);
+            memcpy(day, de->d_name, 11); /* 10 characters and the NUL */
     }
     if (d) closedir(d);
 }
