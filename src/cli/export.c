@@ -75,9 +75,9 @@ static void latest_restated_day(const char *dir, const char *id, char day[11]) {
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
         int32_t n;
-        char table[4400];
+        char table[4300];
         if (strlen(de->d_name) != 10 || date_parse(de->d_name, 10, &n) || strcmp(de->d_name, day) <= 0) continue;
-        snprintf(table, sizeof table, "%s/%s/%s.h5", dir, de->d_name, id);
+        snprintf(table, sizeof table, "%s/%.10s/%.15s.h5", dir, de->d_name, id);
         if (access(table, F_OK) == 0) memcpy(day, de->d_name, 11); /* 10 characters and the NUL */
     }
     if (d) closedir(d);
