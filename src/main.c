@@ -32,6 +32,9 @@ static const char *const usage_text =
     "                                               compute reports into the archive\n"
     "  nightly  --snapshots ROOT --out OUT [--on YYYY-MM-DD] [--key FILE | --create-key]\n"
     "                                               compute and publish everything due tonight\n"
+    "  backfill --snapshots ROOT --out OUT --from P1 --to P2 [--reports ID,…]\n"
+    "           [--reprocess missing|failed|all] [--boundaries as-of|current|YYYY-MM-DD]\n"
+    "                                               reprocess past periods, one scan per snapshot\n"
     "  plan     --snapshots ROOT --out OUT [--on YYYY-MM-DD]\n"
     "                                               what is due, running, done, failed, late\n"
     "  status   --out OUT [--on YYYY-MM-DD]         last nights' runs, failed and late items\n"
@@ -78,6 +81,8 @@ int main(int argc, char **argv) {
         status = cmd_verify_catalog(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "verify")) {
         status = cmd_verify(&ctx, argc - 1, argv + 1);
+    } else if (!strcmp(argv[1], "backfill")) {
+        status = cmd_backfill(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "nightly")) {
         status = cmd_nightly(&ctx, argc - 1, argv + 1);
     } else if (!strcmp(argv[1], "plan")) {

@@ -371,7 +371,9 @@ static int write_root_attrs(const writer *w, const report_table *t) {
                    write_string_attr(w, "snapshot_date", t->snapshot_date) ||
                    write_string_attr(w, "tool_version", t->tool_version) ||
                    write_string_attr(w, "addressee", t->addressee) ||
-                   write_string_attr(w, "deadline", t->deadline)
+                   write_string_attr(w, "deadline", t->deadline) ||
+                   (t->boundaries[0] && (write_string_attr(w, "boundaries", t->boundaries) ||
+                                         write_string_attr(w, "classifier_snapshot", t->classifier_snapshot)))
                ? -1 : 0;
 }
 
@@ -894,7 +896,10 @@ static int read_root_attrs(h5ctx *c, hid_t file, report_table *t) {
                      read_attr(c, file, "snapshot_date", 1, t->snapshot_date, sizeof t->snapshot_date) ||
                      read_attr(c, file, "tool_version", 1, t->tool_version, sizeof t->tool_version) ||
                      read_optional_attr(c, file, "addressee", t->addressee, sizeof t->addressee) ||
-                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline)
+                     read_optional_attr(c, file, "deadline", t->deadline, sizeof t->deadline) ||
+                     read_optional_attr(c, file, "boundaries", t->boundaries, sizeof t->boundaries) ||
+                     read_optional_attr(c, file, "classifier_snapshot", t->classifier_snapshot,
+                                        sizeof t->classifier_snapshot)
                  ? -1 : 0;
     t->methodology_version = version;
     return rc;
@@ -1183,55 +1188,21 @@ static int read_contents(h5ctx *c, hid_t file, report_table *t) {
                ? -1 : 0;
 }
 
-/* Opens path read-only with HDF5's error printing off and runs body on the
- * file; every HDF5 object is closed on every path. Returns body's result,
- * or -1 with the failure recorded in c. */
-static int with_file(h5ctx *c, int (*body)(h5ctx *, hid_t, void *), void *arg) {
-    H5E_auto2_t func;
-    void *data;
-    if (quiet_hdf5(c, &func, &data) != 0) return -1;
-    hid_t fapl = new_plist(c, H5P_FILE_ACCESS, setup_read_fapl), file = -1;
-    int rc = fapl < 0 ? -1 : 0;
-    if (rc == 0 && (file = H5Fopen(c->path, H5F_ACC_RDONLY, fapl)) < 0) rc = h5fail(c, "open as HDF5");
-    if (rc == 0) rc = body(c, file, arg);
-    rc = close_id(c, fapl, close_id(c, file, rc));
-    return restore_hdf5(c, func, data, rc);
-}
-
-static int read_table_body(h5ctx *c, hid_t file, void *t) {
-    return read_contents(c, file, t);
-}
-
 int h5archive_read(const char *path, report_table *t, char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
     struct stat st;
+    H5E_auto2_t func;
+    void *data;
     memset(t, 0, sizeof *t);
     if (stat(path, &st) != 0) return fail(&c, "cannot open: %s", strerror(errno));
     if (!S_ISREG(st.st_mode)) return fail(&c, "cannot open: not a regular file");
-    int rc = with_file(&c, read_table_body, t);
+    if (quiet_hdf5(&c, &func, &data) != 0) return -1;
+    hid_t fapl = new_plist(&c, H5P_FILE_ACCESS, setup_read_fapl), file = -1;
+    int rc = fapl < 0 ? -1 : 0;
+    if (rc == 0 && (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) rc = h5fail(&c, "open as HDF5");
+    if (rc == 0) rc = read_contents(&c, file, t);
+    rc = close_id(&c, fapl, close_id(&c, file, rc));
+    rc = restore_hdf5(&c, func, data, rc);
     if (rc != 0) report_table_free(t);
-    return rc;
-}
-
-typedef struct {
-    const char *name;
-    char *out;
-    size_t cap;
-} attr_request;
-
-static int read_attr_body(h5ctx *c, hid_t file, void *arg) {
-    attr_request *a = arg;
-    return read_optional_attr(c, file, a->name, a->out, a->cap);
-}
-
-int h5archive_read_attribute(const char *path, const char *name, char *out, size_t cap, char *err, size_t errlen) {
-    h5ctx c = {path, err, errlen, 0};
-    struct stat st;
-    attr_request a = {name, out, cap};
-    out[0] = '\0';
-    if (stat(path, &st) != 0) return fail(&c, "cannot open: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode)) return fail(&c, "cannot open: not a regular file");
-    int rc = with_file(&c, read_attr_body, &a);
-    if (rc != 0) out[0] = '\0';
     return rc;
 }

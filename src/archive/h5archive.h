@@ -15,7 +15,9 @@
  *   /dimensions/<d>  strings: the values of dimension d in order, "_T" last
  *   /inputs          compound: name, file, sha256, read, accepted, rejected
  *   root attributes  id, period, title_kk, title_ru, snapshot_date,
- *                    tool_version (strings), methodology_version (int32)
+ *                    tool_version (strings), methodology_version (int32);
+ *                    a restated table also boundaries (its day,
+ *                    YYYY-MM-DD) and classifier_snapshot (YYYYMMDD)
  * No timestamps are stored and the format is pinned to the earliest HDF5
  * format that holds these features (1.8 at most: libver bounds EARLIEST to
  * V18). Files are built in memory and their image written by esep, so a
@@ -48,13 +50,5 @@ int h5archive_write_bundle(const report_table *const *tables, size_t n, const ch
                            size_t errlen);
 
 int h5archive_read(const char *path, report_table *t, char *err, size_t errlen);
-
-/* Reads the fixed-length string root attribute `name` of the archive at
- * path into out[cap] (NUL-terminated): "" when the file has no such
- * attribute. For attributes report_table does not hold (a restated
- * table's `boundaries`). Returns 0, or -1 with a message naming path in
- * err (not an HDF5 file, the attribute not a string of at most cap - 1
- * bytes), out then "". */
-int h5archive_read_attribute(const char *path, const char *name, char *out, size_t cap, char *err, size_t errlen);
 
 #endif

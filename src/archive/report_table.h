@@ -65,6 +65,10 @@ typedef struct {
     char tool_version[32];
     char addressee[256];       /* the report's addressee (job file) */
     char deadline[11];         /* YYYY-MM-DD: E + the report's deadline days */
+    char boundaries[11];       /* "" as of E; YYYY-MM-DD: restated on the
+                                  territory of that day (reports.md
+                                  "Reprocessing history") */
+    char classifier_snapshot[9]; /* restated: the snapshot whose kato gave it */
     size_t nterritories;       /* the objects of the rows, by code */
     report_territory *territories;
     size_t ninputs;

@@ -33,7 +33,10 @@ int archive_store(const char *out_dir, const report_table *t, char sha256[65], i
                   size_t errlen) {
     char dir[4200], current[4400], fresh[4400], old_sha[65];
     *changed = 0;
-    snprintf(dir, sizeof dir, "%s/archive/%s", out_dir, t->period);
+    if (t->boundaries[0]) /* restated: apart from the as-of table, one folder per day */
+        snprintf(dir, sizeof dir, "%s/archive/%s/restated/%s", out_dir, t->period, t->boundaries);
+    else
+        snprintf(dir, sizeof dir, "%s/archive/%s", out_dir, t->period);
     snprintf(current, sizeof current, "%s/%s.h5", dir, t->id);
     if (fs_mkdirs(dir, err, errlen)) return -1;
     fs_remove_stale_temps(dir);

@@ -5,7 +5,10 @@
  * first moves the current one's bytes under
  * OUT/archive/<P>/history/<ID>.<first 16 hex of its SHA-256>.h5, then
  * replaces it by one rename. An identical table changes nothing. The
- * ledger records which SHA-256 is current. */
+ * ledger records which SHA-256 is current. A restated table (its
+ * boundaries set) lives apart, under OUT/archive/<P>/restated/<DAY>/ with
+ * its own history/ there: as-of and restated tables never replace each
+ * other, and publication reads only the as-of ones. */
 #ifndef ESEP_STORE_H
 #define ESEP_STORE_H
 

@@ -63,6 +63,8 @@ int cmd_verify_catalog(const cli_context *ctx, int argc, char **argv);
 int cmd_verify(const cli_context *ctx, int argc, char **argv);
 int cmd_keygen(const cli_context *ctx, int argc, char **argv);
 int cmd_nightly(const cli_context *ctx, int argc, char **argv);
+/* backfill.c: past periods for statisticians (reports.md "Reprocessing history"). */
+int cmd_backfill(const cli_context *ctx, int argc, char **argv);
 int cmd_plan(const cli_context *ctx, int argc, char **argv);
 int cmd_status(const cli_context *ctx, int argc, char **argv);
 

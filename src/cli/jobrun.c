@@ -90,6 +90,7 @@ static void print_phases(const cli_context *ctx, const pipeline_result *res) {
 static void add_figures(const pipeline_args *a, const pipeline_result *res, metrics_run *m, long long *rejected) {
     m->scan += res->seconds_scan, m->keyed += res->seconds_keyed;
     m->archive += res->seconds_archive, m->publish += res->seconds_publish;
+    for (size_t i = 0; res->snap_ok && i < a->schemas->count; i++) m->rows_read += (long long)res->snap.extracts[i].read;
     if (!res->snap_ok || !rejected) return;
     for (size_t i = 0; i < a->schemas->count && i < 64; i++) rejected[i] = (long long)res->snap.extracts[i].rejected;
     m->schemas = a->schemas;

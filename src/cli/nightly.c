@@ -172,7 +172,7 @@ static int run_night(const cli_context *ctx, const nightly_options *o, schema_se
         log_msg(LOG_WARN, "%s", err);
     pipeline_args a = {ctx->comm, ctx->rank, ctx->nranks, set, jobs, NULL, o->out, 1,
                        {o->out, o->common.key, o->common.create_key, "esep " ESEP_VERSION, o->common.catalog, ctx->nranks},
-                       1, s->cat, cmd, s->owner, "esep " ESEP_VERSION};
+                       1, s->cat, cmd, s->owner, "esep " ESEP_VERSION, NULL, 0, NULL, NULL};
     night_totals tot;
     memset(&tot, 0, sizeof tot);
     pipeline_item *items = calloc(NIGHTLY_MAX_ITEMS, sizeof *items);

@@ -100,7 +100,7 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
         log_msg(LOG_WARN, "%s", err);
     pipeline_args a = {ctx->comm, ctx->rank, ctx->nranks, set, jobs, o.snapshot, o.out, !o.no_publish,
                        {o.out, o.common.key, o.common.create_key, "esep " ESEP_VERSION, o.common.catalog, ctx->nranks},
-                       1, s.cat, cmd, s.owner, "esep " ESEP_VERSION};
+                       1, s.cat, cmd, s.owner, "esep " ESEP_VERSION, NULL, 0, NULL, NULL};
     int missing = jobrun_snapshot(ctx, &a, items, n, NULL, NULL);
     if (ctx->rank == 0 && cmd &&
         ledger_command_end(s.cat, cmd, missing ? "failed" : "ok", (int)n - missing, missing, "", err, sizeof err))

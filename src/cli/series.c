@@ -311,12 +311,11 @@ static int collect_objects(series_table *s) {
 }
 
 /* A restated table must say it is restated on the request's day. */
-static int check_restated(const series_request *r, const char *path, char *err, size_t errlen) {
-    char day[32];
-    if (h5archive_read_attribute(path, "boundaries", day, sizeof day, err, errlen)) return -1;
-    if (!strcmp(day, r->day)) return 0;
-    if (!day[0]) snprintf(err, errlen, "%.3000s has no boundaries attribute: not a restated table", path);
-    else snprintf(err, errlen, "%.3000s is restated on the boundaries of %s, not %s", path, day, r->day);
+static int check_restated(const series_request *r, const char *path, const report_table *t, char *err,
+                          size_t errlen) {
+    if (!strcmp(t->boundaries, r->day)) return 0;
+    if (!t->boundaries[0]) snprintf(err, errlen, "%.3000s has no boundaries attribute: not a restated table", path);
+    else snprintf(err, errlen, "%.3000s is restated on the boundaries of %s, not %s", path, t->boundaries, r->day);
     return -1;
 }
 
@@ -330,7 +329,7 @@ static int load_table(const series_request *r, const period *p, const char *path
     int rc = 0;
     if (strcmp(s->t.id, r->id) || strcmp(s->t.period, p->text))
         rc = -1, snprintf(err, errlen, "%.3000s holds %s for %s, not %s for %s", path, s->t.id, s->t.period, r->id, p->text);
-    if (rc == 0 && r->restated) rc = check_restated(r, path, err, errlen);
+    if (rc == 0 && r->restated) rc = check_restated(r, path, &s->t, err, errlen);
     if (rc == 0 && collect_objects(s)) rc = -1, snprintf(err, errlen, "out of memory for %.3000s", path);
     if (rc) series_table_free(s);
     return rc;

@@ -335,8 +335,15 @@ static void copy_text(const row_batch *b, const batch_column *c, size_t r, char 
     out[len] = '\0';
 }
 
-/* The kato extract feeds the territory. */
-static int kato_batch(engine *e, const row_batch *b, int64_t sign) {
+int engine_use_classifier(engine *e, const territory *classifier, int32_t day) {
+    for (size_t i = 0; i < classifier->nrows; i++)
+        if (territory_add_row(&e->terr, &classifier->rows[i], +1)) return -1;
+    e->classifier_fixed = 1;
+    e->territory_day = day;
+    return 0;
+}
+
+int engine_territory_rows(territory *terr, const row_batch *b, int sign) {
     const schema_extract *x = b->ext;
     int code = schema_find_column(x, "code"), level = schema_find_column(x, "level"),
         from = schema_find_column(x, "valid_from"), to = schema_find_column(x, "valid_to"),
@@ -350,14 +357,19 @@ static int kato_batch(engine *e, const row_batch *b, int64_t sign) {
                         s == EXPR_NULL ? -1 : (int32_t)s, b->line[r], "", ""};
         copy_text(b, &b->cols[kk], r, row.name_kk);
         copy_text(b, &b->cols[ru], r, row.name_ru);
-        if (territory_add_row(&e->terr, &row, (int)sign)) return -1;
+        if (territory_add_row(terr, &row, sign)) return -1;
     }
     return 0;
 }
 
+/* The kato extract feeds the territory (unless a classifier was given). */
+static int kato_batch(engine *e, const row_batch *b, int64_t sign) {
+    return e->classifier_fixed ? 0 : engine_territory_rows(&e->terr, b, (int)sign);
+}
+
 static int ensure_territory(engine *e) {
     if (e->territory_built) return 0;
-    if (territory_build(&e->terr, e->plan.per.end)) return -1;
+    if (territory_build(&e->terr, e->classifier_fixed ? e->territory_day : e->plan.per.end)) return -1;
     for (size_t r = 0; r < e->plan.nreports; r++)
         if (cube_init(&e->plan.reports[r].cube, e->plan.reports[r].job, &e->terr)) return -1;
     e->territory_built = 1;

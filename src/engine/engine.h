@@ -26,6 +26,8 @@ typedef struct {
     run_plan plan;
     territory terr;
     int territory_built;
+    int classifier_fixed;     /* restated: terr came from engine_use_classifier */
+    int32_t territory_day;    /* the day terr is built for: E, or the restated T */
     int failed;               /* out of memory while consuming */
     double consume_seconds;   /* time in the row stage (inside the scan) */
 } engine;
@@ -36,6 +38,19 @@ typedef enum { REPORT_REJECT_KATO, REPORT_REJECT_NO_MATCH, REPORT_REJECT_DIMENSI
 /* Plans the reports (see plan_build). 0, or -1 with a message. */
 int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_set *jobs, const period *per,
                 char *const *ids, size_t nids, char *err, size_t errlen);
+
+/* Before the scan: lays every report out on a copy of classifier's rows
+ * as of day T instead of the snapshot's own kato as of E (restated
+ * boundaries, reports.md "Reprocessing history"); the snapshot's kato rows
+ * are then validated by the reader but not used. Every other date of the
+ * methodology stays E. The caller keeps classifier. 0, or -1 out of
+ * memory. */
+int engine_use_classifier(engine *e, const territory *classifier, int32_t day);
+
+/* Adds (sign +1) or withdraws (-1) the rows of a batch of the kato
+ * extract to terr. 0, or -1 out of memory or when the batch lacks a kato
+ * column. */
+int engine_territory_rows(territory *terr, const row_batch *b, int sign);
 
 /* Reader consumers (batch_consumer): rows accepted, and rows withdrawn
  * afterwards by ingest. Return 0, or -1 out of memory. */

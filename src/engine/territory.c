@@ -66,6 +66,33 @@ static int32_t resolve(const territory *t, long i) {
     return -1;
 }
 
+/* The predecessor rule (reports.md "Reprocessing history"): a code not yet
+ * valid at E counts under the one code valid at E that has it on its
+ * successor chain. pred[i] becomes that code's row, -1 when no valid code
+ * has row i on its chain, -2 when several do (then the row is rejected).
+ * Each valid code's chain is walked once: O(rows × chain length). */
+static void find_predecessors(const territory *t, long *pred) {
+    for (size_t i = 0; i < t->nrows; i++) pred[i] = -1;
+    for (size_t x = 0; x < t->nrows; x++) {
+        if (!valid_at(&t->rows[x], t->end)) continue;
+        long i = (long)x;
+        for (int step = 0; step < SUCCESSOR_CHAIN_MAX && t->rows[i].successor >= 0; step++) {
+            if ((i = find_row(t, t->rows[i].successor)) < 0) break;
+            if (t->rows[i].valid_from <= t->end) continue; /* only codes not yet valid at E */
+            if (pred[i] == -1) pred[i] = (long)x;
+            else if (pred[i] != (long)x) pred[i] = -2;
+        }
+    }
+}
+
+/* Row i's code as of E: its own or its successor chain's (extracts.md),
+ * else its unique predecessor's when it is not yet valid; -1 when none. */
+static int32_t resolve_as_of(const territory *t, long i, const long *pred) {
+    int32_t c = resolve(t, i);
+    if (c < 0 && t->rows[i].valid_from > t->end && pred[i] >= 0) c = t->rows[pred[i]].code;
+    return c;
+}
+
 static int build_objects(territory *t) {
     t->object_code = malloc((t->nrows + 1) * sizeof *t->object_code);
     t->object_level = malloc(t->nrows + 1);
@@ -88,9 +115,14 @@ int territory_build(territory *t, int32_t end) {
     free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
     t->ancestors = malloc((t->nrows + 1) * sizeof *t->ancestors);
     t->resolved = malloc((t->nrows + 1) * sizeof *t->resolved);
-    if (!t->ancestors || !t->resolved || build_objects(t)) return -1;
+    long *pred = malloc((t->nrows + 1) * sizeof *pred);
+    if (!pred || !t->ancestors || !t->resolved || build_objects(t)) {
+        free(pred);
+        return -1;
+    }
+    find_predecessors(t, pred);
     for (size_t i = 0; i < t->nrows; i++) {
-        int32_t c = t->resolved[i] = resolve(t, (long)i);
+        int32_t c = t->resolved[i] = resolve_as_of(t, (long)i, pred);
         for (int l = 0; l < 4; l++) t->ancestors[i][l] = -1;
         if (c < 0) continue;
         t->ancestors[i][0] = 0;
@@ -101,6 +133,7 @@ int territory_build(territory *t, int32_t end) {
             previous = prefix;
         }
     }
+    free(pred);
     return 0;
 }
 

@@ -2,8 +2,12 @@
  * snapshot's kato extract, as of the period's last day E (extracts.md
  * "KATO codes"). A code counts under itself when valid at E (valid_from ≤ E
  * ≤ valid_to, valid_to being the last valid day), otherwise under the first
- * code valid at E along its successor chain; with none the row is rejected
- * for the report. Objects are the republic (000000000) and the kato rows of
+ * code valid at E along its successor chain, otherwise — a code not yet
+ * valid at E (valid_from after E) — under the one code valid at E that has
+ * it on its successor chain (reports.md "Reprocessing history": the
+ * predecessor rule); with none, or several, the row is rejected for the
+ * report. E may be a later day T for restated tables: the rules are the
+ * same. Objects are the republic (000000000) and the kato rows of
  * levels 1–3 valid at E; a row rolls up by code prefix to the region
  * AB0000000, district ABCD00000 and okrug ABCDEF000 that are objects. Owns
  * the classifier rows and the per-code resolution. */

@@ -152,6 +152,10 @@ static void fill_metadata(const pipeline_args *a, report_table *t, const report_
     t->methodology_version = j->version;
     snprintf(t->snapshot_date, sizeof t->snapshot_date, "%s", snap->date_text);
     snprintf(t->tool_version, sizeof t->tool_version, "%s", a->tool_version);
+    if (a->classifier) {
+        snprintf(t->boundaries, sizeof t->boundaries, "%s", a->restate_text);
+        snprintf(t->classifier_snapshot, sizeof t->classifier_snapshot, "%s", a->classifier_snapshot);
+    }
     add_input(t, a->schemas, snap, a->schemas->kato_extract, hex, file);
     for (size_t i = 0; i < rp->ninputs; i++) {
         add_input(t, a->schemas, snap, rp->inputs[i].extract, hex, file);
@@ -162,11 +166,14 @@ static void fill_metadata(const pipeline_args *a, report_table *t, const report_
 
 /* OUT/rejects/<date>/<ID>-<P>.csv: extract,line,reason — rows the report
  * could not use (they are valid rows of their extract). */
-static int write_report_rejects(const engine *e, size_t r, const schema_set *set, const char *dir, char *err,
-                                size_t errlen) {
+static int write_report_rejects(const engine *e, size_t r, const schema_set *set, const char *dir,
+                                const char *restated, char *err, size_t errlen) {
     const report_plan *rp = &e->plan.reports[r];
     char path[4200], tmp[4400];
-    snprintf(path, sizeof path, "%s/%s-%s.csv", dir, rp->job->id, e->plan.per.text);
+    if (restated) /* beside the as-of list, never over it */
+        snprintf(path, sizeof path, "%s/%s-%s.restated-%s.csv", dir, rp->job->id, e->plan.per.text, restated);
+    else
+        snprintf(path, sizeof path, "%s/%s-%s.csv", dir, rp->job->id, e->plan.per.text);
     FILE *f = fs_temp_open(path, 0644, tmp, sizeof tmp, err, errlen);
     if (!f) return -1;
     const fact_table *rj = engine_report_rejects(e, r);
@@ -203,7 +210,9 @@ static void archive_period(const pipeline_args *a, period_work *w, const snapsho
             fill_metadata(a, &t, rp, &w->per, snap, hex, file);
             rc = archive_store(a->out_dir, &t, it->table_sha256, &it->table_changed, err, sizeof err);
         }
-        if (rc == 0) rc = write_report_rejects(e, r, a->schemas, snap->rejects_dir, err, sizeof err);
+        if (rc == 0)
+            rc = write_report_rejects(e, r, a->schemas, snap->rejects_dir, a->classifier ? a->restate_text : NULL, err,
+                                      sizeof err);
         if (rc) {
             fail_item(it, PIPE_FAILED, err);
         } else {
@@ -256,6 +265,7 @@ static void publish_periods(const pipeline_args *a, period_work *work, size_t nw
 static void ledger_items(const pipeline_args *a, pipeline_item *items, size_t n, const char *snapshot_date, int end,
                          const char *digest, pipeline_result *res) {
     if (!a->ledger || a->rank != 0) return;
+    const char *boundaries = a->classifier ? a->restate_text : "as-of";
     double t0 = progress_now();
     char berr[1024];
     if (ledger_batch_begin(a->ledger, berr, sizeof berr)) log_msg(LOG_ERROR, "ledger: %s", berr);
@@ -264,14 +274,14 @@ static void ledger_items(const pipeline_args *a, pipeline_item *items, size_t n,
         char err[1024];
         int rc;
         if (!end) {
-            rc = ledger_item_start(a->ledger, a->command_id, it->report, it->per.text, "as-of", snapshot_date, a->owner,
-                                   err, sizeof err);
+            rc = ledger_item_start(a->ledger, a->command_id, it->report, it->per.text, boundaries, snapshot_date,
+                                   a->owner, err, sizeof err);
         } else {
             ledger_item li;
             memset(&li, 0, sizeof li);
             snprintf(li.report, sizeof li.report, "%s", it->report);
             snprintf(li.period, sizeof li.period, "%s", it->per.text);
-            snprintf(li.boundaries, sizeof li.boundaries, "as-of");
+            snprintf(li.boundaries, sizeof li.boundaries, "%s", boundaries);
             snprintf(li.state, sizeof li.state, "%s", it->status == PIPE_DONE ? "done" : "failed");
             snprintf(li.snapshot_digest, sizeof li.snapshot_digest, "%s", digest);
             li.methodology_version = it->methodology_version;
@@ -342,6 +352,12 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
         char why[1024];
         work[w].ready = engine_init(&work[w].eng, a->comm, a->schemas, a->jobs, &work[w].per, work[w].ids,
                                     work[w].nids, why, sizeof why) == 0;
+        if (work[w].ready && a->classifier &&
+            engine_use_classifier(&work[w].eng, a->classifier, a->restate_day)) {
+            engine_free(&work[w].eng);
+            work[w].ready = 0;
+            snprintf(why, sizeof why, "out of memory");
+        }
         for (size_t i = 0; !work[w].ready && i < n; i++)
             if (!strcmp(items[i].per.text, work[w].per.text)) fail_item(&items[i], PIPE_REFUSED, why);
     }
@@ -365,9 +381,10 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
             if (work[w].ready) archive_period(a, &work[w], &res->snap, hex, file, items, n);
         double t3 = progress_now();
         res->seconds_archive = t3 - t2;
-        if (a->rank == 0) publish_periods(a, work, nwork, items, n, res);
+        int publish = a->publish && !a->classifier; /* restated tables are for analysis only */
+        if (a->rank == 0 && publish) publish_periods(a, work, nwork, items, n, res);
         res->seconds_publish = progress_now() - t3;
-        if (a->rank == 0 && !a->publish)
+        if (a->rank == 0 && !publish)
             for (size_t i = 0; i < n; i++)
                 if (items[i].status == PIPE_PENDING && items[i].table_sha256[0]) items[i].status = PIPE_DONE;
     }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../engine/period.h"
+#include "../engine/territory.h"
 #include "../ingest/snapshot.h"
 #include "../publish/catalog.h"
 #include "../publish/publisher.h"
@@ -52,6 +53,15 @@ typedef struct {
     int64_t command_id;
     const char *owner;
     const char *tool_version;
+    /* Restated boundaries (reports.md "Reprocessing history"): when
+     * classifier is set, every table is laid out on its codes valid at
+     * restate_day, archived apart with restate_text (YYYY-MM-DD) and
+     * classifier_snapshot (YYYYMMDD) in its attributes, and never
+     * published; NULL: boundaries as of each period's E. */
+    const territory *classifier;
+    int32_t restate_day;
+    const char *restate_text;
+    const char *classifier_snapshot;
 } pipeline_args;
 
 typedef struct {

@@ -23,6 +23,7 @@
 typedef struct {
     double scan, keyed, archive, publish;
     int failed_items;
+    long long rows_read;            /* rows of every extract read */
     const schema_set *schemas;      /* NULL: no rejected rows known */
     const long long *rejected;      /* per extract, schema order */
 } metrics_run;

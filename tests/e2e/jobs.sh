@@ -16,8 +16,8 @@ case_new_report_is_a_file() {
 
 case_version_in_force() {
   mkdir -p "$TMP/jobs"
-  sed -e 's/^version: .*/version: 1/' -e 's/^valid_from: .*/valid_from: 2020-01-01\nvalid_to: 2024-12-31/' \
-    "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01.yaml"
+  cp "$ROOT/jobs/POP-01.yaml" "$TMP/jobs/"
+  sed -i -e 's/^version: .*/version: 1/' -e 's/^valid_from: .*/valid_from: 2020-01-01\nvalid_to: 2024-12-31/' "$TMP/jobs/POP-01.yaml"
   sed -e 's/^version: .*/version: 2/' -e 's/^valid_from: .*/valid_from: 2025-01-01/' -e 's/^levels: .*/levels: [0, 1]/' \
     "$ROOT/jobs/POP-01.yaml" > "$TMP/jobs/POP-01-v2.yaml"
   for p in 2024-12 2025-03; do

@@ -7,8 +7,8 @@ SNAP=$TMP_ROOT/snap
 "$GEN" --persons 3000 --date 20261122 --seed 4 --out "$SNAP" --frame-bytes 65536 > /dev/null 2>&1
 
 # The report IDs of the jobs/ files with this periodicity, one a line, sorted
-# (a report's methodology versions are files with the same id).
-due_reports() { grep -l "^periodicity: $1\$" "$ROOT"/jobs/*.yaml | xargs sed -n 's/^id: *//p' | sort -u; }
+# (a report with several methodology versions has several files, one id).
+due_reports() { grep -l "^periodicity: $1\$" "$ROOT"/jobs/*.yaml | xargs grep -h '^id:' | awk '{print $2}' | sort -u; }
 
 crosscheck() { # PERIOD PERIODICITY
   esep_np 3 run --snapshot "$SNAP/20261122" --period "$1" --out "$TMP/o" --no-publish > "$TMP/run.log" 2>&1 \

@@ -359,25 +359,6 @@ static void error_cases(const char *dir) {
         EXPECT_EQ_INT(h5archive_read(path, &back, err, sizeof err), -1);
         EXPECT(strstr(err, path) != NULL);
     }
-    TEST_CASE("h5archive: a root string attribute, or \"\" when there is none") {
-        char value[16] = "junk";
-        report_table_free(&t);
-        sample_table(&t, 0);
-        path_in(path, dir, "attrs.h5");
-        EXPECT_EQ_INT(h5archive_write(&t, path, err, sizeof err), 0);
-        EXPECT_EQ_INT(h5archive_read_attribute(path, "period", value, sizeof value, err, sizeof err), 0);
-        EXPECT_EQ_STR(value, t.period);
-        EXPECT_EQ_INT(h5archive_read_attribute(path, "boundaries", value, sizeof value, err, sizeof err), 0);
-        EXPECT_EQ_STR(value, "");
-        err[0] = '\0';
-        EXPECT_EQ_INT(h5archive_read_attribute(path, "title_kk", value, 4, err, sizeof err), -1);
-        EXPECT(strstr(err, path) != NULL && strstr(err, "title_kk") != NULL);
-        EXPECT_EQ_STR(value, "");
-        EXPECT_EQ_INT(h5archive_read_attribute(path, "methodology_version", value, sizeof value, err, sizeof err), -1);
-        path_in(path, dir, "absent.h5");
-        EXPECT_EQ_INT(h5archive_read_attribute(path, "period", value, sizeof value, err, sizeof err), -1);
-        EXPECT(strstr(err, "No such file") != NULL);
-    }
     TEST_CASE("h5archive: a truncated archive is refused") {
         struct stat st;
         report_table_free(&t);

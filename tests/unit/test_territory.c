@@ -95,6 +95,47 @@ static void territory_cases(void) {
         EXPECT_EQ_INT(territory_locate(&t, 111111111, anc), -1); /* unknown */
         territory_free(&t);
     }
+    TEST_CASE("territory: the predecessor rule for codes not yet valid at E") {
+        /* E = 2023-03-31. District 7511 is recoded 7512 on 2023-06-01, and
+         * 7512 again 7516 on 2024-01-01 (a chain of two). Districts 7521
+         * and 7522 merge into 7523 on 2023-06-01. Okrug 752310 opens with
+         * 7523 and has no predecessor. Worked out from reports.md: 7512 and
+         * 7516 have the one valid predecessor 7511; 7523 has two (7521,
+         * 7522) and is rejected; 752310 has none and is rejected. At
+         * T = 2024-06-30 (restated) the same rows resolve forward: 7511 and
+         * 7512 to 7516, 7521 and 7522 to 7523. */
+        territory t = {0};
+        int32_t old = date_from_ymd(2000, 1, 1), reform = date_from_ymd(2023, 6, 1), second = date_from_ymd(2024, 1, 1);
+        kato_row rows[] = {
+            row(750000000, 1, old, -1, -1, 2),
+            row(751100000, 2, old, reform - 1, 751200000, 3),
+            row(751200000, 2, reform, second - 1, 751600000, 4),
+            row(751600000, 2, second, -1, -1, 5),
+            row(752100000, 2, old, reform - 1, 752300000, 6),
+            row(752200000, 2, old, reform - 1, 752300000, 7),
+            row(752300000, 2, reform, -1, -1, 8),
+            row(752310000, 3, reform, -1, -1, 9),
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) EXPECT_EQ_INT(territory_add_row(&t, &rows[i], +1), 0);
+        EXPECT_EQ_INT(territory_build(&t, date_from_ymd(2023, 3, 31)), 0);
+        int32_t anc[4];
+        EXPECT_EQ_INT(territory_locate(&t, 751200000, anc), 0);
+        EXPECT(at(&t, anc, 1) == 750000000 && at(&t, anc, 2) == 751100000);
+        EXPECT_EQ_INT(territory_locate(&t, 751600000, anc), 0);
+        EXPECT(at(&t, anc, 2) == 751100000);
+        EXPECT_EQ_INT(territory_locate(&t, 752300000, anc), -1); /* two predecessors */
+        EXPECT_EQ_INT(territory_locate(&t, 752310000, anc), -1); /* none */
+        EXPECT_EQ_INT(territory_locate(&t, 752100000, anc), 0);  /* valid at E: itself */
+        EXPECT(at(&t, anc, 2) == 752100000);
+        EXPECT_EQ_INT(territory_build(&t, date_from_ymd(2024, 6, 30)), 0);
+        EXPECT_EQ_INT(territory_locate(&t, 751100000, anc), 0);
+        EXPECT(at(&t, anc, 2) == 751600000);
+        EXPECT_EQ_INT(territory_locate(&t, 752200000, anc), 0);
+        EXPECT(at(&t, anc, 2) == 752300000);
+        EXPECT_EQ_INT(territory_locate(&t, 752310000, anc), 0);
+        EXPECT(at(&t, anc, 2) == 752300000 && at(&t, anc, 3) == 752310000);
+        territory_free(&t);
+    }
     TEST_CASE("territory: a successor cycle resolves to nothing instead of looping") {
         territory t = {0};
         int32_t old = date_from_ymd(2000, 1, 1), closed = date_from_ymd(2010, 1, 1);
