@@ -42,9 +42,9 @@ case_one_scan_per_snapshot() {
 # Two of the periods recomputed by single `esep run`s into another OUT:
 # every archived table is byte-identical to the backfill's.
 case_equals_single_runs() {
-  "$ESEP" run --snapshot "$SNAPS/20240115" --period 2023-12 --reports POP-01,SOC-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
-  "$ESEP" run --snapshot "$SNAPS/20240115" --period 2023-Q4 --reports DIS-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
-  "$ESEP" run --snapshot "$SNAPS/20240615" --period 2024-02 --reports POP-01,SOC-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
+  "$RELEASE" run --snapshot "$SNAPS/20240115" --period 2023-12 --reports POP-01,SOC-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
+  "$RELEASE" run --snapshot "$SNAPS/20240115" --period 2023-Q4 --reports DIS-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
+  "$RELEASE" run --snapshot "$SNAPS/20240615" --period 2024-02 --reports POP-01,SOC-01 --out "$TMP/o" --no-publish > /dev/null 2>&1
   local f n=0
   for f in 2023-12/POP-01 2023-12/SOC-01 2023-Q4/DIS-01 2024-02/POP-01 2024-02/SOC-01; do
     cmp "$TMP/o/archive/$f.h5" "$REF/archive/$f.h5" || fail "$f differs from the single run"
@@ -113,7 +113,8 @@ case_reprocess_all_keeps_tables() {
 
 # reports.md "Reprocessing history": a period no snapshot describes is
 # refused with its reason, the others still run, and the exit is 1
-# (--no-publish: publication is not the point here).
+# (--no-publish: publication is not the point here; the first under the
+# sanitizers, the other two on the release build).
 case_refusals() {
   copy_ref
   local rc=0
@@ -123,12 +124,12 @@ case_refusals() {
   grep -q '^backfill: 1 item done, 0 failed, 1 refused' "$TMP/log" || { cat "$TMP/log"; fail "summary"; }
   grep -q "^REFUSED POP-01   2025-01  no snapshot under $SNAPS is dated after E = 2025-01-31" "$TMP/log" || fail "no-snapshot reason"
   rc=0
-  "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2024-06 --to 2024-06 --reports POP-01 \
+  "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2024-06 --to 2024-06 --reports POP-01 \
     --snapshot "$SNAPS/20240615" --no-publish > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -eq 1 ] || fail "exit $rc for a period not over"
   grep -q "^REFUSED POP-01   2024-06  period 2024-06 is not over in snapshot 20240615" "$TMP/log" || { cat "$TMP/log"; fail "not-over reason"; }
   rc=0
-  "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2023-06 --to 2023-06 --reports SOC-01,POP-01 \
+  "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2023-06 --to 2023-06 --reports SOC-01,POP-01 \
     --snapshot "$SNAPS/20250115" --no-publish > "$TMP/log" 2>&1 || rc=$?
   [ "$rc" -eq 1 ] || fail "exit $rc for payments the file does not hold"
   grep -q "^REFUSED SOC-01   2023-06  social_payments of snapshot 20250115 holds periods from 2024-01 on" "$TMP/log" ||
@@ -227,12 +228,12 @@ case_three_ranks() {
   diff "$TMP/three" "$TMP/one"
 }
 
-case_usage_errors() {
-  expect_status 2 "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-13 --to 2024-12
-  expect_status 2 "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-05 --to 2024-02
-  expect_status 2 "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --reports POP-99
-  expect_status 2 "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --reprocess some
-  expect_status 2 "$ESEP" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --boundaries 2024-02-30
+case_usage_errors() { # the release build: each sanitized start costs about 2 s
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-13 --to 2024-12
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-05 --to 2024-02
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --reports POP-99
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --reprocess some
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/o" --from 2024-01 --to 2024-02 --boundaries 2024-02-30
   [ ! -e "$TMP/o" ] || fail "a usage error created OUT"
 }
 
