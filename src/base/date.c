@@ -83,11 +83,16 @@ void date_format(int32_t days, char out[11]) {
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
 
-int date_age_years(int32_t birth, int32_t day) {
-    int by, bm, bd, y, m, d;
+int date_age_years_on(int32_t birth, int y, int m, int d) {
+    int by, bm, bd;
     date_to_ymd(birth, &by, &bm, &bd);
-    date_to_ymd(day, &y, &m, &d);
     int age = y - by;
     if (m < bm || (m == bm && d < bd)) age--;
     return age;
+}
+
+int date_age_years(int32_t birth, int32_t day) {
+    int y, m, d;
+    date_to_ymd(day, &y, &m, &d);
+    return date_age_years_on(birth, y, m, d);
 }

@@ -35,4 +35,8 @@ void date_format(int32_t days, char out[11]);
 /* Completed years between birth and day (age at `day`). Cannot fail. */
 int date_age_years(int32_t birth, int32_t day);
 
+/* The same at the day y-m-d (date_to_ymd of it), for many births at one
+ * day. Cannot fail. */
+int date_age_years_on(int32_t birth, int y, int m, int d);
+
 #endif

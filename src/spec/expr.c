@@ -1260,3 +1260,85 @@ int expr_eval(expr_program *p, const expr_input *inputs, size_t n, int64_t *out)
     for (size_t k = 0; k < p->ncode; k++) expr_vm_run(&vm, &p->code[k], n);
     return 0;
 }
+
+/* ---- conjuncts --------------------------------------------------------------- */
+
+static int blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The tokens of text[lo, hi) at parenthesis depth 0 that separate it as an
+ * `and` chain, into sep[] (their offsets); -1 when it has an `or` at that
+ * depth or does not lex, else their count (at most cap counted). */
+static int chain_separators(const char *text, size_t lo, size_t hi, size_t *sep, size_t cap) {
+    int depth = 0, between = 0, n = 0;
+    char err[8];
+    for (size_t pos = lo;;) {
+        expr_token t;
+        size_t errpos;
+        if (expr_lex(text, hi, pos, &t, &errpos, err, sizeof err)) return -1;
+        if (t.kind == TOK_END) break;
+        pos = t.pos + t.len;
+        if (t.kind == TOK_LPAREN) depth++;
+        else if (t.kind == TOK_RPAREN) depth--;
+        else if (depth == 0 && t.kind == TOK_OR) return -1;
+        else if (depth == 0 && t.kind == TOK_BETWEEN) between++;
+        else if (depth == 0 && t.kind == TOK_AND && between) between--;
+        else if (depth == 0 && t.kind == TOK_AND) {
+            if ((size_t)n < cap) sep[n] = t.pos;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether text[lo, hi) is one parenthesised expression: its first '('
+ * closes at its last byte. */
+static int wrapped(const char *text, size_t lo, size_t hi) {
+    if (hi - lo < 2 || text[lo] != '(' || text[hi - 1] != ')') return 0;
+    int depth = 0;
+    char err[8];
+    for (size_t pos = lo;;) {
+        expr_token t;
+        size_t errpos;
+        if (expr_lex(text, hi, pos, &t, &errpos, err, sizeof err) || t.kind == TOK_END) return 0;
+        pos = t.pos + t.len;
+        depth += t.kind == TOK_LPAREN ? 1 : t.kind == TOK_RPAREN ? -1 : 0;
+        if (depth == 0) return pos == hi;
+    }
+}
+
+/* Appends the conjuncts of text[lo, hi) to start/len from *n on; returns
+ * -1 when there would be more than max. */
+static int add_conjuncts(const char *text, size_t lo, size_t hi, size_t *start, size_t *len, size_t max, size_t *n,
+                         int depth) {
+    while (lo < hi && blank(text[lo])) lo++;
+    while (hi > lo && blank(text[hi - 1])) hi--;
+    while (wrapped(text, lo, hi)) {
+        lo++, hi--;
+        while (lo < hi && blank(text[lo])) lo++;
+        while (hi > lo && blank(text[hi - 1])) hi--;
+    }
+    size_t sep[64];
+    int nsep = depth < EXPR_MAX_DEPTH ? chain_separators(text, lo, hi, sep, 64) : -1;
+    if (nsep <= 0 || nsep > 64) { /* an operand */
+        if (*n == max) return -1;
+        start[*n] = lo, len[(*n)++] = hi - lo;
+        return 0;
+    }
+    size_t from = lo;
+    for (int i = 0; i <= nsep; i++) {
+        size_t to = i < nsep ? sep[i] : hi;
+        if (add_conjuncts(text, from, to, start, len, max, n, depth + 1)) return -1;
+        from = i < nsep ? sep[i] + 3 : hi; /* past "and" */
+    }
+    return 0;
+}
+
+size_t expr_conjuncts(const char *text, size_t *start, size_t *len, size_t max) {
+    size_t n = 0, hi = strlen(text);
+    if (hi > EXPR_MAX_TEXT) { /* never compiles: one operand, untouched */
+        if (max == 0) return 0;
+        start[0] = 0, len[0] = hi;
+        return 1;
+    }
+    return add_conjuncts(text, 0, hi, start, len, max, &n, 0) ? 0 : n;
+}

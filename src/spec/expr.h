@@ -107,6 +107,18 @@ expr_type expr_result_type(const expr_program *p);
  * stage needs. Sets *count; the array belongs to the program. */
 const size_t *expr_used_names(const expr_program *p, size_t *count);
 
+/* The operands of text's top-level `and` chain, for evaluating the parts
+ * that several expressions share once: `a and (b and c)` gives a, b, c —
+ * an operand that is a parenthesised `and` chain is split too, and the
+ * parentheses around an operand are dropped (`(x or y)` gives `x or y`);
+ * the `and` of `between … and` separates nothing. Writes at most max byte
+ * ranges (start[i], len[i], blanks trimmed) and returns their count: 1
+ * when text is not such a chain (an `or` at its top, say: the one range is
+ * text without blanks and enclosing parentheses), 0 when there are more
+ * than max. When text compiles to a bool, each operand compiles alone to
+ * a bool, and the `and` of their values is text's value. Cannot fail. */
+size_t expr_conjuncts(const char *text, size_t *start, size_t *len, size_t max);
+
 /* Evaluates over rows [0, n): inputs[i] is the column for env name i
  * (unused and constant names may be zeroed; a used name whose storage is
  * all NULL reads as null). Writes n values to out.

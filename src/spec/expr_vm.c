@@ -107,6 +107,15 @@ static int date_ok(int64_t d, int64_t lo, int64_t hi) {
 
 static void kernel_age(int64_t *out, operand_view a, operand_view b, int64_t lo,
                        int64_t hi, size_t n) {
+    if (b.stride == 0 && date_ok(b.v[0], lo, hi)) { /* age(x, E): E's calendar date once */
+        int y, m, d;
+        date_to_ymd((int32_t)b.v[0], &y, &m, &d);
+        for (size_t i = 0; i < n; i++) {
+            int64_t birth = a.v[i * a.stride];
+            out[i] = date_ok(birth, lo, hi) ? date_age_years_on((int32_t)birth, y, m, d) : NUL;
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t birth = a.v[i * a.stride], at = b.v[i * b.stride];
         out[i] = date_ok(birth, lo, hi) && date_ok(at, lo, hi)

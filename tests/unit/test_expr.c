@@ -4,6 +4,7 @@
  * columns. The batch cases compare the vector program with a plain scalar
  * reference over a few thousand pseudo-random rows; the hostile cases feed
  * garbage and check only that every answer is a program or a message. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/date.h"
@@ -771,8 +772,61 @@ static void cases_batch(void) {
     }
 }
 
+/* expr_conjuncts: the operands of top-level `and` chains, worked out by
+ * hand; and the `and` of the operands' values is the whole's, row by row. */
+static void cases_conjuncts(void) {
+    TEST_CASE("expr: conjuncts of and chains") {
+        static const struct {
+            const char *text;
+            size_t n;
+            const char *parts[4];
+        } want[] = {
+            {"a > 0 and (b > 0 and (k > 1 or ok))", 3, {"a > 0", "b > 0", "k > 1 or ok"}},
+            {"(a between 1 and 2 and ok) and not ok", 3, {"a between 1 and 2", "ok", "not ok"}},
+            {"a > 0 or b > 0 and ok", 1, {"a > 0 or b > 0 and ok"}},
+            {"  ((a > 0))  ", 1, {"a > 0"}},
+            {"(d <= E) and (d2 is null or d2 > E)", 2, {"d <= E", "d2 is null or d2 > E"}},
+            {"sex in ('M', 'F') and a between (1) and 2", 2, {"sex in ('M', 'F')", "a between (1) and 2"}},
+            {"ok and ok and ok and ok and ok", 0, {0}}, /* more than 4 */
+        };
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+            size_t start[4], len[4], n = expr_conjuncts(want[i].text, start, len, 4);
+            EXPECT_EQ_INT(n, want[i].n);
+            for (size_t k = 0; k < n && k < want[i].n; k++) {
+                char part[128];
+                snprintf(part, sizeof part, "%.*s", (int)len[k], want[i].text + start[k]);
+                EXPECT_EQ_STR(part, want[i].parts[k]);
+            }
+        }
+    }
+    TEST_CASE("expr: the and of the conjuncts is the chain") {
+        static const char *const texts[] = {
+            "d <= E and (d2 is null or d2 > E) and age(d, E) between 15 and 28",
+            "(a > 0 and b > 0) and (sex == 'F' or a is null) and not ok",
+            "a between -10 and 10 and b between 0 and 5 and k in (1, 2, 3)",
+        };
+        for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+            int64_t whole[ROWS], part[ROWS], all[ROWS];
+            expr_type type;
+            size_t start[8], len[8], n = expr_conjuncts(texts[i], start, len, 8);
+            EXPECT(n >= 2);
+            if (eval_fixture(&fx, __LINE__, texts[i], whole, &type)) continue;
+            for (size_t r = 0; r < ROWS; r++) all[r] = 1;
+            for (size_t k = 0; k < n; k++) {
+                char text[256];
+                snprintf(text, sizeof text, "%.*s", (int)len[k], texts[i] + start[k]);
+                if (eval_fixture(&fx, __LINE__, text, part, &type)) break;
+                EXPECT_EQ_INT(type, EXPR_BOOL);
+                for (size_t r = 0; r < ROWS; r++) all[r] &= part[r] != 0;
+            }
+            for (size_t r = 0; r < ROWS; r++) EXPECT_EQ_INT(all[r], whole[r]);
+        }
+    }
+}
+
 void suite_expr(void) {
     fixture_init(&fx);
+    cases_conjuncts();
     cases_precedence();
     cases_arithmetic();
     cases_comparison();
