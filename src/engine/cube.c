@@ -27,7 +27,15 @@ int cube_init(cube *c, const job *job, const territory *t) {
     }
     c->ncells = c->nobjects * c->ncombos;
     c->acc = calloc(job->nmeasures * c->ncells + 1, sizeof *c->acc);
-    return c->acc ? 0 : -1;
+    if (!c->acc) return -1;
+    c->nleaves = 1;
+    for (size_t d = job->ndims; d-- > 0;) {
+        c->leaf_stride[d] = c->nleaves;
+        c->nleaves *= job->dim_nvalues[d];
+    }
+    c->nplaces = t->nplaces;
+    c->place_ancestors = (const int32_t(*)[4])t->place_ancestors;
+    return 0;
 }
 
 void cube_free(cube *c) {
@@ -51,16 +59,83 @@ size_t cube_row_cells(const cube *c, const int32_t anc[4], const int *dims, int3
     return n;
 }
 
-int cube_add_value(cube *c, int32_t cell, int32_t measure, int64_t value, int64_t count) {
-    if (c->nvalues == c->values_cap) {
-        size_t cap = c->values_cap ? c->values_cap * 2 : 1024;
-        cube_value *grown = realloc(c->values, cap * sizeof *grown);
-        if (!grown) return -1;
-        c->values = grown;
-        c->values_cap = cap;
+size_t cube_leaf_of(const cube *c, const int *dims) {
+    size_t leaf = 0;
+    for (size_t d = 0; d < c->job->ndims; d++) leaf += (size_t)dims[d] * c->leaf_stride[d];
+    return leaf;
+}
+
+void cube_leaf_dims(const cube *c, size_t leaf, int *dims) {
+    for (size_t d = 0; d < c->job->ndims; d++) {
+        dims[d] = (int)(leaf / c->leaf_stride[d]);
+        leaf %= c->leaf_stride[d];
     }
-    c->values[c->nvalues++] = (cube_value){cell, measure, value, count};
+}
+
+size_t cube_leaf_cells(const cube *c, int32_t place, size_t leaf, int32_t *out) {
+    int dims[REPORT_MAX_DIMS];
+    cube_leaf_dims(c, leaf, dims);
+    return cube_row_cells(c, c->place_ancestors[place], dims, out);
+}
+
+int cube_tally_alloc(cube_tally *t, size_t nplaces) {
+    if (t->observations) return 0;
+    free(t->sum);
+    t->sum = calloc(nplaces * t->nleaves + 1, sizeof *t->sum);
+    return t->sum ? 0 : -1;
+}
+
+void cube_tally_free(cube_tally *t) {
+    free(t->sum), free(t->values);
+    t->sum = NULL, t->values = NULL;
+    t->nvalues = t->values_cap = 0;
+}
+
+static int push_value(cube_value **values, size_t *n, size_t *cap, cube_value v) {
+    if (*n == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 1024;
+        cube_value *grown = realloc(*values, grown_cap * sizeof *grown);
+        if (!grown) return -1;
+        *values = grown;
+        *cap = grown_cap;
+    }
+    (*values)[(*n)++] = v;
     return 0;
+}
+
+int cube_tally_observe(cube_tally *t, int32_t leaf_cell, int64_t value, int64_t count) {
+    t->merged = 0;
+    return push_value(&t->values, &t->nvalues, &t->values_cap, (cube_value){leaf_cell, 0, value, count});
+}
+
+static void merge_values(cube_value *values, size_t *count);
+
+int cube_fold_tally(cube *c, int measure, cube_tally *t) {
+    int32_t cells[CUBE_MAX_CELLS_PER_ROW];
+    if (t->nleaves != c->nleaves) return -1; /* a tally of other dimensions: never shared so */
+    if (!t->observations) {
+        int64_t *acc = c->acc + (size_t)measure * c->ncells;
+        for (size_t p = 0; p < c->nplaces; p++)
+            for (size_t leaf = 0; leaf < c->nleaves; leaf++) {
+                int64_t v = t->sum[p * c->nleaves + leaf];
+                if (v == 0) continue;
+                size_t n = cube_leaf_cells(c, (int32_t)p, leaf, cells);
+                for (size_t i = 0; i < n; i++) acc[cells[i]] += v;
+            }
+        return 0;
+    }
+    if (!t->merged) merge_values(t->values, &t->nvalues), t->merged = 1;
+    for (size_t k = 0; k < t->nvalues; k++) {
+        const cube_value *v = &t->values[k];
+        size_t n = cube_leaf_cells(c, v->cell / (int32_t)c->nleaves, (size_t)(v->cell % (int32_t)c->nleaves), cells);
+        for (size_t i = 0; i < n; i++)
+            if (cube_add_value(c, cells[i], measure, v->value, v->count)) return -1;
+    }
+    return 0;
+}
+
+int cube_add_value(cube *c, int32_t cell, int32_t measure, int64_t value, int64_t count) {
+    return push_value(&c->values, &c->nvalues, &c->values_cap, (cube_value){cell, measure, value, count});
 }
 
 static int compare_values(const void *a, const void *b) {
@@ -70,19 +145,23 @@ static int compare_values(const void *a, const void *b) {
     return (x->value > y->value) - (x->value < y->value);
 }
 
-void cube_merge_values(cube *c) {
-    if (c->nvalues == 0) return;
-    qsort(c->values, c->nvalues, sizeof *c->values, compare_values);
+/* Sorts by (measure, cell, value), sums the counts of equal ones and drops
+ * those that come to zero. */
+static void merge_values(cube_value *values, size_t *count) {
+    if (*count == 0) return;
+    qsort(values, *count, sizeof *values, compare_values);
     size_t n = 0;
-    for (size_t i = 0; i < c->nvalues; i++) {
-        if (n && !compare_values(&c->values[n - 1], &c->values[i])) c->values[n - 1].count += c->values[i].count;
-        else c->values[n++] = c->values[i];
+    for (size_t i = 0; i < *count; i++) {
+        if (n && !compare_values(&values[n - 1], &values[i])) values[n - 1].count += values[i].count;
+        else values[n++] = values[i];
     }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++)
-        if (c->values[i].count != 0) c->values[kept++] = c->values[i];
-    c->nvalues = kept;
+        if (values[i].count != 0) values[kept++] = values[i];
+    *count = kept;
 }
+
+void cube_merge_values(cube *c) { merge_values(c->values, &c->nvalues); }
 
 int64_t cube_round_div(int64_t num, int64_t den) {
     __int128 a = num < 0 ? -(__int128)num : num, b = den < 0 ? -(__int128)den : den;

@@ -8,6 +8,7 @@
 #include "../base/date.h"
 #include "../base/progress.h"
 #include "keyfilter.h"
+#include "memo.h"
 #include "share.h"
 
 const char *engine_reject_reason_name(int reason) {
@@ -28,13 +29,14 @@ int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_s
     MPI_Comm_size(comm, &e->nranks);
     e->schemas = schemas;
     if (plan_build(&e->plan, schemas, jobs, per, ids, nids, err, errlen)) return -1;
-    if (share_plan(&e->plan)) return snprintf(err, errlen, "out of memory"), -1;
+    if (share_plan(&e->plan) || memo_init(&e->memo, e->plan.nmemo)) return snprintf(err, errlen, "out of memory"), -1;
     return 0;
 }
 
 void engine_free(engine *e) {
     plan_free(&e->plan);
     territory_free(&e->terr);
+    memo_free(&e->memo);
 }
 
 /* ---- evaluation helpers ------------------------------------------------ */
@@ -87,7 +89,7 @@ static int eval(expr_program *p, const expr_input *in, size_t n, int64_t *out) {
 
 /* Inputs for a batch's row names: columns from the batch, lets from
  * vectors (filled by the caller as they are computed). */
-static void bind_batch(const name_table *names, const row_batch *b, int64_t *const *lets, expr_input *in) {
+static void bind_batch(const name_table *names, const row_batch *b, const int64_t *const *lets, expr_input *in) {
     memset(in, 0, names->count * sizeof *in);
     for (size_t i = 0; i < names->count; i++) {
         if (names->source[i] == SRC_LET) {
@@ -107,216 +109,423 @@ static int record_reject(report_plan *rp, int extract, int64_t line, int64_t sig
     return facts_push(&rp->rejects, extract, line, sign, &v);
 }
 
-/* Dimension value indexes of n rows (declared order, -1 = not a value of
- * the report) from the evaluated dimension vectors. */
-static void dimension_indexes(const input_plan *ip, size_t n, int64_t *const *dimv, const row_batch *text_batch,
-                              int *out) {
-    const job *j = ip->report->job;
-    for (size_t d = 0; d < j->ndims; d++) {
-        const dim_plan *dp = &ip->dims[d];
-        for (size_t r = 0; r < n; r++) {
-            int64_t v = dimv[d][r];
-            int idx = -1;
-            if (dp->edges) {
-                for (size_t k = 0; v != EXPR_NULL && k < dp->nedges; k++)
-                    if (v >= dp->edges[k]) idx = (int)k;
-            } else if (dp->is_text && text_batch) {
-                const batch_column *c = &text_batch->cols[dp->text_column];
-                for (size_t w = 0; c->text_len[r] != BATCH_NULL_TEXT && w < dp->nvalues; w++)
-                    if (strlen(dp->values[w]) == c->text_len[r] &&
-                        !memcmp(dp->values[w], text_batch->text + c->text_off[r], c->text_len[r]))
-                        idx = (int)w;
-            } else if (v != EXPR_NULL && v >= 0 && v < SCHEMA_MAX_ENUM) {
-                idx = dp->enum_map[v];
-            }
-            out[r * REPORT_MAX_DIMS + d] = idx;
+/* What accumulation reads of n rows: each row's place (territory_place;
+ * -1: its kato does not count at E) and leaf (cube_leaf_of; -1: a
+ * dimension value that is not one of the report's), and per measure of
+ * the input its where and value vectors (NULL: none, or not evaluated). */
+typedef struct {
+    const int64_t *place, *leaf;
+    const int64_t *mask[REPORT_MAX_MEASURES];
+    const int64_t *value[REPORT_MAX_MEASURES];
+} row_values;
+
+static void places_of(const territory *t, const int64_t *kato, size_t n, int64_t *out) {
+    for (size_t r = 0; r < n; r++) out[r] = kato[r] == EXPR_NULL ? -1 : territory_place(t, (int32_t)kato[r]);
+}
+
+/* Value indexes of one dimension for n rows (declared order, -1 = not a
+ * value of the report) from its evaluated source v. */
+static void dimension_index(const dim_plan *dp, size_t n, const int64_t *v, const row_batch *text_batch,
+                            int64_t *out) {
+    for (size_t r = 0; r < n; r++) {
+        int idx = -1;
+        if (dp->edges) {
+            for (size_t k = 0; v[r] != EXPR_NULL && k < dp->nedges; k++)
+                if (v[r] >= dp->edges[k]) idx = (int)k;
+        } else if (dp->is_text && text_batch) {
+            const batch_column *c = &text_batch->cols[dp->text_column];
+            for (size_t w = 0; c->text_len[r] != BATCH_NULL_TEXT && w < dp->nvalues; w++)
+                if (strlen(dp->values[w]) == c->text_len[r] &&
+                    !memcmp(dp->values[w], text_batch->text + c->text_off[r], c->text_len[r]))
+                    idx = (int)w;
+        } else if (v[r] != EXPR_NULL && v[r] >= 0 && v[r] < SCHEMA_MAX_ENUM) {
+            idx = dp->enum_map[v[r]];
         }
+        out[r] = idx;
     }
 }
 
-/* Adds rows to the cube: non-distinct measures only. masks/values are per
- * measure of ip (NULL entries: no where / no value). */
-static int accumulate(report_plan *rp, const input_plan *ip, const territory *terr, size_t n, const int64_t *kato,
-                      const int *dims, int64_t *const *masks, int64_t *const *values, const int64_t *sign,
-                      const int64_t *line, const unsigned char *active) {
-    cube *c = &rp->cube;
-    int32_t cells[CUBE_MAX_CELLS_PER_ROW], anc[4];
+/* Leaves of n rows from the value indexes of every dimension. */
+static void leaves_of(const cube *c, const int64_t *const *index, size_t n, int64_t *out) {
     for (size_t r = 0; r < n; r++) {
-        if (active && !active[r]) continue;
-        if (kato[r] == EXPR_NULL || territory_locate(terr, (int32_t)kato[r], anc)) {
-            if (record_reject(rp, ip->extract, line[r], sign[r], REPORT_REJECT_KATO)) return -1;
-            continue;
-        }
-        int bad_dim = 0;
-        for (size_t d = 0; d < rp->job->ndims; d++) bad_dim |= dims[r * REPORT_MAX_DIMS + d] < 0;
-        if (bad_dim) {
-            if (record_reject(rp, ip->extract, line[r], sign[r], REPORT_REJECT_DIMENSION)) return -1;
-            continue;
-        }
-        size_t ncells = cube_row_cells(c, anc, dims + r * REPORT_MAX_DIMS, cells);
-        for (size_t k = 0; k < ip->nmeasures; k++) {
-            const measure_plan *mp = &ip->measures[k];
-            if (mp->kind == JM_DISTINCT || (masks[k] && !masks[k][r])) continue;
-            int64_t v = values[k] ? values[k][r] : 1;
+        int64_t leaf = 0;
+        for (size_t d = 0; d < c->job->ndims && leaf >= 0; d++)
+            leaf = index[d][r] < 0 ? -1 : leaf + index[d][r] * (int64_t)c->leaf_stride[d];
+        out[r] = leaf;
+    }
+}
+
+/* Adds n rows (at the key owner) to the tallies of the input's
+ * accumulated measures (not the distinct ones): inactive rows are skipped,
+ * rows without a place or leaf are rejected. */
+static int accumulate(report_plan *rp, const input_plan *ip, size_t n, const row_values *rv, const int64_t *sign,
+                      const int64_t *line, const unsigned char *active) {
+    for (size_t r = 0; r < n; r++) {
+        if ((active && !active[r]) || (rv->place[r] >= 0 && rv->leaf[r] >= 0)) continue;
+        int reason = rv->place[r] < 0 ? REPORT_REJECT_KATO : REPORT_REJECT_DIMENSION;
+        if (record_reject(rp, ip->extract, line[r], sign[r], reason)) return -1;
+    }
+    int64_t nleaves = (int64_t)rp->cube.nleaves;
+    for (size_t k = 0; k < ip->nmeasures; k++) {
+        const measure_plan *mp = &ip->measures[k];
+        const int64_t *mask = rv->mask[k], *value = rv->value[k], *place = rv->place, *leaf = rv->leaf;
+        if (mp->kind == JM_DISTINCT) continue;
+        cube_tally *t = mp->tally;
+        for (size_t r = 0; r < n; r++) {
+            if ((active && !active[r]) || place[r] < 0 || leaf[r] < 0 || (mask && !mask[r])) continue;
+            int64_t v = value ? value[r] : 1, cell = place[r] * nleaves + leaf[r];
             if (v == EXPR_NULL) continue;
-            int64_t *acc = c->acc + (size_t)mp->measure * c->ncells;
-            for (size_t i = 0; i < ncells; i++) {
-                if (mp->kind == JM_COUNT) acc[cells[i]] += sign[r];
-                else if (mp->kind == JM_SUM) acc[cells[i]] += sign[r] * v;
-                else if (cube_add_value(c, cells[i], mp->measure, v, sign[r])) return -1;
-            }
+            if (!t->observations) t->sum[cell] += mp->kind == JM_COUNT ? sign[r] : sign[r] * v;
+            else if (cube_tally_observe(t, (int32_t)cell, v, sign[r])) return -1;
         }
     }
     return 0;
 }
 
-/* Evaluates kato, dims and the measures' where/value of n rows bound in
- * `in`, then accumulates. Used on batches (unkeyed inputs) and on facts at
- * the key owner (keyed inputs). distinct_cells, when set, receives per row
- * its cells for the distinct measures (NULL rows skipped). */
-typedef struct {
-    int64_t *kato;
-    int64_t *dimv[REPORT_MAX_DIMS];
-    int64_t *mask[REPORT_MAX_MEASURES];
-    int64_t *value[REPORT_MAX_MEASURES];
-    int *dims;
-} row_values;
-
-static int evaluate_rows(input_plan *ip, const expr_input *in, size_t n, const row_batch *text_batch,
-                         int only_distinct, scratch *s, row_values *rv) {
+/* Places, leaves and the measures' where/value of n rows bound in `in`,
+ * evaluated into scratch vectors (at the key owner, over facts). */
+static int owner_row_values(engine *e, input_plan *ip, const expr_input *in, size_t n, int only_distinct, scratch *s,
+                            row_values *rv) {
     size_t slot = 100;
     const job *j = ip->report->job;
-    if (!(rv->kato = scratch_vec(s, slot++, n)) || eval(ip->kato, in, n, rv->kato)) return -1;
-    for (size_t d = 0; d < j->ndims; d++)
-        if (!(rv->dimv[d] = scratch_vec(s, slot++, n)) || eval(ip->dims[d].expr, in, n, rv->dimv[d])) return -1;
+    int64_t *kato = scratch_vec(s, slot++, n), *place = scratch_vec(s, slot++, n), *leaf = scratch_vec(s, slot++, n);
+    if (!kato || !place || !leaf || eval(ip->kato, in, n, kato)) return -1;
+    places_of(&e->terr, kato, n, place);
+    const int64_t *index[REPORT_MAX_DIMS];
+    for (size_t d = 0; d < j->ndims; d++) {
+        int64_t *v = scratch_vec(s, slot++, n), *idx = scratch_vec(s, slot++, n);
+        if (!v || !idx || eval(ip->dims[d].expr, in, n, v)) return -1;
+        dimension_index(&ip->dims[d], n, v, NULL, idx);
+        index[d] = idx;
+    }
+    leaves_of(&ip->report->cube, index, n, leaf);
+    rv->place = place, rv->leaf = leaf;
     for (size_t k = 0; k < ip->nmeasures; k++) {
+        int64_t *mask = NULL, *value = NULL;
         rv->mask[k] = rv->value[k] = NULL;
         if (only_distinct && ip->measures[k].kind != JM_DISTINCT) continue;
         if (ip->measures[k].where &&
-            (!(rv->mask[k] = scratch_vec(s, slot++, n)) || eval(ip->measures[k].where, in, n, rv->mask[k])))
+            (!(mask = scratch_vec(s, slot++, n)) || eval(ip->measures[k].where, in, n, mask)))
             return -1;
         if (ip->measures[k].value &&
-            (!(rv->value[k] = scratch_vec(s, slot++, n)) || eval(ip->measures[k].value, in, n, rv->value[k])))
+            (!(value = scratch_vec(s, slot++, n)) || eval(ip->measures[k].value, in, n, value)))
             return -1;
+        rv->mask[k] = mask, rv->value[k] = value;
     }
-    int64_t *dims = scratch_vec(s, slot++, n * REPORT_MAX_DIMS / 2 + 1);
-    if (!dims) return -1;
-    rv->dims = (int *)dims;
-    dimension_indexes(ip, n, rv->dimv, text_batch, rv->dims);
     return 0;
 }
 
 /* ---- the row stage: one batch ----------------------------------------- */
 
-/* Scratch slots: lets take 0 … JOB_MAX_LETS-1; the where vectors 60–62;
- * evaluate_rows from 100 on. */
-_Static_assert(JOB_MAX_LETS <= 60, "let vectors must not reach the where slots");
+/* What the row-stage programs of an input read over a batch. */
+typedef struct {
+    const row_batch *b;
+    const input_plan *ip;
+    const int64_t *const *lets;   /* the input's let vectors computed so far */
+    expr_input *in;               /* per row name, bound for each program */
+} batch_env;
 
-/* Lets and the input's where over a batch. Returns the where vector (NULL
- * when the input has none) through *where; lets go to lets[]. */
-static int row_stage(input_plan *ip, const row_batch *b, scratch *s, expr_input *in, int64_t **lets,
-                     int64_t **where) {
-    size_t n = b->nrows;
-    for (size_t l = 0; l < ip->def->nlets; l++) {
-        bind_batch(&ip->row_names, b, lets, in);
-        if (!(lets[l] = scratch_vec(s, (size_t)l, n)) || expr_eval(ip->lets[l], in, n, lets[l])) return -1;
+/* A column of the batch as int64: in place, or widened once per batch into
+ * the memo, where every program that reads it finds it. NULL out of memory. */
+static const int64_t *batch_column_i64(engine *e, const row_batch *b, int column) {
+    const batch_column *c = &b->cols[column];
+    if (c->i64) return c->i64;
+    int id = e->plan.column_memo[b->ext - e->schemas->extracts] + column;
+    const int64_t *v = memo_get(&e->memo, id);
+    if (v) return v;
+    int64_t *out = memo_put(&e->memo, id, b->nrows);
+    if (!out) return NULL;
+    for (size_t r = 0; r < b->nrows; r++) out[r] = widen(c, r);
+    return out;
+}
+
+/* Binds the names program p reads: batch columns, lets. 0, or -1 out of
+ * memory. */
+static int bind_used(engine *e, const batch_env *env, const expr_program *p) {
+    size_t n;
+    const size_t *used = expr_used_names(p, &n);
+    const name_table *t = &env->ip->row_names;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = used[i];
+        if (k >= t->count || (t->source[k] != SRC_COLUMN && t->source[k] != SRC_LET)) continue;
+        expr_input *in = &env->in[k];
+        memset(in, 0, sizeof *in);
+        const batch_column *c = t->source[k] == SRC_COLUMN ? &env->b->cols[t->index[k]] : NULL;
+        if (!c) in->i64 = env->lets[t->index[k]];
+        else if (c->text_off) *in = (expr_input){NULL, NULL, NULL, c->text_off, c->text_len, env->b->text};
+        else if (!(in->i64 = batch_column_i64(e, env->b, t->index[k]))) return -1;
     }
-    bind_batch(&ip->row_names, b, lets, in);
-    *where = NULL;
-    if (ip->where && (!(*where = scratch_vec(s, 60, n)) || expr_eval(ip->where, in, n, *where))) return -1;
     return 0;
 }
 
-/* Measures that add up, straight from the batch into the cube. */
-static int accumulate_batch(engine *e, input_plan *ip, const row_batch *b, const expr_input *in, const int64_t *where,
-                            int64_t sign, scratch *s) {
+/* A row-stage program's vector for the current batch: the memo's when an
+ * input evaluated the same expression already (share.c), else evaluated
+ * into the memo now. NULL out of memory. */
+static const int64_t *batch_vector(engine *e, const batch_env *env, int id, expr_program *p) {
+    const int64_t *v = memo_get(&e->memo, id);
+    if (v) return v;
+    if (bind_used(e, env, p)) return NULL;
+    int64_t *out = memo_put(&e->memo, id, env->b->nrows);
+    return out && expr_eval(p, env->in, env->b->nrows, out) == 0 ? out : NULL;
+}
+
+/* A where's vector for the current batch: the memo's, or the `and` of its
+ * operands' vectors (each from the memo when another where has it: the
+ * report's where inside a form's stricter one), or evaluated whole. */
+static const int64_t *batch_where(engine *e, const batch_env *env, int id, expr_program *p, const plan_atom *atoms,
+                                  size_t natoms) {
+    const int64_t *v = memo_get(&e->memo, id);
+    if (v || natoms < 2) return v ? v : batch_vector(e, env, id, p);
+    size_t n = env->b->nrows;
+    int64_t *out = memo_put(&e->memo, id, n);
+    for (size_t k = 0; out && k < natoms; k++) {
+        const int64_t *a = batch_vector(e, env, atoms[k].memo, atoms[k].program);
+        if (!a) return NULL;
+        if (k == 0)
+            for (size_t r = 0; r < n; r++) out[r] = a[r] != 0;
+        else
+            for (size_t r = 0; r < n; r++) out[r] &= a[r] != 0;
+    }
+    return out;
+}
+
+/* Lets and the input's where over a batch. Returns the where vector (NULL
+ * when the input has none) through *where; lets go to lets[]. */
+static int row_stage(engine *e, const batch_env *env, const int64_t **lets, const int64_t **where) {
+    const input_plan *ip = env->ip;
+    for (size_t l = 0; l < ip->def->nlets; l++)
+        if (!(lets[l] = batch_vector(e, env, ip->let_memo[l], ip->lets[l]))) return -1;
+    *where = NULL;
+    if (ip->where && !(*where = batch_where(e, env, ip->where_memo, ip->where, ip->where_atoms, ip->nwhere_atoms)))
+        return -1;
+    return 0;
+}
+
+/* Places and leaves of a batch's rows, from the memo when another input
+ * computed them (the same kato; the same dimension sources and values). */
+static int batch_places_leaves(engine *e, const batch_env *env, const int64_t **place_out, const int64_t **leaf_out) {
+    const input_plan *ip = env->ip;
+    const row_batch *b = env->b;
     size_t n = b->nrows;
-    row_values rv;
-    int64_t *signs = scratch_vec(s, 61, n);
-    int rc = signs ? evaluate_rows(ip, in, n, b, 0, s, &rv) : -1;
-    for (size_t r = 0; rc == 0 && r < n; r++) signs[r] = sign;
-    unsigned char *active = NULL;
-    if (rc == 0 && where && !(active = malloc(n))) rc = -1;
-    for (size_t r = 0; rc == 0 && where && r < n; r++) active[r] = (unsigned char)where[r];
-    if (rc == 0) rc = accumulate(ip->report, ip, &e->terr, n, rv.kato, rv.dims, rv.mask, rv.value, signs, b->line, active);
-    free(active);
-    return rc;
+    memo *m = &e->memo;
+    if (!(*place_out = memo_get(m, ip->place_memo))) {
+        const int64_t *kato = batch_vector(e, env, ip->kato_memo, ip->kato);
+        int64_t *place = kato ? memo_put(m, ip->place_memo, n) : NULL;
+        if (!place) return -1;
+        places_of(&e->terr, kato, n, place);
+        *place_out = place;
+    }
+    if (!(*leaf_out = memo_get(m, ip->leaf_memo))) {
+        const int64_t *index[REPORT_MAX_DIMS];
+        for (size_t d = 0; d < ip->report->job->ndims; d++) {
+            const dim_plan *dp = &ip->dims[d];
+            if ((index[d] = memo_get(m, dp->index_memo))) continue;
+            const int64_t *v = batch_vector(e, env, dp->memo, dp->expr);
+            int64_t *idx = v ? memo_put(m, dp->index_memo, n) : NULL;
+            if (!idx) return -1;
+            dimension_index(dp, n, v, b, idx);
+            index[d] = idx;
+        }
+        int64_t *leaf = memo_put(m, ip->leaf_memo, n);
+        if (!leaf) return -1;
+        leaves_of(&ip->report->cube, index, n, leaf);
+        *leaf_out = leaf;
+    }
+    return 0;
+}
+
+/* The rows of a batch that an input's report rejects, as [count, row,
+ * reason, row, reason, …]: the same for every input with the same where,
+ * places and leaves, so they come from the memo after the first. NULL out
+ * of memory. */
+static const int64_t *batch_rejects(engine *e, const batch_env *env, const int64_t *where) {
+    const input_plan *ip = env->ip;
+    const int64_t *place, *leaf, *v = memo_get(&e->memo, ip->rejects_memo);
+    if (v) return v;
+    size_t n = env->b->nrows, k = 0;
+    int64_t *rejects = batch_places_leaves(e, env, &place, &leaf) ? NULL : memo_put(&e->memo, ip->rejects_memo, 2 * n + 1);
+    for (size_t r = 0; rejects && r < n; r++) {
+        if ((where && !where[r]) || (place[r] >= 0 && leaf[r] >= 0)) continue;
+        rejects[1 + 2 * k] = (int64_t)r;
+        rejects[2 + 2 * k++] = place[r] < 0 ? REPORT_REJECT_KATO : REPORT_REJECT_DIMENSION;
+    }
+    if (rejects) rejects[0] = (int64_t)k;
+    return rejects;
+}
+
+/* The rows of a batch that an input adds up, as [count, row, leaf cell,
+ * row, leaf cell, …], from the memo likewise. NULL out of memory. */
+static const int64_t *batch_rows(engine *e, const batch_env *env, const int64_t *where) {
+    const input_plan *ip = env->ip;
+    const int64_t *place, *leaf, *v = memo_get(&e->memo, ip->rows_memo);
+    if (v) return v;
+    size_t n = env->b->nrows, k = 0;
+    int64_t *rows = batch_places_leaves(e, env, &place, &leaf) ? NULL : memo_put(&e->memo, ip->rows_memo, 2 * n + 1);
+    int64_t nleaves = (int64_t)ip->report->cube.nleaves;
+    for (size_t r = 0; rows && r < n; r++) {
+        if ((where && !where[r]) || place[r] < 0 || leaf[r] < 0) continue;
+        rows[1 + 2 * k] = (int64_t)r;
+        rows[2 + 2 * k++] = place[r] * nleaves + leaf[r];
+    }
+    if (rows) rows[0] = (int64_t)k;
+    return rows;
+}
+
+/* Measures that add up, straight from the batch into their tallies (an
+ * input that adds like an earlier one only records its rejects). */
+static int accumulate_batch(engine *e, const batch_env *env, const int64_t *where, int64_t sign) {
+    const input_plan *ip = env->ip;
+    const row_batch *b = env->b;
+    report_plan *rp = ip->report;
+    const int64_t *rejects = batch_rejects(e, env, where), *rows;
+    if (!rejects) return -1;
+    for (int64_t i = 0; i < rejects[0]; i++)
+        if (record_reject(rp, ip->extract, b->line[rejects[1 + 2 * i]], sign, (int)rejects[2 + 2 * i])) return -1;
+    if (ip->adds_like) return 0; /* its tallies have these rows from that input */
+    if (!(rows = batch_rows(e, env, where))) return -1;
+    for (size_t k = 0; k < ip->nmeasures; k++) {
+        const measure_plan *mp = &ip->measures[k];
+        if (mp->kind == JM_DISTINCT) continue; /* counted where the keys meet */
+        const int64_t *mask = NULL, *value = NULL;
+        if (mp->where && !(mask = batch_where(e, env, mp->where_memo, mp->where, mp->where_atoms, mp->nwhere_atoms)))
+            return -1;
+        if (mp->value && !(value = batch_vector(e, env, mp->value_memo, mp->value))) return -1;
+        cube_tally *t = mp->tally;
+        for (int64_t i = 0; i < rows[0]; i++) {
+            int64_t r = rows[1 + 2 * i], cell = rows[2 + 2 * i];
+            if (mask && !mask[r]) continue;
+            int64_t v = value ? value[r] : 1;
+            if (v == EXPR_NULL) continue;
+            if (!t->observations) t->sum[cell] += mp->kind == JM_COUNT ? sign : sign * v;
+            else if (cube_tally_observe(t, (int32_t)cell, v, sign)) return -1;
+        }
+    }
+    return 0;
 }
 
 /* Facts start below this many rows; a deduplicating group compacts its
  * facts whenever they double past the last compaction. */
 #define FACTS_COMPACT_FIRST (1u << 20)
 
-/* A member's where over the batch into its group's bits (the first member
- * of the group starts the batch's bits). 0, or -1 out of memory. */
-static int mark_member_rows(input_plan *ip, size_t n, const int64_t *where) {
-    fact_group *g = ip->group;
+/* The members' bits of a batch's rows, a where (from the memo: every
+ * member evaluated its own) at a time. 0, or -1 out of memory. */
+static int mark_member_rows(engine *e, fact_group *g, size_t n) {
     if (n > g->batch_cap) {
         int64_t *grown = realloc(g->batch_bits, n * sizeof *grown);
         if (!grown) return -1;
         g->batch_bits = grown;
         g->batch_cap = n;
     }
-    int64_t bit = (int64_t)1 << ip->member_bit;
-    if (ip->member_bit == 0) memset(g->batch_bits, 0, n * sizeof *g->batch_bits);
-    for (size_t r = 0; r < n; r++)
-        if (!where || where[r]) g->batch_bits[r] |= bit;
+    memset(g->batch_bits, 0, n * sizeof *g->batch_bits);
+    for (size_t c = 0; c < g->nclasses; c++) {
+        const int64_t *where = g->classes[c].where_memo < 0 ? NULL : memo_get(&e->memo, g->classes[c].where_memo);
+        int64_t bits = g->classes[c].bits;
+        if (g->classes[c].where_memo >= 0 && !where) return -1; /* cannot happen: its members ran */
+        for (size_t r = 0; r < n; r++)
+            if (!where || where[r]) g->batch_bits[r] |= bits;
+    }
     return 0;
 }
 
-/* After the group's last member marked the batch: its rows that some member
- * keeps become facts, with the union of the carried values (lets from that
- * member's vectors: members that carry lets have the same lets). */
-static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, int64_t sign) {
-    fact_group *g = ip->group;
-    int64_t values[PLAN_MAX_CARRIED + 1];
-    const batch_column *key = &b->cols[g->key_column];
-    int rc = 0;
-    for (size_t r = 0; rc == 0 && r < b->nrows; r++) {
-        if (!g->batch_bits[r]) continue;
-        for (size_t k = 0; k < g->ncarried; k++) {
-            int i = g->carried[k];
-            values[k] = ip->row_names.source[i] == SRC_LET ? lets[ip->row_names.index[i]][r]
-                                                           : widen(&b->cols[ip->row_names.index[i]], r);
+/* Values of a batch column at rows sel[0..n), widened as widen() does. */
+static void gather_column(const batch_column *c, const size_t *sel, size_t n, int64_t *out) {
+    if (c->i64)
+        for (size_t i = 0; i < n; i++) out[i] = c->i64[sel[i]];
+    else if (c->i32)
+        for (size_t i = 0; i < n; i++) out[i] = c->i32[sel[i]] == BATCH_NULL_I32 ? EXPR_NULL : c->i32[sel[i]];
+    else if (c->u8)
+        for (size_t i = 0; i < n; i++) out[i] = c->u8[sel[i]] == BATCH_NULL_ENUM ? EXPR_NULL : c->u8[sel[i]];
+    else
+        for (size_t i = 0; i < n; i++) out[i] = EXPR_NULL;
+}
+
+/* Rows at..at+n-1 of f without those equal (key and values) to the row
+ * before them — what compaction would collapse anyway; extracts list a
+ * person's monthly payments together. Returns the rows left. */
+static size_t drop_repeats(fact_table *f, size_t at, size_t n) {
+    size_t kept = 0;
+    for (size_t i = at; i < at + n; i++) {
+        if (kept > 0) {
+            size_t last = at + kept - 1;
+            int same = f->key[i] == f->key[last];
+            for (size_t c = 0; same && c < f->ncols; c++) same = f->col[c][i] == f->col[c][last];
+            if (same) continue;
         }
-        values[g->ncarried] = g->batch_bits[r];
-        int64_t kv = widen(key, r);
-        if (kv != EXPR_NULL) rc = facts_push(&g->facts, kv, b->line[r], sign, values);
+        size_t to = at + kept++;
+        f->key[to] = f->key[i], f->line[to] = f->line[i], f->sign[to] = f->sign[i];
+        for (size_t c = 0; c < f->ncols; c++) f->col[c][to] = f->col[c][i];
     }
-    if (rc == 0 && g->dedupe && g->facts.n >= FACTS_COMPACT_FIRST && g->facts.n >= 2 * g->compacted) {
-        rc = facts_compact(&g->facts);
-        g->compacted = g->facts.n;
+    return kept;
+}
+
+/* After the group's last member marked the batch: its rows that some member
+ * keeps (and that have a key) become facts, column by column, with the
+ * union of the carried values (lets from that member's vectors: members
+ * that carry lets have the same lets) and the member bits. */
+static int keep_facts(engine *e, input_plan *ip, const row_batch *b, const int64_t *const *lets, int64_t sign) {
+    fact_group *g = ip->group;
+    fact_table *f = &g->facts;
+    const batch_column *key = &b->cols[g->key_column];
+    if (mark_member_rows(e, g, b->nrows)) return -1;
+    size_t *sel = calloc(b->nrows + 1, sizeof *sel), n = 0; /* calloc: gcc sees no row unset */
+    if (!sel) return -1;
+    for (size_t r = 0; r < b->nrows; r++)
+        if (g->batch_bits[r] && widen(key, r) != EXPR_NULL) sel[n++] = r;
+    if (facts_reserve(f, n)) return free(sel), -1;
+    size_t at = f->n;
+    gather_column(key, sel, n, f->key + at);
+    for (size_t i = 0; i < n; i++) f->line[at + i] = b->line[sel[i]], f->sign[at + i] = sign;
+    for (size_t k = 0; k < g->ncarried; k++) {
+        int name = g->carried[k];
+        int64_t *out = f->col[k] + at;
+        if (ip->row_names.source[name] == SRC_LET)
+            for (size_t i = 0; i < n; i++) out[i] = lets[ip->row_names.index[name]][sel[i]];
+        else
+            gather_column(&b->cols[ip->row_names.index[name]], sel, n, out);
+    }
+    for (size_t i = 0; g->nmembers > 1 && i < n; i++) f->col[g->ncarried][at + i] = g->batch_bits[sel[i]];
+    free(sel);
+    if (g->dedupe) n = drop_repeats(f, at, n);
+    f->n += n;
+    int rc = 0;
+    if (g->dedupe && f->n >= FACTS_COMPACT_FIRST && f->n >= 2 * g->compacted) {
+        rc = facts_compact(f);
+        g->compacted = f->n;
     }
     return rc;
 }
 
-static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t sign, scratch *s) {
-    int64_t *lets[JOB_MAX_LETS] = {0}, *where;
-    expr_input *in = calloc(ip->names.count + 1, sizeof *in);
-    int rc = in ? row_stage(ip, b, s, in, lets, &where) : -1;
-    if (rc == 0 && (!ip->keyed || ip->distinct_only)) rc = accumulate_batch(e, ip, b, in, where, sign, s);
-    if (rc == 0 && ip->keyed) rc = mark_member_rows(ip, b->nrows, where);
-    if (rc == 0 && ip->keyed && ip == ip->group->members[ip->group->nmembers - 1]) rc = keep_facts(ip, b, lets, sign);
+static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t sign) {
+    const int64_t *lets[JOB_MAX_LETS] = {0}, *where;
+    expr_input *in = calloc(ip->row_names.count + 1, sizeof *in);
+    batch_env env = {b, ip, lets, in};
+    int rc = in ? row_stage(e, &env, lets, &where) : -1;
+    if (rc == 0 && (!ip->keyed || ip->distinct_only)) rc = accumulate_batch(e, &env, where, sign);
+    if (rc == 0 && ip->keyed && ip == ip->group->members[ip->group->nmembers - 1]) rc = keep_facts(e, ip, b, lets, sign);
     free(in);
     return rc;
 }
 
 /* Rows of a joined extract: kept, by key, when they pass the join's where. */
 static int join_batch(join_plan *jp, const row_batch *b, int64_t sign, scratch *s) {
-    size_t n = b->nrows;
-    int64_t *where = NULL, values[16];
+    size_t n = b->nrows, kept = 0;
+    int64_t *where = NULL;
     expr_input *in = calloc(jp->row_names.count + 1, sizeof *in);
-    if (!in) return -1;
-    bind_batch(&jp->row_names, b, NULL, in);
-    int rc = 0;
-    if (jp->where && (!(where = scratch_vec(s, 62, n)) || expr_eval(jp->where, in, n, where))) rc = -1;
-    for (size_t r = 0; rc == 0 && r < n; r++) {
-        if (where && !where[r]) continue;
-        int64_t kv = widen(&b->cols[jp->key_column], r);
-        for (size_t v = 0; v < jp->nvalues; v++) values[v] = widen(&b->cols[jp->value_column[v]], r);
-        if (kv != EXPR_NULL) rc = facts_push(&jp->facts, kv, b->line[r], sign, values);
+    size_t *sel = calloc(n + 1, sizeof *sel);
+    int rc = in && sel ? 0 : -1;
+    if (rc == 0) bind_batch(&jp->row_names, b, NULL, in);
+    if (rc == 0 && jp->where && (!(where = scratch_vec(s, 62, n)) || expr_eval(jp->where, in, n, where))) rc = -1;
+    const batch_column *key = &b->cols[jp->key_column];
+    for (size_t r = 0; rc == 0 && r < n; r++)
+        if ((!where || where[r]) && widen(key, r) != EXPR_NULL) sel[kept++] = r;
+    fact_table *f = &jp->facts;
+    if (rc == 0 && (rc = facts_reserve(f, kept)) == 0) { /* column by column */
+        gather_column(key, sel, kept, f->key + f->n);
+        for (size_t i = 0; i < kept; i++) f->line[f->n + i] = b->line[sel[i]], f->sign[f->n + i] = sign;
+        for (size_t v = 0; v < jp->nvalues; v++) gather_column(&b->cols[jp->value_column[v]], sel, kept, f->col[v] + f->n);
+        f->n += kept;
     }
-    free(in);
+    free(in), free(sel);
     return rc;
 }
 
@@ -367,6 +576,8 @@ static int ensure_territory(engine *e) {
     if (territory_build(&e->terr, e->classifier_fixed ? e->territory_day : e->plan.per.end)) return -1;
     for (size_t r = 0; r < e->plan.nreports; r++)
         if (cube_init(&e->plan.reports[r].cube, e->plan.reports[r].job, &e->terr)) return -1;
+    for (size_t t = 0; t < e->plan.ntallies; t++)
+        if (cube_tally_alloc(e->plan.tallies[t], e->terr.nplaces)) return -1;
     e->territory_built = 1;
     return 0;
 }
@@ -377,13 +588,14 @@ static int consume(engine *e, const row_batch *b, int64_t sign) {
     int extract = (int)(b->ext - e->schemas->extracts);
     scratch s = {0};
     int rc = 0;
+    memo_next_batch(&e->memo);
     if (extract == e->schemas->kato_extract) rc = kato_batch(e, b, sign);
     else rc = ensure_territory(e);
     for (size_t r = 0; rc == 0 && r < e->plan.nreports; r++) {
         report_plan *rp = &e->plan.reports[r];
         for (size_t i = 0; rc == 0 && i < rp->ninputs; i++) {
             input_plan *ip = &rp->inputs[i];
-            if (ip->extract == extract) rc = input_batch(e, ip, b, sign, &s);
+            if (ip->extract == extract) rc = input_batch(e, ip, b, sign);
             for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
                 if (ip->joins[k].extract == extract && !ip->joins[k].same) rc = join_batch(&ip->joins[k], b, sign, &s);
         }
@@ -400,37 +612,72 @@ int engine_consume_withdrawn(void *engine_ptr, const row_batch *batch) { return 
 
 /* ---- keyed stages -------------------------------------------------------- */
 
-/* Join outputs for every (sorted) fact of ip from the (sorted) join facts.
+static size_t run_slot(int64_t key, size_t mask) {
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* A join's runs of equal keys (its facts are sorted), once for every input
+ * that uses it: a hash from key to the run's first row, and for a distinct
+ * join the number of distinct values of each run (at its first row). 0,
+ * or -1 out of memory. */
+static int index_runs(join_plan *j) {
+    const fact_table *g = &j->facts;
+    if (j->run_at) return 0;
+    size_t nslots = 16;
+    while (nslots < 2 * g->n + 2) nslots *= 2;
+    int distinct = j->def->kind == JOIN_DISTINCT;
+    int64_t *tmp = distinct ? malloc((g->n + 1) * sizeof *tmp) : NULL;
+    j->run_at = malloc(nslots * sizeof *j->run_at);
+    j->run_distinct = distinct ? malloc((g->n + 1) * sizeof *j->run_distinct) : NULL;
+    if (!j->run_at || (distinct && (!tmp || !j->run_distinct))) return free(tmp), -1;
+    j->run_mask = nslots - 1;
+    for (size_t s = 0; s < nslots; s++) j->run_at[s] = SIZE_MAX;
+    for (size_t a = 0, b; a < g->n; a = b) {
+        size_t m = 0;
+        for (b = a; b < g->n && g->key[b] == g->key[a]; b++)
+            if (distinct) tmp[m++] = g->col[0][b];
+        size_t s = run_slot(g->key[a], j->run_mask);
+        while (j->run_at[s] != SIZE_MAX) s = (s + 1) & j->run_mask;
+        j->run_at[s] = a;
+        if (!distinct) continue;
+        sort_int64(tmp, m);
+        int64_t count = 0;
+        for (size_t i = 0; i < m; i++) count += i == 0 || tmp[i] != tmp[i - 1];
+        j->run_distinct[a] = count;
+    }
+    free(tmp);
+    return 0;
+}
+
+/* The first row of key's run in join j, or SIZE_MAX when it has none. */
+static size_t find_run(const join_plan *j, int64_t key) {
+    for (size_t s = run_slot(key, j->run_mask);; s = (s + 1) & j->run_mask) {
+        size_t a = j->run_at[s];
+        if (a == SIZE_MAX || j->facts.key[a] == key) return a;
+    }
+}
+
+/* Join outputs for every fact of ip (in any order) from the join facts.
  * out[k] is the vector of join output k; no_match[r] is set when a
  * required take-join found nothing. */
 static int join_outputs(input_plan *ip, int64_t **out, unsigned char *no_match) {
     const fact_table *f = &ip->group->facts;
     for (size_t k = 0; k < ip->njoins; k++) {
-        join_plan *jp = &ip->joins[k];
-        const fact_table *g = &canonical(jp)->facts;
-        int64_t *tmp = malloc((g->n + 1) * sizeof *tmp);
-        if (!tmp) return -1;
-        size_t a = 0;
+        join_plan *jp = &ip->joins[k], *j = canonical(jp);
+        if (index_runs(j)) return -1;
+        size_t slot = jp->first_output;
         for (size_t r = 0; r < f->n; r++) {
-            while (a < g->n && g->key[a] < f->key[r]) a++;
-            size_t b = a;
-            while (b < g->n && g->key[b] == f->key[r]) b++;
-            size_t slot = jp->first_output;
+            size_t a = find_run(j, f->key[r]);
             if (jp->def->kind == JOIN_EXISTS) {
-                out[slot][r] = b > a;
+                out[slot][r] = a != SIZE_MAX;
             } else if (jp->def->kind == JOIN_DISTINCT) {
-                size_t m = 0;
-                for (size_t i = a; i < b; i++) tmp[m++] = g->col[0][i];
-                sort_int64(tmp, m);
-                int64_t distinct = 0;
-                for (size_t i = 0; i < m; i++) distinct += i == 0 || tmp[i] != tmp[i - 1];
-                out[slot][r] = distinct;
+                out[slot][r] = a != SIZE_MAX ? j->run_distinct[a] : 0;
             } else {
-                for (size_t v = 0; v < jp->nvalues; v++) out[slot + v][r] = b > a ? g->col[v][a] : EXPR_NULL;
-                if (b == a && jp->def->required) no_match[r] = 1;
+                for (size_t v = 0; v < jp->nvalues; v++) out[slot + v][r] = a != SIZE_MAX ? j->facts.col[v][a] : EXPR_NULL;
+                if (a == SIZE_MAX && jp->def->required) no_match[r] = 1;
             }
         }
-        free(tmp);
     }
     return 0;
 }
@@ -445,44 +692,53 @@ static void bind_facts(const name_table *names, const fact_table *f, int64_t *co
 
 /* Distinct measures: per key, each cell counted once. The cell buffer
  * grows with the largest key group, not with the whole table. */
-static int count_distinct(report_plan *rp, const input_plan *ip, const territory *terr, const fact_table *f,
-                          const row_values *rv, const unsigned char *active) {
+static int count_distinct(report_plan *rp, const input_plan *ip, const fact_table *f, const row_values *rv,
+                          const unsigned char *active) {
     cube *c = &rp->cube;
-    int64_t *cells = NULL;
+    int64_t *cells = NULL, *leaves = NULL;
     size_t cap = 0;
-    int32_t anc[4], row_cells[CUBE_MAX_CELLS_PER_ROW];
+    int32_t row_cells[CUBE_MAX_CELLS_PER_ROW];
+    int64_t nleaves = (int64_t)c->nleaves;
     for (size_t a = 0, b; a < f->n; a = b) {
         for (b = a; b < f->n && f->key[b] == f->key[a]; b++) {}
         size_t need = (b - a) * CUBE_MAX_CELLS_PER_ROW;
         if (need > cap) {
-            int64_t *grown = realloc(cells, need * sizeof *grown);
-            if (!grown) {
-                free(cells);
-                return -1;
-            }
-            cells = grown;
+            int64_t *grown = realloc(cells, need * sizeof *grown), *more = grown ? realloc(leaves, need * sizeof *more) : NULL;
+            if (grown) cells = grown;
+            if (!more) return free(cells), free(leaves), -1;
+            leaves = more;
             cap = need;
         }
         for (size_t k = 0; k < ip->nmeasures; k++) {
             const measure_plan *mp = &ip->measures[k];
             if (mp->kind != JM_DISTINCT) continue;
-            size_t n = 0;
+            /* the key's distinct leaf cells first: usually one, whose cells
+             * (distinct already) then count once each without a sort */
+            size_t nl = 0, n = 0;
             for (size_t r = a; r < b; r++) {
                 if ((active && !active[r]) || (rv->mask[k] && !rv->mask[k][r])) continue;
-                if (rv->kato[r] == EXPR_NULL || territory_locate(terr, (int32_t)rv->kato[r], anc)) continue;
-                int bad = 0;
-                for (size_t d = 0; d < rp->job->ndims; d++) bad |= rv->dims[r * REPORT_MAX_DIMS + d] < 0;
-                if (bad) continue;
-                size_t m = cube_row_cells(c, anc, rv->dims + r * REPORT_MAX_DIMS, row_cells);
-                for (size_t i = 0; i < m; i++) cells[n++] = row_cells[i];
+                if (rv->place[r] < 0 || rv->leaf[r] < 0) continue;
+                int64_t leaf_cell = rv->place[r] * nleaves + rv->leaf[r];
+                if (nl == 0 || leaves[nl - 1] != leaf_cell) leaves[nl++] = leaf_cell;
             }
-            sort_int64(cells, n);
+            if (nl > 1) {
+                sort_int64(leaves, nl);
+                size_t u = 0;
+                for (size_t i = 0; i < nl; i++)
+                    if (u == 0 || leaves[i] != leaves[u - 1]) leaves[u++] = leaves[i];
+                nl = u;
+            }
+            for (size_t i = 0; i < nl; i++) {
+                size_t m = cube_leaf_cells(c, (int32_t)(leaves[i] / nleaves), (size_t)(leaves[i] % nleaves), row_cells);
+                for (size_t j = 0; j < m; j++) cells[n++] = row_cells[j];
+            }
+            if (nl > 1) sort_int64(cells, n);
             int64_t *acc = c->acc + (size_t)mp->measure * c->ncells;
             for (size_t i = 0; i < n; i++)
                 if (i == 0 || cells[i] != cells[i - 1]) acc[cells[i]]++;
         }
     }
-    free(cells);
+    free(cells), free(leaves);
     return 0;
 }
 
@@ -496,7 +752,7 @@ static int gather_keyed(engine *e, input_plan *ip) {
     int rc = g->ready ? 0 : facts_shuffle(&g->facts, e->comm);
     for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
         if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
-    int local = rc == 0 && !g->ready ? facts_sort_and_cancel(&g->facts) : 0;
+    int local = rc == 0 && !g->ready && g->by_key ? facts_sort_and_cancel(&g->facts) : 0;
     g->ready = 1;
     for (size_t k = 0; local == 0 && k < ip->njoins; k++) {
         join_plan *j = canonical(&ip->joins[k]);
@@ -543,7 +799,7 @@ static int keyed_stage(engine *e, input_plan *ip) {
     scratch s = {0};
     row_values rv;
     int rc = owner_prepare(ip, &os);
-    if (rc == 0) rc = evaluate_rows(ip, os.in, f->n, NULL, ip->distinct_only, &s, &rv);
+    if (rc == 0) rc = owner_row_values(e, ip, os.in, f->n, ip->distinct_only, &s, &rv);
     unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
     if (rc == 0 && !active) rc = -1;
     for (size_t r = 0; rc == 0 && r < f->n; r++) {
@@ -553,8 +809,8 @@ static int keyed_stage(engine *e, input_plan *ip) {
     }
     /* distinct-only inputs added everything else at the row stage */
     if (rc == 0 && !ip->distinct_only)
-        rc = accumulate(rp, ip, &e->terr, f->n, rv.kato, rv.dims, rv.mask, rv.value, f->sign, f->line, active);
-    if (rc == 0) rc = count_distinct(rp, ip, &e->terr, f, &rv, active);
+        rc = accumulate(rp, ip, f->n, &rv, f->sign, f->line, active);
+    if (rc == 0) rc = count_distinct(rp, ip, f, &rv, active);
     free(active);
     scratch_free(&s);
     owner_release(ip, &os);
@@ -582,11 +838,12 @@ static int build_members(engine *e, input_plan *ip) {
         else if (c == 3 && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
         else rc = eval(c < 4 ? progs[c] : ip->member_values[c - 4], os.in, n, cols[c]);
     }
-    int64_t row[4 + JOB_MAX_GROUP_VALUES];
-    for (size_t r = 0; rc == 0 && r < n; r++) {
+    if (rc == 0) rc = facts_reserve(members, n);
+    for (size_t r = 0; rc == 0 && r < n; r++) { /* in place: room was reserved */
         if (key[r] == EXPR_NULL || !member_row(ip, r)) continue;
-        for (size_t c = 0; c < 4 + nv; c++) row[c] = cols[c][r];
-        rc = facts_push(members, key[r], f->line[r], f->sign[r], row);
+        size_t at = members->n++;
+        members->key[at] = key[r], members->line[at] = f->line[r], members->sign[at] = f->sign[r];
+        for (size_t c = 0; c < 4 + nv; c++) members->col[c][at] = cols[c][r];
     }
     scratch_free(&s);
     owner_release(ip, &os);
@@ -644,12 +901,17 @@ static int group_stage(engine *e, input_plan *ip) {
             (!(values[k] = scratch_vec(&s, 42 + 2 * k, ng)) || eval(ip->measures[k].value, in, ng, values[k])))
             rc = -1;
     }
+    /* an entity lands on its oldest member's place, at the first value of
+     * every dimension (a grouped input gives none) */
     unsigned char *active = rc == 0 ? malloc(ng + 1) : NULL;
-    int *dims = rc == 0 ? calloc(ng * REPORT_MAX_DIMS + 1, sizeof *dims) : NULL;
-    if (rc == 0 && (!active || !dims)) rc = -1;
-    for (size_t i = 0; rc == 0 && i < ng; i++) active[i] = !where || where[i];
-    if (rc == 0) rc = accumulate(ip->report, ip, &e->terr, ng, kato, dims, masks, values, sign, line, active);
-    free(active), free(dims), free(in);
+    int64_t *place = rc == 0 ? scratch_vec(&s, 38, ng) : NULL, *leaf = rc == 0 ? scratch_vec(&s, 39, ng) : NULL;
+    if (rc == 0 && (!active || !place || !leaf)) rc = -1;
+    for (size_t i = 0; rc == 0 && i < ng; i++) active[i] = !where || where[i], leaf[i] = 0;
+    row_values rv = {place, leaf, {0}, {0}};
+    if (rc == 0) places_of(&e->terr, kato, ng, place);
+    for (size_t k = 0; rc == 0 && k < ip->nmeasures; k++) rv.mask[k] = masks[k], rv.value[k] = values[k];
+    if (rc == 0) rc = accumulate(ip->report, ip, ng, &rv, sign, line, active);
+    free(active), free(in);
     scratch_free(&s);
     return rc;
 }
@@ -724,6 +986,13 @@ static int gather_bytes(engine *e, const void *data, size_t bytes, char **all, s
 static int reduce_report(engine *e, report_plan *rp) {
     cube *c = &rp->cube;
     size_t n = rp->job->nmeasures * c->ncells;
+    int folded = 0;
+    for (size_t i = 0; i < rp->ninputs; i++)
+        for (size_t k = 0; folded == 0 && k < rp->inputs[i].nmeasures; k++) {
+            measure_plan *mp = &rp->inputs[i].measures[k];
+            if (mp->tally) folded = cube_fold_tally(c, mp->measure, mp->tally);
+        }
+    if (any_failed(e, folded != 0)) return -1;
     if (e->rank == 0) MPI_Reduce(MPI_IN_PLACE, c->acc, (int)n, MPI_INT64_T, MPI_SUM, 0, e->comm);
     else MPI_Reduce(c->acc, NULL, (int)n, MPI_INT64_T, MPI_SUM, 0, e->comm);
     char *all;
@@ -822,7 +1091,12 @@ int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errl
             if (--ip->group->users == 0) /* done with them: give the memory back */
                 facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
             for (size_t k = 0; k < ip->njoins; k++)
-                if (--canonical(&ip->joins[k])->users == 0) facts_free(&canonical(&ip->joins[k])->facts);
+                if (--canonical(&ip->joins[k])->users == 0) {
+                    join_plan *j = canonical(&ip->joins[k]);
+                    facts_free(&j->facts);
+                    free(j->run_distinct), free(j->run_at);
+                    j->run_distinct = NULL, j->run_at = NULL;
+                }
         }
         if (rc == 0) rc = reduce_report(e, rp);
     }

@@ -16,6 +16,7 @@
 #include "../ingest/snapshot.h"
 #include "../spec/job.h"
 #include "../spec/schema.h"
+#include "memo.h"
 #include "plan.h"
 #include "territory.h"
 
@@ -30,6 +31,7 @@ typedef struct {
     int32_t territory_day;    /* the day terr is built for: E, or the restated T */
     int failed;               /* out of memory while consuming */
     double consume_seconds;   /* time in the row stage (inside the scan) */
+    memo memo;                /* the current batch's shared vectors */
 } engine;
 
 /* A row a report could not use, with the reason. */

@@ -38,6 +38,8 @@ static int grow(fact_table *f, size_t want) {
     return 0;
 }
 
+int facts_reserve(fact_table *f, size_t more) { return grow(f, f->n + more); }
+
 int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int64_t *values) {
     if (grow(f, f->n + 1)) return -1;
     f->key[f->n] = key;
@@ -167,8 +169,40 @@ static void permute(int64_t *v, const size_t *perm, size_t n, int64_t *tmp) {
     memcpy(v, tmp, n * sizeof *v);
 }
 
+/* Whether the rows are in (key, line, sign) order already (a registry
+ * listed by household, say): then there is nothing to move. */
+static int in_order(const fact_table *f) {
+    for (size_t i = 1; i < f->n; i++) {
+        if (f->key[i - 1] != f->key[i]) {
+            if (f->key[i - 1] > f->key[i]) return 0;
+            continue;
+        }
+        uint64_t a = (uint64_t)f->line[i - 1] * 2 + (f->sign[i - 1] > 0), b = (uint64_t)f->line[i] * 2 + (f->sign[i] > 0);
+        if (a >= b) return 0; /* ties never happen (a row's line is its own); sort to be safe */
+    }
+    return 1;
+}
+
+/* A withdrawn row (−1) sorts just before its original (+1), same key and
+ * line: both go. */
+static void cancel_withdrawn(fact_table *f) {
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->sign[i] < 0 && i + 1 < f->n && f->key[i + 1] == f->key[i] && f->line[i + 1] == f->line[i] &&
+            f->sign[i + 1] > 0) {
+            i++;
+            continue;
+        }
+        f->key[kept] = f->key[i], f->line[kept] = f->line[i], f->sign[kept] = f->sign[i];
+        for (size_t c = 0; c < f->ncols; c++) f->col[c][kept] = f->col[c][i];
+        kept++;
+    }
+    f->n = kept;
+}
+
 int facts_sort_and_cancel(fact_table *f) {
     if (f->n == 0) return 0;
+    if (in_order(f)) return cancel_withdrawn(f), 0;
     size_t *perm = malloc(f->n * sizeof *perm);
     int64_t *tmp = malloc(f->n * sizeof *tmp);
     if (!perm || !tmp) {
@@ -188,20 +222,8 @@ int facts_sort_and_cancel(fact_table *f) {
     free(items), free(spare);
     permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute(f->sign, perm, f->n, tmp);
     for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
-    /* a withdrawn row (−1) sorts just before its original (+1), same key and line */
-    size_t kept = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        if (f->sign[i] < 0 && i + 1 < f->n && f->key[i + 1] == f->key[i] && f->line[i + 1] == f->line[i] &&
-            f->sign[i + 1] > 0) {
-            i++;
-            continue;
-        }
-        f->key[kept] = f->key[i], f->line[kept] = f->line[i], f->sign[kept] = f->sign[i];
-        for (size_t c = 0; c < f->ncols; c++) f->col[c][kept] = f->col[c][i];
-        kept++;
-    }
-    f->n = kept;
     free(perm), free(tmp);
+    cancel_withdrawn(f);
     return 0;
 }
 

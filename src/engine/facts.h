@@ -25,6 +25,11 @@ void facts_free(fact_table *f);
 /* Appends one row (values: ncols of them). 0, or -1 out of memory. */
 int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int64_t *values);
 
+/* Room for `more` rows after the n there are: the caller then writes rows
+ * n … n+more-1 of every column itself and adds what it wrote to n (to
+ * append a batch column by column). 0, or -1 out of memory. */
+int facts_reserve(fact_table *f, size_t more);
+
 /* Keeps the rows whose key keep(ctx, key) accepts, in order, and gives
  * back the memory of the others. Cannot fail. */
 void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), const void *ctx);

@@ -463,17 +463,27 @@ int plan_build(run_plan *p, const schema_set *schemas, const job_set *jobs, cons
     return 0;
 }
 
+static void atoms_free(plan_atom *atoms, size_t n) {
+    for (size_t i = 0; i < n; i++) expr_free(atoms[i].program);
+    free(atoms);
+}
+
 static void input_free(input_plan *ip) {
     expr_free(ip->where), expr_free(ip->kato);
+    atoms_free(ip->where_atoms, ip->nwhere_atoms);
     for (size_t l = 0; ip->lets && l < ip->def->nlets; l++) expr_free(ip->lets[l]);
-    free(ip->lets);
+    free(ip->lets), free(ip->let_memo);
     for (size_t d = 0; d < REPORT_MAX_DIMS; d++) expr_free(ip->dims[d].expr);
-    for (size_t m = 0; m < ip->nmeasures; m++) expr_free(ip->measures[m].where), expr_free(ip->measures[m].value);
+    for (size_t m = 0; m < ip->nmeasures; m++) {
+        expr_free(ip->measures[m].where), expr_free(ip->measures[m].value);
+        atoms_free(ip->measures[m].where_atoms, ip->measures[m].nwhere_atoms);
+    }
     free(ip->measures);
     for (size_t k = 0; k < ip->njoins; k++) {
         expr_free(ip->joins[k].where);
         names_free(&ip->joins[k].row_names);
         facts_free(&ip->joins[k].facts);
+        free(ip->joins[k].run_distinct), free(ip->joins[k].run_at);
     }
     free(ip->joins);
     expr_free(ip->member_where), expr_free(ip->member_key), expr_free(ip->member_oldest);
@@ -499,5 +509,8 @@ void plan_free(run_plan *p) {
         free(p->groups[g]);
     }
     free(p->groups);
+    for (size_t t = 0; t < p->ntallies; t++) cube_tally_free(p->tallies[t]), free(p->tallies[t]);
+    free(p->tallies);
+    free(p->column_memo);
     memset(p, 0, sizeof *p);
 }

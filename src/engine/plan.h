@@ -20,11 +20,24 @@
 #define PLAN_MAX_CARRIED 256 /* values a keyed row carries to its key's owner */
 #define FACT_GROUP_MAX_MEMBERS 63 /* a fact's members are the bits of one int64 */
 
+/* One operand of a where that is an `and` chain (expr_conjuncts): forms
+ * that add a condition to a report's where share the report's operands. */
+typedef struct {
+    int memo;                     /* its memo id (share.c) */
+    expr_program *program;
+} plan_atom;
+
 typedef struct {
     int measure;                  /* index in the job */
     job_measure_kind kind;
     expr_program *where;          /* NULL: every row */
     expr_program *value;          /* SUM, MIN, MAX, MEDIAN */
+    int where_memo, value_memo;   /* row stage: memo ids (share.c), or -1 */
+    plan_atom *where_atoms;       /* row stage: where's operands, when several */
+    size_t nwhere_atoms;
+    cube_tally *tally;            /* count/sum/min/max/median: where its rows
+                                     add up (share.c; shared by identical
+                                     inputs of several forms) */
 } measure_plan;
 
 typedef struct {
@@ -36,6 +49,7 @@ typedef struct {
     int text_column;              /* is_text: the extract column read */
     char *const *values;          /* the dimension's declared values */
     size_t nvalues;
+    int memo, index_memo;         /* row stage: memo ids of expr and of the value indexes, or -1 */
 } dim_plan;
 
 /* Names an expression of an input may use, and where their values come
@@ -66,6 +80,11 @@ typedef struct join_plan {
                                      and this one keeps none; NULL if none */
     int users;                    /* canonical join: inputs using its facts */
     int ready;                    /* canonical join: shuffled and sorted */
+    size_t *run_at;               /* canonical join: hash of keys → first row
+                                     of their run (SIZE_MAX: empty slot) */
+    size_t run_mask;
+    int64_t *run_distinct;        /* canonical distinct join: per run of a key
+                                     (at its first row), its distinct values */
 } join_plan;
 
 struct input_plan;
@@ -80,12 +99,21 @@ typedef struct fact_group {
     int extract, key_column;
     int dedupe;                   /* the members': rows collapse at the origin */
     int grouped;                  /* households: every member is the same input */
+    int by_key;                   /* a member counts distinct keys: the facts
+                                     are sorted by key and withdrawn rows
+                                     cancelled (other members add withdrawn
+                                     rows with sign −1, which cancels too) */
     struct input_plan *members[FACT_GROUP_MAX_MEMBERS];
     size_t nmembers;
     int carried[PLAN_MAX_CARRIED]; /* row_names indexes carried, ascending */
     size_t ncarried;
     fact_table facts;             /* ncarried columns, then the bits (nmembers > 1) */
     size_t compacted;             /* facts.n after the last compaction */
+    struct {
+        int where_memo;           /* the memo id of a where (-1: every row) */
+        int64_t bits;             /* the members with that where */
+    } classes[FACT_GROUP_MAX_MEMBERS];
+    size_t nclasses;
     int64_t *batch_bits;          /* row stage: the members' bits of the current batch */
     size_t batch_cap;
     fact_table members_of_groups; /* grouped: member facts by group key, built once */
@@ -101,6 +129,19 @@ typedef struct input_plan {
     name_table row_names;         /* columns, constants, lets */
     expr_program *where;
     expr_program **lets;
+    /* memo ids (share.c) of what the row stage evaluates, or -1: lets and
+     * where always; kato, its places and the rows' leaves (cube.h) when
+     * the input adds up at the row stage */
+    int *let_memo;
+    int where_memo, kato_memo, place_memo, leaf_memo;
+    plan_atom *where_atoms;       /* where's operands, when several */
+    size_t nwhere_atoms;
+    int rows_memo, rejects_memo;  /* the rows that add up (with their leaf
+                                     cells), and those the report rejects */
+    const struct input_plan *adds_like; /* an earlier input whose rows and
+                                     accumulated measures are this one's:
+                                     its tallies are this one's too, so this
+                                     input only records its rejects */
     int keyed;                    /* rows go to the owner of their key */
     int distinct_only;            /* keyed only for distinct counts: other
                                      measures add up at the row stage, and
@@ -149,6 +190,11 @@ typedef struct {
     size_t nreports;
     fact_group **groups;          /* share.c */
     size_t ngroups;
+    size_t nmemo;                 /* memo ids given (share.c) */
+    int *column_memo;             /* per extract: the memo id of its column 0
+                                     widened to int64 (column c: + c) */
+    cube_tally **tallies;         /* share.c; sums allocated with the territory */
+    size_t ntallies;
 } run_plan;
 
 /* Compiles the reports named in ids (all reports in force for the period

@@ -3,6 +3,8 @@
  * of the job files. */
 #include "share.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +131,7 @@ static void join_group(fact_group *g, input_plan *ip) {
     ip->group = g;
     ip->member_bit = (int)g->nmembers;
     g->members[g->nmembers++] = ip;
+    for (size_t k = 0; k < ip->nmeasures; k++) g->by_key |= ip->measures[k].kind == JM_DISTINCT;
 }
 
 /* Carried names of a member → its group's columns. */
@@ -165,7 +168,267 @@ static int group_keyed_inputs(run_plan *p) {
     return 0;
 }
 
+/* ---- memo ids of the row stage ----------------------------------------------- */
+
+/* The distinct keys seen, in order: a key's index is its memo id. */
+typedef struct {
+    char **keys;
+    size_t n, cap;
+} key_list;
+
+/* The id of key, a new one when it was not seen; takes key (NULL: out of
+ * memory). Returns -1 out of memory. */
+static int key_id(key_list *kl, char *key) {
+    if (!key) return -1;
+    for (size_t i = 0; i < kl->n; i++)
+        if (!strcmp(kl->keys[i], key)) return free(key), (int)i;
+    if (kl->n == kl->cap) {
+        size_t cap = kl->cap ? 2 * kl->cap : 64;
+        char **grown = realloc(kl->keys, cap * sizeof *grown);
+        if (!grown) return free(key), -1;
+        kl->keys = grown;
+        kl->cap = cap;
+    }
+    kl->keys[kl->n] = key;
+    return (int)kl->n++;
+}
+
+static char *key_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *key_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    int rc = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    return rc < 0 ? NULL : out;
+}
+
+/* Whether program p (compiled against ip's names) reads one of ip's lets. */
+static int reads_let(const input_plan *ip, const expr_program *p) {
+    size_t n;
+    const size_t *idx = expr_used_names(p, &n);
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] < ip->row_names.count && ip->row_names.source[idx[i]] == SRC_LET) return 1;
+    return 0;
+}
+
+/* What a row-stage program computes over a batch: its extract, its text,
+ * and, when it reads lets, the definitions of the first `visible` lets of
+ * its input. Equal keys give equal vectors. NULL out of memory. */
+static char *program_key(const input_plan *ip, const expr_program *p, const char *text, size_t visible) {
+    char *lets = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&lets, &len);
+    if (!f) return NULL;
+    for (size_t l = 0; reads_let(ip, p) && l < visible; l++)
+        fprintf(f, "%s=%s\x1e", ip->def->lets[l].name, ip->def->lets[l].expr.text);
+    if (fclose(f)) return free(lets), NULL;
+    char *key = key_printf("p%d\x1f%s\x1f%s", ip->extract, lets, text);
+    free(lets);
+    return key;
+}
+
+/* A where that is an `and` chain as its operands, each compiled alone
+ * against names with its own memo id; nothing (*n = 0) when it is no
+ * chain, or when an operand does not compile alone to a bool (it always
+ * does when the whole did). -1 out of memory. */
+#define MAX_ATOMS 16
+static int where_atoms(key_list *kl, const input_plan *ip, const name_table *names, const char *text,
+                       plan_atom **atoms, size_t *n) {
+    size_t start[MAX_ATOMS], len[MAX_ATOMS], count = expr_conjuncts(text, start, len, MAX_ATOMS);
+    *atoms = NULL, *n = 0;
+    if (count < 2) return 0;
+    plan_atom *a = calloc(count, sizeof *a);
+    if (!a) return -1;
+    expr_env env = {names->names, names->count};
+    for (size_t k = 0; k < count; k++) {
+        char *sub = strndup(text + start[k], len[k]), msg[8];
+        a[k].program = sub ? expr_compile(sub, &env, msg, sizeof msg) : NULL;
+        int ok = a[k].program && expr_result_type(a[k].program) == EXPR_BOOL;
+        a[k].memo = ok ? key_id(kl, program_key(ip, a[k].program, sub, ip->def->nlets)) : -1;
+        free(sub);
+        if (a[k].memo < 0) {
+            for (size_t i = 0; i <= k; i++) expr_free(a[i].program);
+            free(a);
+            return ok ? -1 : 0; /* out of memory, or keep the where whole */
+        }
+    }
+    *atoms = a, *n = count;
+    return 0;
+}
+
+/* The value indexes of a dimension: its source's key, and how values map
+ * to the report's (bands, or the declared values). */
+static char *dim_key(const char *source, const dim_plan *dp) {
+    char *map = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&map, &len);
+    if (!f) return NULL;
+    fputs(dp->edges ? "b" : dp->is_text ? "t" : "e", f);
+    for (size_t k = 0; dp->edges && k < dp->nedges; k++) fprintf(f, "%lld,", (long long)dp->edges[k]);
+    for (size_t v = 0; !dp->edges && v < dp->nvalues; v++) fprintf(f, "%s\x1e", dp->values[v]);
+    if (fclose(f)) return free(map), NULL;
+    char *key = key_printf("d%s\x1f%s", source, map);
+    free(map);
+    return key;
+}
+
+static const char *dim_source_text(const input_plan *ip, size_t d) {
+    const job *j = ip->report->job;
+    for (size_t k = 0; k < ip->def->ndims; k++)
+        if (!strcmp(ip->def->dims[k].dim, j->dim_names[d])) return ip->def->dims[k].expr.text;
+    return NULL;
+}
+
+/* kato, places, dimensions, leaves and measures of an input that adds up
+ * at the row stage. */
+static int adding_ids(key_list *kl, input_plan *ip) {
+    const job *j = ip->report->job;
+    size_t nlets = ip->def->nlets;
+    char *kato = program_key(ip, ip->kato, ip->def->kato.text, nlets);
+    if (!kato || (ip->kato_memo = key_id(kl, key_printf("%s", kato))) < 0 ||
+        (ip->place_memo = key_id(kl, key_printf("k%s", kato))) < 0)
+        return free(kato), -1;
+    free(kato);
+    char *leaf = key_printf("l%d", ip->extract);
+    for (size_t d = 0; leaf && d < j->ndims; d++) {
+        dim_plan *dp = &ip->dims[d];
+        const char *text = dim_source_text(ip, d);
+        char *source = text && dp->expr ? program_key(ip, dp->expr, text, nlets) : NULL;
+        char *index = source ? dim_key(source, dp) : NULL;
+        if (!index) return free(source), free(leaf), -1;
+        dp->memo = key_id(kl, source);
+        if (dp->memo < 0 || (dp->index_memo = key_id(kl, key_printf("%s", index))) < 0)
+            return free(index), free(leaf), -1;
+        char *longer = key_printf("%s\x1d%s", leaf, index);
+        free(index), free(leaf);
+        leaf = longer;
+    }
+    if ((ip->leaf_memo = key_id(kl, leaf)) < 0) return -1;
+    for (size_t k = 0; k < ip->nmeasures; k++) {
+        measure_plan *mp = &ip->measures[k];
+        const job_measure *jm = &j->measures[mp->measure];
+        if (mp->kind == JM_DISTINCT) continue; /* counted where the keys meet */
+        if (mp->where && (mp->where_memo = key_id(kl, program_key(ip, mp->where, jm->where.text, nlets))) < 0) return -1;
+        if (mp->where && where_atoms(kl, ip, &ip->names, jm->where.text, &mp->where_atoms, &mp->nwhere_atoms)) return -1;
+        if (mp->value && (mp->value_memo = key_id(kl, program_key(ip, mp->value, jm->value.text, nlets))) < 0) return -1;
+    }
+    if ((ip->rows_memo = key_id(kl, key_printf("s%d,%d,%d", ip->where_memo, ip->place_memo, ip->leaf_memo))) < 0 ||
+        (ip->rejects_memo = key_id(kl, key_printf("r%d,%d,%d", ip->where_memo, ip->place_memo, ip->leaf_memo))) < 0)
+        return -1;
+    return 0;
+}
+
+static int input_ids(key_list *kl, input_plan *ip) {
+    size_t nlets = ip->def->nlets;
+    ip->where_memo = ip->kato_memo = ip->place_memo = ip->leaf_memo = ip->rows_memo = ip->rejects_memo = -1;
+    for (size_t d = 0; d < REPORT_MAX_DIMS; d++) ip->dims[d].memo = ip->dims[d].index_memo = -1;
+    for (size_t k = 0; k < ip->nmeasures; k++) ip->measures[k].where_memo = ip->measures[k].value_memo = -1;
+    if (!(ip->let_memo = calloc(nlets + 1, sizeof *ip->let_memo))) return -1;
+    for (size_t l = 0; l < nlets; l++)
+        if ((ip->let_memo[l] = key_id(kl, program_key(ip, ip->lets[l], ip->def->lets[l].expr.text, l))) < 0) return -1;
+    if (ip->where && (ip->where_memo = key_id(kl, program_key(ip, ip->where, ip->def->where.text, nlets))) < 0)
+        return -1;
+    if (ip->where && where_atoms(kl, ip, &ip->row_names, ip->def->where.text, &ip->where_atoms, &ip->nwhere_atoms))
+        return -1;
+    return ip->keyed && !ip->distinct_only ? 0 : adding_ids(kl, ip);
+}
+
+static int memo_ids(run_plan *p) {
+    key_list kl = {0};
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < p->nreports; r++)
+        for (size_t i = 0; rc == 0 && i < p->reports[r].ninputs; i++) rc = input_ids(&kl, &p->reports[r].inputs[i]);
+    /* then the batch's columns widened to int64, per extract */
+    size_t next = kl.n;
+    if (rc == 0 && !(p->column_memo = calloc(p->schemas->count + 1, sizeof *p->column_memo))) rc = -1;
+    for (size_t x = 0; rc == 0 && x < p->schemas->count; x++) {
+        p->column_memo[x] = (int)next;
+        next += p->schemas->extracts[x].ncolumns;
+    }
+    p->nmemo = next;
+    for (size_t i = 0; i < kl.n; i++) free(kl.keys[i]);
+    free(kl.keys);
+    return rc;
+}
+
+/* ---- tallies -------------------------------------------------------------------- */
+
+static int adds_at_row_stage(const input_plan *ip) { return !ip->keyed || ip->distinct_only; }
+
+/* The next accumulated (not distinct) measure of ip from *k on, or NULL. */
+static measure_plan *next_accumulated(input_plan *ip, size_t *k) {
+    while (*k < ip->nmeasures && ip->measures[*k].kind == JM_DISTINCT) ++*k;
+    return *k < ip->nmeasures ? &ip->measures[(*k)++] : NULL;
+}
+
+/* Row-stage inputs that add the same rows (extract and where), at the same
+ * places (kato) and leaves (dimensions), to the same measures in order. */
+static int adds_alike(input_plan *a, input_plan *b) {
+    if (a->extract != b->extract || a->where_memo != b->where_memo || a->place_memo != b->place_memo ||
+        a->leaf_memo != b->leaf_memo)
+        return 0;
+    size_t i = 0, j = 0;
+    for (;;) {
+        measure_plan *x = next_accumulated(a, &i), *y = next_accumulated(b, &j);
+        if (!x || !y) return x == y;
+        if (x->kind != y->kind || x->where_memo != y->where_memo || x->value_memo != y->value_memo) return 0;
+    }
+}
+
+static cube_tally *new_tally(run_plan *p, const input_plan *ip, const measure_plan *mp) {
+    cube_tally **grown = realloc(p->tallies, (p->ntallies + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    p->tallies = grown;
+    cube_tally *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    p->tallies[p->ntallies++] = t;
+    const job *j = ip->report->job;
+    t->nleaves = 1;
+    for (size_t d = 0; d < j->ndims; d++) t->nleaves *= j->dim_nvalues[d];
+    t->observations = mp->kind != JM_COUNT && mp->kind != JM_SUM;
+    return t;
+}
+
+static input_plan *earlier_alike(run_plan *p, input_plan *ip) {
+    for (size_t r = 0; r < p->nreports; r++)
+        for (size_t i = 0; i < p->reports[r].ninputs; i++) {
+            input_plan *q = &p->reports[r].inputs[i];
+            if (q == ip) return NULL;
+            if (adds_at_row_stage(q) && !q->adds_like && adds_alike(q, ip)) return q;
+        }
+    return NULL;
+}
+
+static int give_tallies(run_plan *p) {
+    for (size_t r = 0; r < p->nreports; r++)
+        for (size_t i = 0; i < p->reports[r].ninputs; i++) {
+            input_plan *ip = &p->reports[r].inputs[i], *like = adds_at_row_stage(ip) ? earlier_alike(p, ip) : NULL;
+            size_t k = 0, k2 = 0;
+            ip->adds_like = like;
+            for (measure_plan *mp; (mp = next_accumulated(ip, &k));)
+                if (!(mp->tally = like ? next_accumulated(like, &k2)->tally : new_tally(p, ip, mp))) return -1;
+        }
+    return 0;
+}
+
+/* The members of each group by their where (members with one where get
+ * their bits at once). Cannot fail. */
+static void where_classes(run_plan *p) {
+    for (size_t k = 0; k < p->ngroups; k++) {
+        fact_group *g = p->groups[k];
+        for (size_t m = 0; m < g->nmembers; m++) {
+            size_t c = 0;
+            while (c < g->nclasses && g->classes[c].where_memo != g->members[m]->where_memo) c++;
+            if (c == g->nclasses) g->classes[g->nclasses].where_memo = g->members[m]->where_memo, g->nclasses++;
+            g->classes[c].bits |= (int64_t)1 << m;
+        }
+    }
+}
+
 int share_plan(run_plan *p) {
     link_same_joins(p);
-    return group_keyed_inputs(p);
+    if (group_keyed_inputs(p) || memo_ids(p) || give_tallies(p)) return -1;
+    where_classes(p);
+    return 0;
 }

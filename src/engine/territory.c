@@ -8,6 +8,8 @@
 #define SUCCESSOR_CHAIN_MAX 64 /* a longer chain is a cycle or data error */
 
 int territory_add_row(territory *t, const kato_row *row, int sign) {
+    free(t->slot_row); /* rows change: the hash is rebuilt with the objects */
+    t->slot_row = NULL;
     if (sign < 0) {
         for (size_t i = 0; i < t->nrows; i++)
             if (t->rows[i].line == row->line) {
@@ -32,7 +34,17 @@ static int compare_rows(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static size_t slot_of(int32_t code, size_t mask) { return (size_t)(((uint32_t)code * 2654435761u) >> 7) & mask; }
+
+/* The row of code after territory_build (the hash), else binary search
+ * over the sorted rows (while building). */
 static long find_row(const territory *t, int32_t code) {
+    if (t->slot_row) {
+        for (size_t s = slot_of(code, t->slot_mask);; s = (s + 1) & t->slot_mask) {
+            int32_t i = t->slot_row[s];
+            if (i < 0 || t->rows[i].code == code) return i;
+        }
+    }
     size_t lo = 0, hi = t->nrows;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -108,11 +120,67 @@ static int build_objects(territory *t) {
     return 0;
 }
 
+static int compare_tuples(const void *a, const void *b) {
+    const int32_t *x = a, *y = b;
+    for (int l = 0; l < 4; l++)
+        if (x[l] != y[l]) return (x[l] > y[l]) - (x[l] < y[l]);
+    return 0;
+}
+
+/* Places from the ancestors of the rows that resolve: the sorted distinct
+ * tuples, and each row's index among them (binary search). */
+static int build_places(territory *t) {
+    t->place = malloc((t->nrows + 1) * sizeof *t->place);
+    t->place_ancestors = malloc((t->nrows + 1) * sizeof *t->place_ancestors);
+    if (!t->place || !t->place_ancestors) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        if (t->resolved[i] >= 0) memcpy(t->place_ancestors[n++], t->ancestors[i], sizeof t->ancestors[i]);
+    if (n) qsort(t->place_ancestors, n, sizeof *t->place_ancestors, compare_tuples);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || compare_tuples(t->place_ancestors[k - 1], t->place_ancestors[i]))
+            memcpy(t->place_ancestors[k++], t->place_ancestors[i], sizeof t->place_ancestors[i]);
+    t->nplaces = k;
+    for (size_t i = 0; i < t->nrows; i++) {
+        t->place[i] = -1;
+        if (t->resolved[i] < 0) continue;
+        size_t lo = 0, hi = k;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (compare_tuples(t->place_ancestors[mid], t->ancestors[i]) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        t->place[i] = (int32_t)lo;
+    }
+    return 0;
+}
+
+/* The hash of codes: at least twice as many slots as rows; a code's slot
+ * holds its first (lowest) row, as the binary search finds. */
+static int build_slots(territory *t) {
+    size_t nslots = 16;
+    while (nslots < 2 * t->nrows + 2) nslots *= 2;
+    int32_t *slots = malloc(nslots * sizeof *slots);
+    if (!slots) return -1;
+    for (size_t s = 0; s < nslots; s++) slots[s] = -1;
+    for (size_t i = 0; i < t->nrows; i++) {
+        size_t s = slot_of(t->rows[i].code, nslots - 1);
+        while (slots[s] >= 0 && t->rows[slots[s]].code != t->rows[i].code) s = (s + 1) & (nslots - 1);
+        if (slots[s] < 0) slots[s] = (int32_t)i;
+    }
+    t->slot_row = slots;
+    t->slot_mask = nslots - 1;
+    return 0;
+}
+
 int territory_build(territory *t, int32_t end) {
     static const int32_t unit[4] = {0, 10000000, 100000, 1000};
     t->end = end;
     if (t->nrows) qsort(t->rows, t->nrows, sizeof *t->rows, compare_rows);
     free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
+    free(t->place), free(t->place_ancestors), free(t->slot_row);
+    t->place = NULL, t->place_ancestors = NULL, t->nplaces = 0, t->slot_row = NULL;
     t->ancestors = malloc((t->nrows + 1) * sizeof *t->ancestors);
     t->resolved = malloc((t->nrows + 1) * sizeof *t->resolved);
     long *pred = malloc((t->nrows + 1) * sizeof *pred);
@@ -134,7 +202,7 @@ int territory_build(territory *t, int32_t end) {
         }
     }
     free(pred);
-    return 0;
+    return build_places(t) || build_slots(t) ? -1 : 0;
 }
 
 int territory_locate(const territory *t, int32_t code, int32_t anc[4]) {
@@ -144,6 +212,11 @@ int territory_locate(const territory *t, int32_t code, int32_t anc[4]) {
     return 0;
 }
 
+int32_t territory_place(const territory *t, int32_t code) {
+    long i = find_row(t, code);
+    return i < 0 ? -1 : t->place[i];
+}
+
 const kato_row *territory_row(const territory *t, int32_t code) {
     long i = find_row(t, code);
     return i < 0 ? NULL : &t->rows[i];
@@ -151,5 +224,6 @@ const kato_row *territory_row(const territory *t, int32_t code) {
 
 void territory_free(territory *t) {
     free(t->rows), free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
+    free(t->place), free(t->place_ancestors), free(t->slot_row);
     memset(t, 0, sizeof *t);
 }

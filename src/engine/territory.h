@@ -37,6 +37,16 @@ typedef struct {
      * with resolved = -1 when it has no code valid at E */
     int32_t (*ancestors)[4];
     int32_t *resolved;
+    /* places: the distinct ancestor tuples of the rows that count at E, in
+     * ascending order of the tuple; a report tallies a row by its place
+     * (cube.h) and spreads the tallies over the levels once, at the end */
+    int32_t *place;               /* per classifier row: its place, or -1 */
+    int32_t (*place_ancestors)[4];
+    size_t nplaces;
+    /* codes → first row of that code, open addressing (built with the
+     * objects; a row of the batch is located without a binary search) */
+    int32_t *slot_row;            /* -1: empty */
+    size_t slot_mask;
     int32_t end;
 } territory;
 
@@ -51,6 +61,11 @@ int territory_build(territory *t, int32_t end);
  * and returns 0; returns -1 when the code has no successor valid at E (or
  * is unknown). Cannot fail otherwise. */
 int territory_locate(const territory *t, int32_t code, int32_t anc[4]);
+
+/* The place of a code (codes with the same objects at levels 0..3 share
+ * one; t->place_ancestors[place] are those objects), or -1 exactly when
+ * territory_locate fails. Cannot fail otherwise. */
+int32_t territory_place(const territory *t, int32_t code);
 
 /* The classifier row of code, or NULL when the code is not in it (after
  * territory_build). Cannot fail. */
