@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shuffle.h"
+#include "../dist/shuffle.h"
 
 int facts_init(fact_table *f, size_t ncols) {
     memset(f, 0, sizeof *f);

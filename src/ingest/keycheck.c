@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/shuffle.h"
+#include "../dist/shuffle.h"
 
 /* What travels to a key's owner: the pair alone. Its origin rank follows
  * from the line (origin_of), which keeps a national persons extract's

@@ -1,4 +1,4 @@
-# The MPI shuffle (src/engine/shuffle.h) on 1, 2 and 3 real ranks:
+# The MPI shuffle (src/dist/shuffle.h) on 1, 2 and 3 real ranks:
 # tests/mpi/shuffle_test.c checks every rank received exactly its records,
 # whole and in order, for small records and for records large enough to
 # need several rounds.

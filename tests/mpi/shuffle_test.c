@@ -1,4 +1,4 @@
-/* shuffle_test.c — the bounded-round MPI shuffle (src/engine/shuffle.h)
+/* shuffle_test.c — the bounded-round MPI shuffle (src/dist/shuffle.h)
  * under real mpirun (tests/mpi/shuffle.sh runs it on 1, 2 and 3 ranks).
  * Every rank pushes records (key, source rank, sequence, payload derived
  * from them) to key_owner(key); then each rank checks, independently of
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/shuffle.h"
+#include "dist/shuffle.h"
 
 typedef struct {
     int64_t key;
