@@ -14,6 +14,7 @@
 #include "../base/log.h"
 #include "../base/stoppoint.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "../engine/engine.h"
 #include "../schedule/calendar.h"
 #include "../schedule/ledger.h"
@@ -368,9 +369,8 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     if (rc == 0 && nwork) {
         /* every rank agrees before input_digests' collective: one rank out
          * of memory must not leave the others waiting in it */
-        int ok = file != NULL;
-        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, a->comm);
-        if (!ok) rc = -1, snprintf(err, errlen, "out of memory (on at least one rank)");
+        if (!dist_agree_at(a->comm, "digests", file != NULL))
+            rc = -1, snprintf(err, errlen, "out of memory before the input digests (on at least one rank)");
     }
     char digest[65] = "";
     if (rc == 0 && nwork) {
