@@ -37,6 +37,7 @@
 #include "../base/date.h"
 #include "../base/log.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "../pipeline/classifier.h"
 #include "../schedule/calendar.h"
 #include "../schedule/ledger.h"
@@ -354,9 +355,7 @@ static size_t chunk_end(const pipeline_item *items, size_t n, size_t start, int 
 static void run_all(const cli_context *ctx, pipeline_args *a, const backfill_options *o, const backfill_scope *sc,
                     backfill_plan *plan, backfill_totals *tot) {
     pipeline_item *items = malloc(BACKFILL_MAX_ITEMS * sizeof *items);
-    int ok = items != NULL;
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, ctx->comm);
-    if (!ok) {
+    if (!dist_agree(ctx->comm, items != NULL)) {
         if (ctx->rank == 0) log_msg(LOG_ERROR, "out of memory");
         free(items);
         return;
