@@ -58,18 +58,26 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, run_opti
     return 0;
 }
 
-/* The items: the named reports, or every report in force for per. */
-static size_t make_items(const job_set *jobs, const period *per, char *list, pipeline_item *items, size_t max) {
-    const char *ids[64];
-    size_t n = 0;
-    for (char *tok = list ? strtok(list, ",") : NULL; tok && n < 64; tok = strtok(NULL, ",")) ids[n++] = tok;
-    if (!list) n = pipeline_reports_in_force(jobs, per, ids, 64);
-    for (size_t i = 0; i < n && i < max; i++) {
+/* Reports of one run at most: the 130 job files of bench/forms are 128
+ * monthly forms in one pass (publication still bundles at most 64). */
+#define RUN_MAX_REPORTS 256
+
+/* The items: the named reports, or every report in force for per. Returns
+ * how many, or 0 with *too_many set when there are more than max (never
+ * a silent cut: the rest would simply not be computed). */
+static size_t make_items(const job_set *jobs, const period *per, char *list, pipeline_item *items, size_t max,
+                         int *too_many) {
+    const char *ids[RUN_MAX_REPORTS + 1];
+    size_t n = 0, cap = max < RUN_MAX_REPORTS ? max : RUN_MAX_REPORTS;
+    for (char *tok = list ? strtok(list, ",") : NULL; tok && n <= cap; tok = strtok(NULL, ",")) ids[n++] = tok;
+    if (!list) n = pipeline_reports_in_force(jobs, per, ids, cap + 1);
+    if ((*too_many = n > cap)) return 0;
+    for (size_t i = 0; i < n; i++) {
         memset(&items[i], 0, sizeof items[i]);
         snprintf(items[i].report, sizeof items[i].report, "%s", ids[i]);
         items[i].per = *per;
     }
-    return n < max ? n : max;
+    return n;
 }
 
 int cmd_run(const cli_context *ctx, int argc, char **argv) {
@@ -82,16 +90,19 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
     schema_set *set;
     job_set *jobs;
     if (jobrun_load_specs(ctx, o.common.schemas, o.common.jobs, &set, &jobs)) return 1;
-    pipeline_item items[64];
-    size_t n = make_items(jobs, &per, o.reports, items, 64);
+    pipeline_item *items = calloc(RUN_MAX_REPORTS, sizeof *items);
+    int too_many = 0;
+    size_t n = items ? make_items(jobs, &per, o.reports, items, RUN_MAX_REPORTS, &too_many) : 0;
     if (n == 0) {
-        if (ctx->rank == 0) log_msg(LOG_ERROR, "no report is in force for %s", per.text);
-        job_set_free(jobs), schema_set_free(set);
+        if (ctx->rank == 0 && !items) log_msg(LOG_ERROR, "out of memory");
+        else if (ctx->rank == 0 && too_many) log_msg(LOG_ERROR, "more than %d reports for %s in one run", RUN_MAX_REPORTS, per.text);
+        else if (ctx->rank == 0) log_msg(LOG_ERROR, "no report is in force for %s", per.text);
+        free(items), job_set_free(jobs), schema_set_free(set);
         return 1;
     }
     out_session s;
     if (jobrun_open_session(ctx, &s, o.out, o.common.catalog, o.common.wait)) {
-        job_set_free(jobs), schema_set_free(set);
+        free(items), job_set_free(jobs), schema_set_free(set);
         return 1;
     }
     int64_t cmd = 0;
@@ -106,6 +117,6 @@ int cmd_run(const cli_context *ctx, int argc, char **argv) {
         ledger_command_end(s.cat, cmd, missing ? "failed" : "ok", (int)n - missing, missing, "", err, sizeof err))
         log_msg(LOG_WARN, "%s", err);
     if (ctx->rank == 0) out_session_close(&s);
-    job_set_free(jobs), schema_set_free(set);
+    free(items), job_set_free(jobs), schema_set_free(set);
     return missing ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "../base/progress.h"
 #include "../dist/agree.h"
 #include "keyfilter.h"
+#include "share.h"
 
 const char *engine_reject_reason_name(int reason) {
     switch (reason) {
@@ -18,36 +19,7 @@ const char *engine_reject_reason_name(int reason) {
     }
 }
 
-static int same_join(const join_plan *a, const join_plan *b) {
-    const char *wa = a->def->where.text, *wb = b->def->where.text;
-    return a->extract == b->extract && a->key_column == b->key_column && a->def->kind == b->def->kind &&
-           a->nvalues == b->nvalues && !memcmp(a->value_column, b->value_column, a->nvalues * sizeof *a->value_column) &&
-           (wa && wb ? !strcmp(wa, wb) : wa == wb);
-}
-
-static join_plan *canonical(join_plan *jp) { return jp->same ? jp->same : jp; }
-
-/* Joins that keep the same rows (extract, key, kind, values, where) share
- * the first one's facts: 130 forms with 11 variants of LAB-01 keep the
- * persons rows once, not 11 times. Cannot fail. */
-static void link_same_joins(run_plan *p) {
-    for (size_t r = 0; r < p->nreports; r++)
-        for (size_t i = 0; i < p->reports[r].ninputs; i++)
-            for (size_t k = 0; k < p->reports[r].inputs[i].njoins; k++) {
-                join_plan *jp = &p->reports[r].inputs[i].joins[k];
-                jp->users = 1;
-                for (size_t r2 = 0; r2 <= r && !jp->same; r2++)
-                    for (size_t i2 = 0; i2 < p->reports[r2].ninputs && !jp->same; i2++)
-                        for (size_t k2 = 0; k2 < p->reports[r2].inputs[i2].njoins; k2++) {
-                            join_plan *q = &p->reports[r2].inputs[i2].joins[k2];
-                            if (q == jp) break;
-                            if (!q->same && same_join(q, jp)) {
-                                jp->same = q, jp->users = 0, q->users++;
-                                break;
-                            }
-                        }
-            }
-}
+static join_plan *canonical(join_plan *jp) { return share_canonical_join(jp); }
 
 int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_set *jobs, const period *per,
                 char *const *ids, size_t nids, char *err, size_t errlen) {
@@ -57,7 +29,7 @@ int engine_init(engine *e, MPI_Comm comm, const schema_set *schemas, const job_s
     MPI_Comm_size(comm, &e->nranks);
     e->schemas = schemas;
     if (plan_build(&e->plan, schemas, jobs, per, ids, nids, err, errlen)) return -1;
-    link_same_joins(&e->plan);
+    if (share_plan(&e->plan)) return snprintf(err, errlen, "out of memory"), -1;
     return 0;
 }
 
@@ -272,27 +244,49 @@ static int accumulate_batch(engine *e, input_plan *ip, const row_batch *b, const
     return rc;
 }
 
-/* Facts start below this many rows; a deduplicating input compacts its
+/* Facts start below this many rows; a deduplicating group compacts its
  * facts whenever they double past the last compaction. */
 #define FACTS_COMPACT_FIRST (1u << 20)
 
-static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, const int64_t *where, int64_t sign) {
-    int64_t values[PLAN_MAX_CARRIED];
-    const batch_column *key = &b->cols[ip->key_column];
+/* A member's where over the batch into its group's bits (the first member
+ * of the group starts the batch's bits). 0, or -1 out of memory. */
+static int mark_member_rows(input_plan *ip, size_t n, const int64_t *where) {
+    fact_group *g = ip->group;
+    if (n > g->batch_cap) {
+        int64_t *grown = realloc(g->batch_bits, n * sizeof *grown);
+        if (!grown) return -1;
+        g->batch_bits = grown;
+        g->batch_cap = n;
+    }
+    int64_t bit = (int64_t)1 << ip->member_bit;
+    if (ip->member_bit == 0) memset(g->batch_bits, 0, n * sizeof *g->batch_bits);
+    for (size_t r = 0; r < n; r++)
+        if (!where || where[r]) g->batch_bits[r] |= bit;
+    return 0;
+}
+
+/* After the group's last member marked the batch: its rows that some member
+ * keeps become facts, with the union of the carried values (lets from that
+ * member's vectors: members that carry lets have the same lets). */
+static int keep_facts(input_plan *ip, const row_batch *b, int64_t *const *lets, int64_t sign) {
+    fact_group *g = ip->group;
+    int64_t values[PLAN_MAX_CARRIED + 1];
+    const batch_column *key = &b->cols[g->key_column];
     int rc = 0;
     for (size_t r = 0; rc == 0 && r < b->nrows; r++) {
-        if (where && !where[r]) continue;
-        for (size_t k = 0; k < ip->ncarried; k++) {
-            int i = ip->carried[k];
+        if (!g->batch_bits[r]) continue;
+        for (size_t k = 0; k < g->ncarried; k++) {
+            int i = g->carried[k];
             values[k] = ip->row_names.source[i] == SRC_LET ? lets[ip->row_names.index[i]][r]
                                                            : widen(&b->cols[ip->row_names.index[i]], r);
         }
+        values[g->ncarried] = g->batch_bits[r];
         int64_t kv = widen(key, r);
-        if (kv != EXPR_NULL) rc = facts_push(&ip->facts, kv, b->line[r], sign, values);
+        if (kv != EXPR_NULL) rc = facts_push(&g->facts, kv, b->line[r], sign, values);
     }
-    if (rc == 0 && ip->dedupe && ip->facts.n >= FACTS_COMPACT_FIRST && ip->facts.n >= 2 * ip->compacted) {
-        rc = facts_compact(&ip->facts);
-        ip->compacted = ip->facts.n;
+    if (rc == 0 && g->dedupe && g->facts.n >= FACTS_COMPACT_FIRST && g->facts.n >= 2 * g->compacted) {
+        rc = facts_compact(&g->facts);
+        g->compacted = g->facts.n;
     }
     return rc;
 }
@@ -302,7 +296,8 @@ static int input_batch(engine *e, input_plan *ip, const row_batch *b, int64_t si
     expr_input *in = calloc(ip->names.count + 1, sizeof *in);
     int rc = in ? row_stage(ip, b, s, in, lets, &where) : -1;
     if (rc == 0 && (!ip->keyed || ip->distinct_only)) rc = accumulate_batch(e, ip, b, in, where, sign, s);
-    if (rc == 0 && ip->keyed) rc = keep_facts(ip, b, lets, where, sign);
+    if (rc == 0 && ip->keyed) rc = mark_member_rows(ip, b->nrows, where);
+    if (rc == 0 && ip->keyed && ip == ip->group->members[ip->group->nmembers - 1]) rc = keep_facts(ip, b, lets, sign);
     free(in);
     return rc;
 }
@@ -410,7 +405,7 @@ int engine_consume_withdrawn(void *engine_ptr, const row_batch *batch) { return 
  * out[k] is the vector of join output k; no_match[r] is set when a
  * required take-join found nothing. */
 static int join_outputs(input_plan *ip, int64_t **out, unsigned char *no_match) {
-    const fact_table *f = &ip->facts;
+    const fact_table *f = &ip->group->facts;
     for (size_t k = 0; k < ip->njoins; k++) {
         join_plan *jp = &ip->joins[k];
         const fact_table *g = &canonical(jp)->facts;
@@ -492,19 +487,28 @@ static int count_distinct(report_plan *rp, const input_plan *ip, const territory
     return 0;
 }
 
-/* Brings an input's facts and its joins' facts to their key owners. */
+/* Brings an input's facts (its group's, once for every member) and its
+ * joins' facts to their key owners, sorted. */
 static int gather_keyed(engine *e, input_plan *ip) {
-    int compacted = ip->dedupe ? facts_compact(&ip->facts) : 0;
+    fact_group *g = ip->group;
+    int compacted = !g->ready && g->dedupe ? facts_compact(&g->facts) : 0;
     if (!dist_agree(e->comm, compacted == 0)) return -1;
-    int rc = facts_shuffle(&ip->facts, e->comm);
+    int rc = g->ready ? 0 : facts_shuffle(&g->facts, e->comm);
     for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
         if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
-    int local = rc == 0 ? facts_sort_and_cancel(&ip->facts) : -1;
+    int local = rc == 0 && !g->ready ? facts_sort_and_cancel(&g->facts) : 0;
+    g->ready = 1;
     for (size_t k = 0; local == 0 && k < ip->njoins; k++) {
         join_plan *j = canonical(&ip->joins[k]);
         if (!j->ready) local = facts_sort_and_cancel(&j->facts), j->ready = 1;
     }
     return dist_agree(e->comm, local == 0) && rc == 0 ? 0 : -1;
+}
+
+/* Whether fact r of ip's group is one of ip's rows. */
+static int member_row(const input_plan *ip, size_t r) {
+    const fact_group *g = ip->group;
+    return g->nmembers == 1 || (g->facts.col[g->ncarried][r] >> ip->member_bit & 1);
 }
 
 typedef struct {
@@ -514,7 +518,7 @@ typedef struct {
 } owner_state;
 
 static int owner_prepare(input_plan *ip, owner_state *os) {
-    size_t n = ip->facts.n;
+    size_t n = ip->group->facts.n;
     os->join_out = calloc(ip->njoin_outputs + 1, sizeof *os->join_out);
     os->no_match = calloc(n + 1, 1);
     os->in = calloc(ip->names.count + 1, sizeof *os->in);
@@ -522,7 +526,7 @@ static int owner_prepare(input_plan *ip, owner_state *os) {
     for (size_t k = 0; k < ip->njoin_outputs; k++)
         if (!(os->join_out[k] = malloc((n + 1) * sizeof **os->join_out))) return -1;
     if (join_outputs(ip, os->join_out, os->no_match)) return -1;
-    bind_facts(&ip->names, &ip->facts, os->join_out, os->in);
+    bind_facts(&ip->names, &ip->group->facts, os->join_out, os->in);
     return 0;
 }
 
@@ -533,7 +537,7 @@ static void owner_release(input_plan *ip, owner_state *os) {
 
 static int keyed_stage(engine *e, input_plan *ip) {
     report_plan *rp = ip->report;
-    fact_table *f = &ip->facts;
+    fact_table *f = &ip->group->facts;
     owner_state os = {0};
     scratch s = {0};
     row_values rv;
@@ -542,8 +546,9 @@ static int keyed_stage(engine *e, input_plan *ip) {
     unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
     if (rc == 0 && !active) rc = -1;
     for (size_t r = 0; rc == 0 && r < f->n; r++) {
-        active[r] = !os.no_match[r];
-        if (os.no_match[r]) rc = record_reject(rp, ip->extract, f->line[r], f->sign[r], REPORT_REJECT_NO_MATCH);
+        active[r] = member_row(ip, r) && !os.no_match[r];
+        if (member_row(ip, r) && os.no_match[r])
+            rc = record_reject(rp, ip->extract, f->line[r], f->sign[r], REPORT_REJECT_NO_MATCH);
     }
     /* distinct-only inputs added everything else at the row stage */
     if (rc == 0 && !ip->distinct_only)
@@ -560,7 +565,9 @@ static int keyed_stage(engine *e, input_plan *ip) {
 /* Member rows → member facts keyed by the group key: oldest, tie, value,
  * eligible, then one column per group value. */
 static int build_members(engine *e, input_plan *ip) {
-    fact_table *f = &ip->facts;
+    fact_group *grp = ip->group;
+    if (grp->members_built) return 0; /* an identical input built them */
+    fact_table *f = &grp->facts, *members = &grp->members_of_groups;
     owner_state os = {0};
     scratch s = {0};
     size_t nv = ip->def->group.nvalues, n = f->n;
@@ -576,23 +583,25 @@ static int build_members(engine *e, input_plan *ip) {
     }
     int64_t row[4 + JOB_MAX_GROUP_VALUES];
     for (size_t r = 0; rc == 0 && r < n; r++) {
-        if (key[r] == EXPR_NULL) continue;
+        if (key[r] == EXPR_NULL || !member_row(ip, r)) continue;
         for (size_t c = 0; c < 4 + nv; c++) row[c] = cols[c][r];
-        rc = facts_push(&ip->members, key[r], f->line[r], f->sign[r], row);
+        rc = facts_push(members, key[r], f->line[r], f->sign[r], row);
     }
     scratch_free(&s);
     owner_release(ip, &os);
     if (!dist_agree(e->comm, rc == 0)) return -1;
     /* without joins the rows were already partitioned by the group key */
-    if (ip->njoins && facts_shuffle(&ip->members, e->comm)) return -1;
-    return facts_sort_and_cancel(&ip->members);
+    if (ip->njoins && facts_shuffle(members, e->comm)) return -1;
+    grp->members_built = 1;
+    facts_free(f); /* every member of the group reads the member facts now */
+    return facts_sort_and_cancel(members);
 }
 
 /* One entity per group: its values, and the territory of its oldest
  * eligible member (tie: the smaller `tie` value). */
 static int group_stage(engine *e, input_plan *ip) {
     if (build_members(e, ip)) return -1;
-    const fact_table *m = &ip->members;
+    const fact_table *m = &ip->group->members_of_groups;
     size_t nv = ip->def->group.nvalues, ng = 0;
     for (size_t i = 0; i < m->n; i++) ng += i == 0 || m->key[i] != m->key[i - 1];
     scratch s = {0};
@@ -718,14 +727,20 @@ static int reduce_report(engine *e, report_plan *rp) {
 
 static int may_be_probed(const void *kf, int64_t key) { return key_filter_may_contain(kf, key); }
 
-/* The input facts of every computed input that uses join j's rows. */
-static size_t join_probes(run_plan *p, const join_plan *j, const fact_table **out, size_t cap) {
+/* The fact tables (each once) of every computed input that uses join j's
+ * rows; *ninputs counts those inputs. */
+static size_t join_probes(run_plan *p, const join_plan *j, const fact_table **out, size_t cap, size_t *ninputs) {
     size_t n = 0;
+    *ninputs = 0;
     for (size_t r = 0; r < p->nreports; r++)
         for (size_t i = 0; !p->reports[r].skipped && i < p->reports[r].ninputs; i++)
             for (size_t k = 0; k < p->reports[r].inputs[i].njoins; k++)
-                if (canonical(&p->reports[r].inputs[i].joins[k]) == j && n < cap) {
-                    out[n++] = &p->reports[r].inputs[i].facts;
+                if (canonical(&p->reports[r].inputs[i].joins[k]) == j) {
+                    const fact_table *f = &p->reports[r].inputs[i].group->facts;
+                    size_t q = 0;
+                    while (q < n && out[q] != f) q++;
+                    if (q == n && n < cap) out[n++] = f;
+                    ++*ninputs;
                     break;
                 }
     return n;
@@ -743,8 +758,8 @@ static int prune_joins(engine *e) {
                 join_plan *j = &p->reports[r].inputs[i].joins[k];
                 const fact_table *probes[KEYFILTER_MAX_SETS];
                 if (j->same) continue;
-                size_t n = join_probes(p, j, probes, KEYFILTER_MAX_SETS);
-                if (n == (size_t)j->users && n < KEYFILTER_MAX_SETS) { /* else keep every row */
+                size_t ninputs, n = join_probes(p, j, probes, KEYFILTER_MAX_SETS, &ninputs);
+                if (ninputs == (size_t)j->users && n < KEYFILTER_MAX_SETS) { /* else keep every row */
                     const int64_t *keys[KEYFILTER_MAX_SETS];
                     size_t counts[KEYFILTER_MAX_SETS];
                     for (size_t q = 0; q < n; q++) keys[q] = probes[q]->key, counts[q] = probes[q]->n;
@@ -772,10 +787,10 @@ int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errl
             rc = gather_keyed(e, ip);
             int local = rc == 0 ? (ip->grouped ? group_stage(e, ip) : keyed_stage(e, ip)) : -1;
             if (!dist_agree_at(e->comm, "keyed", local == 0)) rc = -1;
-            facts_free(&ip->facts); /* done with them: give the memory back */
+            if (--ip->group->users == 0) /* done with them: give the memory back */
+                facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
             for (size_t k = 0; k < ip->njoins; k++)
                 if (--canonical(&ip->joins[k])->users == 0) facts_free(&canonical(&ip->joins[k])->facts);
-            facts_free(&ip->members);
         }
         if (rc == 0 && reduce_report(e, rp))
             return snprintf(err, errlen, "out of memory in the reduction of %s (on at least one rank)", rp->job->id), -1;

@@ -304,7 +304,7 @@ static int plan_group(planner *pl, input_plan *ip) {
     if (g->where.text &&
         !(ip->entity_where = compile(&g->where, &ip->entity_names, EXPR_BOOL, "group where", pl->err, pl->errlen)))
         return -1;
-    return facts_init(&ip->members, 4 + g->nvalues);
+    return 0;
 }
 
 /* Every program evaluated where the rows end up, for plan_carried. */
@@ -385,7 +385,7 @@ static int plan_input(planner *pl, report_plan *rp, size_t i) {
     ip->dedupe = ip->distinct_only && ext->key_column < 0 && ext->nrefs == 0;
     expr_program *progs[160];
     size_t n = owner_programs(ip, progs);
-    return plan_carried(pl, ip, progs, n) || facts_init(&ip->facts, ip->ncarried);
+    return plan_carried(pl, ip, progs, n);
 }
 
 /* ---- reports ---------------------------------------------------------- */
@@ -481,7 +481,6 @@ static void input_free(input_plan *ip) {
     for (size_t v = 0; ip->member_values && v < ip->def->group.nvalues; v++) expr_free(ip->member_values[v]);
     free(ip->member_values);
     names_free(&ip->row_names), names_free(&ip->names), names_free(&ip->entity_names);
-    facts_free(&ip->facts), facts_free(&ip->members);
     free(ip->carried);
 }
 
@@ -494,5 +493,11 @@ void plan_free(run_plan *p) {
         facts_free(&rp->rejects);
     }
     free(p->reports);
+    for (size_t g = 0; g < p->ngroups; g++) {
+        facts_free(&p->groups[g]->facts), facts_free(&p->groups[g]->members_of_groups);
+        free(p->groups[g]->batch_bits);
+        free(p->groups[g]);
+    }
+    free(p->groups);
     memset(p, 0, sizeof *p);
 }

@@ -1,8 +1,9 @@
 /* plan.h — the jobs of one run compiled against the extract schemas for
  * one period: which inputs read which extract, their expressions compiled
  * to vector programs, what each keyed input carries to its key's owner.
- * Owns the compiled programs. Built once at start-up, identically on every
- * rank; the engine (engine.c) executes it. */
+ * Owns the compiled programs and the fact groups (share.c fills them in).
+ * Built once at start-up, identically on every rank; the engine (engine.c)
+ * executes it. */
 #ifndef ESEP_PLAN_H
 #define ESEP_PLAN_H
 
@@ -17,6 +18,7 @@
 #include "period.h"
 
 #define PLAN_MAX_CARRIED 256 /* values a keyed row carries to its key's owner */
+#define FACT_GROUP_MAX_MEMBERS 63 /* a fact's members are the bits of one int64 */
 
 typedef struct {
     int measure;                  /* index in the job */
@@ -66,7 +68,33 @@ typedef struct join_plan {
     int ready;                    /* canonical join: shuffled and sorted */
 } join_plan;
 
-typedef struct {
+struct input_plan;
+
+/* The facts of keyed inputs that read one extract by one key, kept once
+ * (share.c groups the inputs; the engine fills, moves and frees it). A
+ * fact is a row that passes the where of at least one member; it carries
+ * the union of the members' carried values and, when there are several
+ * members, a column of member bits (bit b: the row passes member b's
+ * where), so each member's keyed stage sees exactly its own rows. */
+typedef struct fact_group {
+    int extract, key_column;
+    int dedupe;                   /* the members': rows collapse at the origin */
+    int grouped;                  /* households: every member is the same input */
+    struct input_plan *members[FACT_GROUP_MAX_MEMBERS];
+    size_t nmembers;
+    int carried[PLAN_MAX_CARRIED]; /* row_names indexes carried, ascending */
+    size_t ncarried;
+    fact_table facts;             /* ncarried columns, then the bits (nmembers > 1) */
+    size_t compacted;             /* facts.n after the last compaction */
+    int64_t *batch_bits;          /* row stage: the members' bits of the current batch */
+    size_t batch_cap;
+    fact_table members_of_groups; /* grouped: member facts by group key, built once */
+    int members_built;
+    int users;                    /* members whose keyed stage has not run */
+    int ready;                    /* compacted, shuffled and sorted */
+} fact_group;
+
+typedef struct input_plan {
     struct report_plan *report;
     const job_input *def;
     int extract;
@@ -91,8 +119,9 @@ typedef struct {
     /* keyed inputs */
     size_t ncarried;
     int *carried;                 /* row_names indexes carried in facts */
-    fact_table facts;
-    size_t compacted;             /* facts.n after the last compaction */
+    fact_group *group;            /* where its facts are kept (share.c); the
+                                     SRC_CARRIED names index the group's columns */
+    int member_bit;               /* its bit in the group */
     join_plan *joins;
     size_t njoins, njoin_outputs;
     /* grouped inputs: member expressions (over `names`), entity names */
@@ -100,7 +129,6 @@ typedef struct {
     expr_program **member_values;
     name_table entity_names;
     expr_program *entity_where;
-    fact_table members;
 } input_plan;
 
 typedef struct report_plan {
@@ -119,6 +147,8 @@ typedef struct {
     period per;
     report_plan *reports;
     size_t nreports;
+    fact_group **groups;          /* share.c */
+    size_t ngroups;
 } run_plan;
 
 /* Compiles the reports named in ids (all reports in force for the period

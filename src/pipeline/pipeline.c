@@ -20,7 +20,7 @@
 #include "../schedule/ledger.h"
 
 #define PIPE_MAX_PERIODS 64
-#define PIPE_MAX_IDS 64
+#define PIPE_MAX_IDS 256 /* reports of one period in one scan (esep run: RUN_MAX_REPORTS) */
 
 size_t pipeline_reports_in_force(const job_set *jobs, const period *p, const char **ids, size_t max) {
     size_t n = 0;
