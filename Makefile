@@ -12,7 +12,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRC      := $(sort $(wildcard src/base/*.c src/spec/*.c src/schedule/*.c src/pipeline/*.c src/ingest/*.c src/engine/*.c src/archive/*.c src/publish/*.c src/publish/forms/*.c src/cli/*.c))
+SRC      := $(sort $(wildcard src/base/*.c src/spec/*.c src/schedule/*.c src/pipeline/*.c src/dist/*.c src/ingest/*.c src/engine/*.c src/archive/*.c src/publish/*.c src/publish/forms/*.c src/cli/*.c))
 LIB_OBJ  := $(SRC:src/%.c=build/release/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -11,7 +11,8 @@
  * some ranks would see and others not. What esep does check is its own
  * failures around collectives (out of memory, bad input): every rank learns
  * them through an agreed reduction before the next collective, so that all
- * ranks fail together and none waits for ever (reader, shuffle, engine). */
+ * ranks fail together and none waits for ever (src/dist/agree.h, used by
+ * the reader, the shuffle, the engine and the pipeline). */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 void stop_point(const char *name, int rank) {
     const char *at = getenv("ESEP_STOP_AT"), *only = getenv("ESEP_STOP_RANK"), *pause = getenv("ESEP_PAUSE_AT");
     if (pause && !strcmp(pause, name) && rank == 0) {
@@ -20,4 +22,12 @@ void stop_point(const char *name, int rank) {
     fprintf(stderr, "esep: ESEP_STOP_AT=%s: rank %d stops here (SIGKILL)\n", name, rank);
     fflush(stderr);
     kill(getpid(), SIGKILL);
+}
+
+int fail_point(const char *name, int rank) {
+    const char *at = getenv("ESEP_FAIL_AT"), *only = getenv("ESEP_FAIL_RANK");
+    if (!at || strcmp(at, name)) return 0;
+    if (only && *only && atoi(only) != rank) return 0;
+    log_msg(LOG_WARN, "ESEP_FAIL_AT=%s: rank %d fails here, as if out of memory", name, rank);
+    return 1;
 }

@@ -9,12 +9,23 @@
  * (after the first catalog record). ESEP_PAUSE_AT=<name> instead sleeps
  * ESEP_PAUSE_SECONDS (default 3) there, so that a test can break something
  * else at that moment (stop the catalog's server). Costs two getenv calls
- * at each point. */
+ * at each point.
+ *
+ * Fail points are the gentler kind: ESEP_FAIL_AT=<name> (and
+ * ESEP_FAIL_RANK unset or equal to this rank) makes fail_point say yes
+ * there, and the caller then behaves as if an allocation had failed on
+ * this rank. The names are those of the agreed collectives
+ * (dist/agree.h): a test shows that one rank failing there makes every
+ * rank fail together with a clear error, none left waiting. */
 #ifndef ESEP_STOPPOINT_H
 #define ESEP_STOPPOINT_H
 
 /* Dies by SIGKILL when ESEP_STOP_AT names this point; sleeps when
  * ESEP_PAUSE_AT does. Cannot fail. */
 void stop_point(const char *name, int rank);
+
+/* 1 when ESEP_FAIL_AT names this point (and ESEP_FAIL_RANK is unset or
+ * this rank), after saying so on stderr; else 0. Cannot fail. */
+int fail_point(const char *name, int rank);
 
 #endif

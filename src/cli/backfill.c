@@ -21,6 +21,11 @@
  * never published. A day after the newest snapshot is refused: no
  * classifier knows that territory yet.
  *
+ * --periods-per-scan N bounds how many periods one scan computes (each has
+ * its own engine: memory grows with them); the snapshot is then read once
+ * per N periods. Default: all of them in one scan (up to 64, what one
+ * pipeline call takes).
+ *
  * Readings where the contract is silent: a period in which a report has no
  * methodology in force is not one of its periods (skipped, said once per
  * report); P1 and P2 may be of any kind (they only bound the day range). */
@@ -32,6 +37,7 @@
 #include "../base/date.h"
 #include "../base/log.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "../pipeline/classifier.h"
 #include "../schedule/calendar.h"
 #include "../schedule/ledger.h"
@@ -43,12 +49,13 @@
 
 #define BACKFILL_MAX_ITEMS 4096
 #define BACKFILL_MAX_IDS 64
+#define BACKFILL_MAX_PERIODS_PER_SCAN 64 /* what one pipeline call takes */
 
 static const char *const usage =
     "esep backfill --snapshots ROOT --out OUT --from P1 --to P2 [--reports ID,…]\n"
     "              [--reprocess missing|failed|all] [--boundaries as-of|current|YYYY-MM-DD]\n"
-    "              [--snapshot DIR] [--key FILE | --create-key] [--no-publish] [--catalog SPEC]\n"
-    "              [--wait SECONDS] [--jobs DIR] [--schemas DIR]";
+    "              [--snapshot DIR] [--key FILE | --create-key] [--no-publish] [--periods-per-scan N]\n"
+    "              [--catalog SPEC] [--wait SECONDS] [--jobs DIR] [--schemas DIR]";
 
 typedef enum { REPROCESS_MISSING, REPROCESS_FAILED, REPROCESS_ALL } reprocess_mode;
 
@@ -57,6 +64,7 @@ typedef struct {
     char *reports;
     reprocess_mode reprocess;
     int no_publish;
+    int periods_per_scan;           /* 0: all periods of a snapshot in one scan */
     jobrun_common common;
 } backfill_options;
 
@@ -74,7 +82,8 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, backfill
         {"from", required_argument, 0, 'f'},      {"to", required_argument, 0, 't'},
         {"reports", required_argument, 0, 'r'},   {"reprocess", required_argument, 0, 'x'},
         {"boundaries", required_argument, 0, 'b'}, {"snapshot", required_argument, 0, 's'},
-        {"no-publish", no_argument, 0, 'n'},      JOBRUN_COMMON_OPTIONS,
+        {"no-publish", no_argument, 0, 'n'},      {"periods-per-scan", required_argument, 0, 'P'},
+        JOBRUN_COMMON_OPTIONS,
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     if (cli_wants_help(argc, argv)) return cli_help(ctx, usage), -1;
@@ -92,6 +101,11 @@ static int parse_options(const cli_context *ctx, int argc, char **argv, backfill
         case 'b': o->boundaries = optarg; break;
         case 's': o->pinned = optarg; break;
         case 'n': o->no_publish = 1; break;
+        case 'P':
+            o->periods_per_scan = atoi(optarg);
+            if (o->periods_per_scan < 1 || o->periods_per_scan > 64 || strspn(optarg, "0123456789") != strlen(optarg))
+                return cli_usage_error(ctx, usage, "bad --periods-per-scan '%s' (1 to 64)", optarg);
+            break;
         case 'x':
             if (parse_reprocess(optarg, &o->reprocess))
                 return cli_usage_error(ctx, usage, "bad --reprocess '%s' (missing, failed or all)", optarg);
@@ -324,13 +338,24 @@ static int load_classifier(const cli_context *ctx, const backfill_options *o, co
     return 0;
 }
 
+/* The end of the run of items from start that spans at most max periods
+ * — each period of a scan has its own engine, so the bound
+ * caps a scan's memory. Items of one period are adjacent. Cannot fail. */
+static size_t chunk_end(const pipeline_item *items, size_t n, size_t start, int max) { /* max ≥ 1 */
+    int periods = 0;
+    size_t i = start;
+    for (; i < n; i++) {
+        int fresh = i == start || strcmp(items[i].per.text, items[i - 1].per.text) != 0;
+        if (fresh && ++periods > max) break;
+    }
+    return i;
+}
+
 /* Collective: every snapshot's items, the pinned one first. */
 static void run_all(const cli_context *ctx, pipeline_args *a, const backfill_options *o, const backfill_scope *sc,
                     backfill_plan *plan, backfill_totals *tot) {
     pipeline_item *items = malloc(BACKFILL_MAX_ITEMS * sizeof *items);
-    int ok = items != NULL;
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, ctx->comm);
-    if (!ok) {
+    if (!dist_agree(ctx->comm, items != NULL)) {
         if (ctx->rank == 0) log_msg(LOG_ERROR, "out of memory");
         free(items);
         return;
@@ -341,7 +366,10 @@ static void run_all(const cli_context *ctx, pipeline_args *a, const backfill_opt
         char dir[4200];
         if (s < 0) snprintf(dir, sizeof dir, "%s", o->pinned);
         else snprintf(dir, sizeof dir, "%s/%s", sc->root.root, sc->root.days[s].name);
-        run_one_snapshot(ctx, a, dir, items, n, tot);
+        for (size_t start = 0, end; start < n; start = end) {
+            end = chunk_end(items, n, start, o->periods_per_scan ? o->periods_per_scan : BACKFILL_MAX_PERIODS_PER_SCAN);
+            run_one_snapshot(ctx, a, dir, items + start, end - start, tot);
+        }
         if (ctx->rank == 0) settle_items(plan, s, items);
     }
     free(items);

@@ -1,6 +1,8 @@
 /* jobrun.c — see jobrun.h. */
 #include "jobrun.h"
 
+#include "../dist/agree.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ static void print_phases(const cli_context *ctx, const pipeline_result *res) {
     double mine[4] = {res->seconds_scan - res->consume_seconds, res->consume_seconds, res->seconds_keyed,
                       (double)ru.ru_maxrss / 1024.0};
     double *all = ctx->rank == 0 ? malloc(4 * sizeof *all * (size_t)ctx->nranks) : NULL;
+    if (!dist_agree(ctx->comm, ctx->rank != 0 || all != NULL)) return; /* figures only: skip them */
     MPI_Gather(mine, 4, MPI_DOUBLE, all, 4, MPI_DOUBLE, 0, ctx->comm);
     for (int r = 0; all && r < ctx->nranks; r++)
         printf("rank %d: ingest %.2f s, compute %.2f s (row stage %.2f s + keyed stages %.2f s), peak memory %.0f MB\n", r,

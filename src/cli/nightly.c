@@ -18,6 +18,7 @@
 #include "../base/date.h"
 #include "../base/json.h"
 #include "../base/log.h"
+#include "../dist/agree.h"
 #include "../schedule/calendar.h"
 #include "../schedule/ledger.h"
 #include "../schedule/metrics.h"
@@ -166,9 +167,8 @@ static int run_night(const cli_context *ctx, const nightly_options *o, schema_se
     if (rc) return 1;
     MPI_Bcast(&root, (int)sizeof root, MPI_BYTE, 0, ctx->comm);
     if (ctx->rank != 0) root.days = calloc(root.count ? root.count : 1, sizeof *root.days);
-    int ok = root.days != NULL; /* every rank agrees before the collective */
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, ctx->comm);
-    if (!ok) {
+    /* every rank agrees before the collective (an empty root has no list) */
+    if (!dist_agree(ctx->comm, root.days != NULL || root.count == 0)) {
         if (ctx->rank == 0) log_msg(LOG_ERROR, "out of memory (on at least one rank)");
         if (ctx->rank == 0) calendar_free(&cal);
         snapshot_root_free(&root);

@@ -7,6 +7,7 @@
 
 #include "../base/date.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "keyfilter.h"
 #include "memo.h"
 #include "share.h"
@@ -747,8 +748,7 @@ static int count_distinct(report_plan *rp, const input_plan *ip, const fact_tabl
 static int gather_keyed(engine *e, input_plan *ip) {
     fact_group *g = ip->group;
     int compacted = !g->ready && g->dedupe ? facts_compact(&g->facts) : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &compacted, 1, MPI_INT, MPI_MIN, e->comm);
-    if (compacted) return -1;
+    if (!dist_agree(e->comm, compacted == 0)) return -1;
     int rc = g->ready ? 0 : facts_shuffle(&g->facts, e->comm);
     for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
         if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
@@ -758,8 +758,7 @@ static int gather_keyed(engine *e, input_plan *ip) {
         join_plan *j = canonical(&ip->joins[k]);
         if (!j->ready) local = facts_sort_and_cancel(&j->facts), j->ready = 1;
     }
-    MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_INT, MPI_MIN, e->comm);
-    return rc || local ? -1 : 0;
+    return dist_agree(e->comm, local == 0) && rc == 0 ? 0 : -1;
 }
 
 /* Whether fact r of ip's group is one of ip's rows. */
@@ -847,9 +846,7 @@ static int build_members(engine *e, input_plan *ip) {
     }
     scratch_free(&s);
     owner_release(ip, &os);
-    int failed = rc != 0;
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
-    if (failed) return -1;
+    if (!dist_agree(e->comm, rc == 0)) return -1;
     /* without joins the rows were already partitioned by the group key */
     if (ip->njoins && facts_shuffle(members, e->comm)) return -1;
     grp->members_built = 1;
@@ -953,34 +950,6 @@ static void mark_skipped(engine *e, const snapshot_result *snap) {
     }
 }
 
-/* 1 on every rank when failed is set on any rank (a collective). */
-static int any_failed(engine *e, int failed) {
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
-    return failed;
-}
-
-/* Gathers every rank's bytes into *all on rank 0 (malloc'd; NULL
- * elsewhere). Collective: returns 0, or -1 on every rank when rank 0 is out
- * of memory (agreed before each transfer, so no rank waits for ever). */
-static int gather_bytes(engine *e, const void *data, size_t bytes, char **all, size_t *total) {
-    int mine = (int)bytes, *counts = NULL, *displs = NULL;
-    *all = NULL;
-    if (e->rank == 0) {
-        counts = calloc((size_t)e->nranks, sizeof *counts);
-        displs = calloc((size_t)e->nranks, sizeof *displs);
-    }
-    if (any_failed(e, e->rank == 0 && (!counts || !displs))) return free(counts), free(displs), -1;
-    MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, e->comm);
-    size_t sum = 0;
-    for (int r = 0; e->rank == 0 && r < e->nranks; r++) displs[r] = (int)sum, sum += (size_t)counts[r];
-    if (e->rank == 0) *all = malloc(sum + 1);
-    if (any_failed(e, e->rank == 0 && !*all)) return free(counts), free(displs), -1;
-    MPI_Gatherv(data, mine, MPI_BYTE, *all, counts, displs, MPI_BYTE, 0, e->comm);
-    free(counts), free(displs);
-    *total = sum;
-    return 0;
-}
-
 /* Sums the accumulators into rank 0 and gathers observations and rejects.
  * Collective: 0, or -1 on every rank together. */
 static int reduce_report(engine *e, report_plan *rp) {
@@ -992,12 +961,12 @@ static int reduce_report(engine *e, report_plan *rp) {
             measure_plan *mp = &rp->inputs[i].measures[k];
             if (mp->tally) folded = cube_fold_tally(c, mp->measure, mp->tally);
         }
-    if (any_failed(e, folded != 0)) return -1;
+    if (!dist_agree(e->comm, folded == 0)) return -1;
     if (e->rank == 0) MPI_Reduce(MPI_IN_PLACE, c->acc, (int)n, MPI_INT64_T, MPI_SUM, 0, e->comm);
     else MPI_Reduce(c->acc, NULL, (int)n, MPI_INT64_T, MPI_SUM, 0, e->comm);
     char *all;
     size_t bytes;
-    if (gather_bytes(e, c->values, c->nvalues * sizeof *c->values, &all, &bytes)) return -1;
+    if (dist_gather_bytes(e->comm, "reduce", c->values, c->nvalues * sizeof *c->values, &all, &bytes)) return -1;
     if (e->rank == 0) {
         free(c->values);
         c->values = (cube_value *)all;
@@ -1007,11 +976,11 @@ static int reduce_report(engine *e, report_plan *rp) {
     /* rejects: (extract, line, sign, reason) rows */
     fact_table *rj = &rp->rejects;
     int64_t *packed = malloc((rj->n * 4 + 1) * sizeof *packed);
-    if (any_failed(e, !packed)) return free(packed), -1;
+    if (!dist_agree_at(e->comm, "rejects", packed != NULL)) return free(packed), -1;
     for (size_t i = 0; i < rj->n; i++)
         packed[4 * i] = rj->key[i], packed[4 * i + 1] = rj->line[i], packed[4 * i + 2] = rj->sign[i],
         packed[4 * i + 3] = rj->col[0][i];
-    int rc = gather_bytes(e, packed, rj->n * 4 * sizeof *packed, &all, &bytes);
+    int rc = dist_gather_bytes(e->comm, "rejects", packed, rj->n * 4 * sizeof *packed, &all, &bytes);
     free(packed);
     if (rc) return -1;
     if (e->rank == 0) {
@@ -1022,7 +991,7 @@ static int reduce_report(engine *e, report_plan *rp) {
         free(all);
         if (rc == 0) rc = facts_sort_and_cancel(rj);
     }
-    return any_failed(e, rc != 0) ? -1 : 0; /* rank 0's failure is everyone's: the next report is collective */
+    return dist_agree(e->comm, rc == 0) ? 0 : -1; /* rank 0's failure is everyone's: the next report is collective */
 }
 
 static int may_be_probed(const void *kf, int64_t key) { return key_filter_may_contain(kf, key); }
@@ -1075,8 +1044,8 @@ static int prune_joins(engine *e) {
 
 int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errlen) {
     int failed = e->failed || ensure_territory(e);
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, e->comm);
-    if (failed) return snprintf(err, errlen, "out of memory while computing reports"), -1;
+    if (!dist_agree(e->comm, !failed))
+        return snprintf(err, errlen, "out of memory while computing reports (on at least one rank)"), -1;
     mark_skipped(e, snap);
     int rc = prune_joins(e);
     for (size_t r = 0; rc == 0 && r < e->plan.nreports; r++) {
@@ -1086,8 +1055,7 @@ int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errl
             if (!ip->keyed) continue;
             rc = gather_keyed(e, ip);
             int local = rc == 0 ? (ip->grouped ? group_stage(e, ip) : keyed_stage(e, ip)) : -1;
-            MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_INT, MPI_MIN, e->comm);
-            if (local) rc = -1;
+            if (!dist_agree_at(e->comm, "keyed", local == 0)) rc = -1;
             if (--ip->group->users == 0) /* done with them: give the memory back */
                 facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
             for (size_t k = 0; k < ip->njoins; k++)
@@ -1098,9 +1066,10 @@ int engine_finish(engine *e, const snapshot_result *snap, char *err, size_t errl
                     j->run_distinct = NULL, j->run_at = NULL;
                 }
         }
-        if (rc == 0) rc = reduce_report(e, rp);
+        if (rc == 0 && reduce_report(e, rp))
+            return snprintf(err, errlen, "out of memory in the reduction of %s (on at least one rank)", rp->job->id), -1;
     }
-    if (rc) snprintf(err, errlen, "out of memory in the keyed stages");
+    if (rc) snprintf(err, errlen, "out of memory in the keyed stages (on at least one rank)");
     return rc;
 }
 

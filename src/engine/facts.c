@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shuffle.h"
+#include "../dist/agree.h"
+#include "../dist/shuffle.h"
 
 int facts_init(fact_table *f, size_t ncols) {
     memset(f, 0, sizeof *f);
@@ -96,7 +97,7 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
         failed = shuffle_push(&sh, key_owner(f->key[i], nranks), rec) != 0;
     }
     free(rec);
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    failed = !dist_agree(comm, !failed);
     void *got = NULL;
     size_t ngot = 0;
     if (!failed) release_columns(f); /* the send buffers hold every row now */
@@ -113,8 +114,7 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
         if (rc == 0) f->n = ngot;
     }
     free(got);
-    MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, comm);
-    return rc;
+    return dist_agree(comm, rc == 0) ? 0 : -1;
 }
 
 /* Sort order (key, line, sign): keys as unsigned with the sign bit

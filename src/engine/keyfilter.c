@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "../dist/agree.h"
+
 static uint64_t mix(uint64_t x) { /* splitmix64 finalizer */
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
@@ -24,9 +26,7 @@ int key_filter_build(key_filter *kf, const int64_t *const *keys, const size_t *n
     kf->nbits = 1u << 12;
     while (kf->nbits < 16 * total && kf->nbits < KEYFILTER_MAX_BITS) kf->nbits *= 2;
     kf->words = calloc(kf->nbits / 64, sizeof *kf->words);
-    int failed = kf->words == NULL;
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
-    if (failed) return -1;
+    if (!dist_agree(comm, kf->words != NULL)) return -1;
     uint64_t pos[3];
     for (size_t s = 0; s < nsets; s++)
         for (size_t i = 0; i < n[s]; i++) {

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/shuffle.h"
+#include "../dist/agree.h"
+#include "../dist/shuffle.h"
 
 /* What travels to a key's owner: the pair alone. Its origin rank follows
  * from the line (origin_of), which keeps a national persons extract's
@@ -134,7 +135,7 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
     }
     key_entries_free(entries); /* copied into the send buffers */
     failed |= !(*first = malloc((size_t)nranks * sizeof **first));
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    failed = !dist_agree(comm, !failed);
     if (!failed) MPI_Allgather(&mine, 1, MPI_INT64_T, *first, 1, MPI_INT64_T, comm);
     int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, ngot);
     shuffle_free(&sh);
@@ -155,7 +156,7 @@ static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof *v) != 0;
     for (size_t i = 0; !failed && i < n; i++) failed = shuffle_push(&sh, origin_of(v[i].line, first, nranks), &v[i]) != 0;
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    failed = !dist_agree(comm, !failed);
     void *recv = NULL;
     size_t nrecv = 0;
     int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, &nrecv);
@@ -199,7 +200,7 @@ int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
     }
     free(got);
     keyset_seal(owned);
-    if (!replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    if (!replicated) failed = !dist_agree(comm, !failed);
     int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, first, d.n, out);
     decisions_free(&d);
     free(first);
@@ -219,7 +220,7 @@ int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entri
         d.v[d.n++] = (late_verdict){got[i].line, 0, REJ_UNKNOWN_REFERENCE, column};
     }
     free(got);
-    if (!target_replicated) MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm);
+    if (!target_replicated) failed = !dist_agree(comm, !failed);
     int rc = failed ? -1 : return_verdicts(comm, target_replicated, d.v, first, d.n, out);
     decisions_free(&d);
     free(first);

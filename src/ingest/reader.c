@@ -19,14 +19,12 @@
  * (split_frame_cut) to give every rank the same work. */
 #include "reader.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../base/log.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "convert.h"
 #include "csv_scanner.h"
 #include "rejects.h"
@@ -51,29 +49,11 @@ typedef struct {
     char msg[512];
 } read_state;
 
-/* Returns once every rank of comm has called it, sleeping in short steps
- * meanwhile: Open MPI's blocking calls busy-poll, and a rank done with its
- * share early would otherwise take CPU from the ranks still scanning
- * wherever the node is shared or oversubscribed. */
-static void wait_for_all(MPI_Comm comm) {
-    MPI_Request req;
-    int done = 0;
-    MPI_Ibarrier(comm, &req);
-    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE))
-        nanosleep(&(struct timespec){0, 200000}, NULL);
-}
-
-/* All ranks learn the worst status; the message comes from the lowest
- * rank that has it, so it is the same whatever the rank count. */
+/* All ranks learn the worst status and the message of the lowest rank
+ * that has it (dist/agree.h), after waiting asleep for the slowest. */
 static int agree(read_state *st, int status) {
-    if (st->a->nranks > 1) wait_for_all(st->a->comm);
-    int worst = status;
-    MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, st->a->comm);
-    if (worst == ST_OK) return ST_OK;
-    int who = status == worst ? st->a->rank : INT_MAX;
-    MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, st->a->comm);
-    MPI_Bcast(st->msg, (int)sizeof st->msg, MPI_CHAR, who, st->a->comm);
-    return worst;
+    if (st->a->nranks > 1) dist_wait_all(st->a->comm);
+    return dist_agree_status(st->a->comm, status, st->msg, (int)sizeof st->msg);
 }
 
 /* Reads the header (line 1) from the start of the file: every rank needs
@@ -168,13 +148,10 @@ static int plan_start(read_state *st) {
     }
     free(buf);
     byte_source_free(src);
-    if ((status = agree(st, status)) != ST_OK) return status;
+    uint64_t *all = status == ST_OK ? malloc(3 * sizeof *all * (size_t)a->nranks) : NULL;
+    if (status == ST_OK && !all) status = ST_FATAL, snprintf(st->msg, sizeof st->msg, "out of memory");
+    if ((status = agree(st, status)) != ST_OK) return free(all), status;
     uint64_t mine[3] = {stats.quotes, stats.newlines, stats.bytes ? (uint64_t)stats.last_byte : 256};
-    uint64_t *all = malloc(3 * sizeof *all * (size_t)a->nranks);
-    if (!all) { /* the other ranks are already in the Allgather */
-        log_msg(LOG_ERROR, "out of memory planning %s", st->ext->name);
-        MPI_Abort(a->comm, 70);
-    }
     MPI_Allgather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, a->comm);
     uint64_t quotes = 0, lines = 0, last = 256;
     for (int r = 0; r < a->rank; r++) {
@@ -333,7 +310,7 @@ static int settle_keys(read_state *st) {
                                  &a->keysets[ext->refs[r].extract], &st->late);
     }
     if (rc) {
-        snprintf(st->msg, sizeof st->msg, "%s: out of memory while checking keys", ext->name);
+        snprintf(st->msg, sizeof st->msg, "out of memory while checking keys");
         return ST_FATAL;
     }
     verdict_list_finish(&st->late);

@@ -9,6 +9,7 @@
 #include "../base/date.h"
 #include "../base/fsutil.h"
 #include "../base/log.h"
+#include "../dist/agree.h"
 
 int snapshot_parse_dir(const char *dir, int32_t *date, char text[9], char *err, size_t errlen) {
     size_t len = strlen(dir);
@@ -96,15 +97,16 @@ int snapshot_read(const snapshot_args *a, snapshot_result *res, char *err, size_
     size_t n = a->schemas->count;
     res->extracts = calloc(n, sizeof *res->extracts);
     res->keysets = calloc(n, sizeof *res->keysets);
-    if (!res->extracts || !res->keysets) return snprintf(err, errlen, "out of memory"), -1;
-    if (snapshot_parse_dir(a->snapshot_dir, &res->date, res->date_text, err, errlen)) return -1;
-    snprintf(res->rejects_dir, sizeof res->rejects_dir, "%s/rejects/%s", a->out_dir, res->date_text);
-    int failed = a->rank == 0 && fs_mkdirs(res->rejects_dir, err, errlen);
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, a->comm);
-    if (failed) {
-        if (a->rank != 0) snprintf(err, errlen, "%s: cannot create", res->rejects_dir);
-        return -1;
+    int ok = res->extracts && res->keysets;
+    if (!ok) snprintf(err, errlen, "out of memory");
+    else ok = !snapshot_parse_dir(a->snapshot_dir, &res->date, res->date_text, err, errlen);
+    if (ok) {
+        snprintf(res->rejects_dir, sizeof res->rejects_dir, "%s/rejects/%s", a->out_dir, res->date_text);
+        ok = a->rank != 0 || !fs_mkdirs(res->rejects_dir, err, errlen);
     }
+    /* a rank that cannot start must not leave the others in the readers'
+     * collectives; every rank gets the first failing rank's message */
+    if (dist_agree_status(a->comm, !ok, err, (int)errlen)) return -1;
     for (size_t k = 0; k < n; k++)
         if (read_one(a, res, a->schemas->order[k], err, errlen)) return -1;
     for (size_t i = 0; i < n; i++) res->failed_extracts += res->extracts[i].failed;

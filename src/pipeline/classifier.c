@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../base/fsutil.h"
+#include "../dist/agree.h"
 #include "../engine/engine.h"
 #include "../ingest/snapshot.h"
 
@@ -67,9 +68,8 @@ int classifier_load(MPI_Comm comm, int rank, int nranks, const char *schemas_dir
         if (rc == 0 && res.extracts[0].failed)
             rc = -1, snprintf(err, errlen, "the classifier of %s could not be read (kato failed whole)", snapshot_dir);
     }
-    int ok = rc == 0; /* the read agrees on its own errors; schema errors are the same on every rank */
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
-    if (!ok && rc == 0) rc = -1, snprintf(err, errlen, "the classifier failed on another rank");
+    /* the read agrees on its own errors; schema errors are the same on every rank */
+    if (!dist_agree(comm, rc == 0) && rc == 0) rc = -1, snprintf(err, errlen, "the classifier failed on another rank");
     if (res.extracts) snapshot_result_free(&res, set->count);
     if (rank == 0 && dir[0]) fs_remove_tree(dir);
     schema_set_free(set);

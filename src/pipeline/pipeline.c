@@ -14,6 +14,7 @@
 #include "../base/log.h"
 #include "../base/stoppoint.h"
 #include "../base/progress.h"
+#include "../dist/agree.h"
 #include "../engine/engine.h"
 #include "../schedule/calendar.h"
 #include "../schedule/ledger.h"
@@ -340,8 +341,9 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     char date_text[9];
     period_work *work = calloc(PIPE_MAX_PERIODS, sizeof *work);
     size_t nwork = 0;
-    int rc = work ? snapshot_parse_dir(a->snapshot_dir, &date, date_text, err, errlen) : -1;
-    if (!work) snprintf(err, errlen, "out of memory");
+    int have_work = dist_agree(a->comm, work != NULL); /* all go on, or none */
+    int rc = have_work ? snapshot_parse_dir(a->snapshot_dir, &date, date_text, err, errlen) : -1;
+    if (!have_work) snprintf(err, errlen, "out of memory (on at least one rank)");
     if (rc == 0 && a->rank == 0) {
         char rejects[4200];
         snprintf(rejects, sizeof rejects, "%s/rejects/%s", a->out_dir, date_text);
@@ -358,6 +360,12 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
             work[w].ready = 0;
             snprintf(why, sizeof why, "out of memory");
         }
+        /* an engine missing on one rank would leave the others in its collectives */
+        if (!dist_agree(a->comm, work[w].ready) && work[w].ready) {
+            engine_free(&work[w].eng);
+            work[w].ready = 0;
+            snprintf(why, sizeof why, "out of memory on another rank");
+        }
         for (size_t i = 0; !work[w].ready && i < n; i++)
             if (!strcmp(items[i].per.text, work[w].per.text)) fail_item(&items[i], PIPE_REFUSED, why);
     }
@@ -368,9 +376,8 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
     if (rc == 0 && nwork) {
         /* every rank agrees before input_digests' collective: one rank out
          * of memory must not leave the others waiting in it */
-        int ok = file != NULL;
-        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, a->comm);
-        if (!ok) rc = -1, snprintf(err, errlen, "out of memory (on at least one rank)");
+        if (!dist_agree_at(a->comm, "digests", file != NULL))
+            rc = -1, snprintf(err, errlen, "out of memory before the input digests (on at least one rank)");
     }
     char digest[65] = "";
     if (rc == 0 && nwork) {

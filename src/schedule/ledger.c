@@ -35,8 +35,8 @@ static const char *const schema_sql[] = {
     " ranks bigint NOT NULL, started_at text NOT NULL, finished_at text, status text NOT NULL,"
     " done bigint NOT NULL, failed bigint NOT NULL, note text)",
     "CREATE TABLE IF NOT EXISTS ledger_meta (key text PRIMARY KEY, value text NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_lock ("
-    " name text PRIMARY KEY, owner text NOT NULL, since text NOT NULL, heartbeat text NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS ledger_lock ("
+     " name text PRIMARY KEY, owner text NOT NULL, since text NOT NULL, heartbeat text NOT NULL)"),
 };
 
 /* One statement inside a write transaction that the caller opened. */

@@ -79,6 +79,18 @@ for period, (version, groups) in want.items():
 PY
 }
 
+# --periods-per-scan 2 reads each snapshot twice (its four periods in two
+# scans) and gives the same tables.
+case_periods_per_scan() {
+  copy_ref
+  "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2023-10 --to 2024-03 --reports "$REPORTS" \
+    --reprocess all --periods-per-scan 2 --no-publish > "$TMP/log" 2>&1 || { cat "$TMP/log"; fail "backfill"; }
+  [ "$(grep -c '^esep: snapshot ' "$TMP/log")" -eq 4 ] || { cat "$TMP/log"; fail "not two scans per snapshot"; }
+  grep -q '^backfill: 14 items done' "$TMP/log" || fail "summary"
+  same_as_reference "$TMP/out" "another chunking changed OUT"
+  expect_status 2 "$RELEASE" backfill --snapshots "$SNAPS" --out "$TMP/out" --from 2023-10 --to 2024-03 --periods-per-scan 0
+}
+
 # A second backfill with the default `missing` does nothing: every item
 # is skipped and OUT is byte for byte what it was.
 case_missing_does_nothing() {
@@ -240,6 +252,7 @@ case_usage_errors() { # the release build: each sanitized start costs about 2 s
 run_case "backfill: one scan per snapshot for all its periods, progress" case_one_scan_per_snapshot
 run_case "backfill: archives equal single-period runs byte for byte" case_equals_single_runs
 run_case "backfill: POP-01 version 1 to 2023-12, version 2 from 2024-01 (tables, manifests)" case_methodology_by_period
+run_case "backfill: --periods-per-scan bounds the periods of one scan, same tables" case_periods_per_scan
 run_case "backfill: a second backfill (missing) does nothing" case_missing_does_nothing
 run_case "backfill: --reprocess all and another snapshot keep the earlier tables and revisions" case_reprocess_all_keeps_tables
 run_case "backfill: periods refused for each reason, with the message, exit 1" case_refusals

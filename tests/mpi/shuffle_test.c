@@ -1,4 +1,4 @@
-/* shuffle_test.c — the bounded-round MPI shuffle (src/engine/shuffle.h)
+/* shuffle_test.c — the bounded-round MPI shuffle (src/dist/shuffle.h)
  * under real mpirun (tests/mpi/shuffle.sh runs it on 1, 2 and 3 ranks).
  * Every rank pushes records (key, source rank, sequence, payload derived
  * from them) to key_owner(key); then each rank checks, independently of
@@ -7,13 +7,18 @@
  * intact payloads, ordered by source rank then push order within each
  * round. Two sizes: many 32-byte records, and 256 KiB records, enough to
  * need several rounds of SHUFFLE_ROUND_BYTES. Prints "shuffle: ok …" per
- * case on rank 0; exits non-zero on any failure. */
+ * case on rank 0. Then the agreed collectives (src/dist/agree.h): one
+ * rank not ok makes every rank's answer 0, the worst status comes with the
+ * lowest such rank's message, bytes gather on rank 0 in rank order, and
+ * ESEP_FAIL_AT fails a named agreement on the rank ESEP_FAIL_RANK names;
+ * prints "agree: ok …". Exits non-zero on any failure. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/shuffle.h"
+#include "dist/agree.h"
+#include "dist/shuffle.h"
 
 typedef struct {
     int64_t key;
@@ -82,6 +87,41 @@ static int run_case(int me, int n, size_t size, int per_rank) {
     return problems;
 }
 
+/* The agreements on this rank; returns the number of problems found. */
+static int agree_case(int me, int n) {
+    MPI_Comm w = MPI_COMM_WORLD;
+    int problems = 0;
+    problems += dist_agree(w, 1) != 1;
+    problems += dist_agree(w, me != n - 1) != 0; /* the last rank alone says no */
+    char msg[32];
+    snprintf(msg, sizeof msg, "rank %d", me);
+    int worst = dist_agree_status(w, me == 0 ? 1 : 2, msg, (int)sizeof msg); /* worst: 2 from rank 1 on */
+    char want[32];
+    snprintf(want, sizeof want, "rank %d", n == 1 ? 0 : 1);
+    problems += worst != (n == 1 ? 1 : 2) || strcmp(msg, want);
+    snprintf(msg, sizeof msg, "mine");
+    problems += dist_agree_status(w, 0, msg, (int)sizeof msg) != 0 || strcmp(msg, "mine");
+    char data[16], *all = NULL;
+    size_t total = 99;
+    memset(data, 'a' + me % 26, sizeof data);
+    problems += dist_gather_bytes(w, "gather-test", data, (size_t)me % 4 + 1, &all, &total) != 0;
+    size_t off = 0;
+    for (int r = 0; me == 0 && all && r < n; r++)
+        for (int i = 0; i < r % 4 + 1; i++) problems += all[off++] != 'a' + r % 26;
+    problems += me == 0 ? !all || total != off : all != NULL || total != 0;
+    free(all);
+    problems += dist_agree_at(w, "agree-test", 1) != 1; /* ESEP_FAIL_AT unset */
+    char last[16];
+    snprintf(last, sizeof last, "%d", n - 1);
+    setenv("ESEP_FAIL_AT", "agree-test", 1), setenv("ESEP_FAIL_RANK", last, 1);
+    problems += dist_agree_at(w, "agree-test", 1) != 0;
+    problems += dist_agree_at(w, "other-point", 1) != 1;
+    setenv("ESEP_FAIL_AT", "gather-test", 1);
+    problems += dist_gather_bytes(w, "gather-test", data, 1, &all, &total) != -1 || all != NULL;
+    unsetenv("ESEP_FAIL_AT"), unsetenv("ESEP_FAIL_RANK");
+    return problems;
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     int me, n, failed = 0;
@@ -98,6 +138,10 @@ int main(int argc, char **argv) {
                             cases[c].size, cases[c].per_rank, problems);
         failed |= problems != 0;
     }
+    int problems = agree_case(me, n);
+    MPI_Allreduce(MPI_IN_PLACE, &problems, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (me == 0) printf("agree: %s np=%d problems=%d\n", problems ? "FAIL" : "ok", n, problems);
+    failed |= problems != 0;
     MPI_Finalize();
     return failed;
 }

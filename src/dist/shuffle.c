@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agree.h"
+
 int key_owner(int64_t key, int nranks) {
     uint64_t x = (uint64_t)key + 0x9E3779B97F4A7C15ull; /* splitmix64 finalizer */
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -68,9 +70,8 @@ static int exchange_round(shuffle *s, MPI_Comm comm, size_t *sent, char **recv,
         if (scount[r]) memcpy(sbuf + sdispl[r], s->buf[r] + sent[r], (size_t)scount[r]);
         sent[r] += (size_t)scount[r];
     }
-    int any_failed = failed;
-    MPI_Allreduce(MPI_IN_PLACE, &any_failed, 1, MPI_INT, MPI_MAX, comm);
-    if (!any_failed) {
+    int ok = dist_agree_at(comm, "shuffle", !failed);
+    if (ok) {
         MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, comm);
         size_t incoming = 0;
         for (int r = 0; r < n; r++) rdispl[r] = (int)incoming, incoming += (size_t)rcount[r];
@@ -80,9 +81,8 @@ static int exchange_round(shuffle *s, MPI_Comm comm, size_t *sent, char **recv,
             if (grown) *recv = grown, *recv_cap = cap;
             else failed = 1;
         }
-        any_failed = failed;
-        MPI_Allreduce(MPI_IN_PLACE, &any_failed, 1, MPI_INT, MPI_MAX, comm);
-        if (!any_failed) {
+        ok = dist_agree(comm, !failed);
+        if (ok) {
             MPI_Alltoallv(sbuf, scount, sdispl, MPI_BYTE, *recv + *recv_len, rcount, rdispl,
                           MPI_BYTE, comm);
             *recv_len += incoming;
@@ -93,7 +93,7 @@ static int exchange_round(shuffle *s, MPI_Comm comm, size_t *sent, char **recv,
     free(sdispl);
     free(rcount);
     free(rdispl);
-    return any_failed ? -1 : 0;
+    return ok ? 0 : -1;
 }
 
 int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv) {
@@ -104,7 +104,7 @@ int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv) {
     for (;;) {
         int pending = 0;
         for (int r = 0; sent && r < s->nranks; r++) pending |= sent[r] < s->len[r];
-        int state[2] = {pending, rc != 0};
+        int state[2] = {pending, rc != 0}; /* "more rounds?" and "failed?" agreed in one reduction */
         MPI_Allreduce(MPI_IN_PLACE, state, 2, MPI_INT, MPI_MAX, comm);
         if (state[1]) rc = -1;
         if (!state[0] || rc) break;
