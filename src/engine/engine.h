@@ -6,7 +6,10 @@
  * households, schools) are kept as facts and moved to the rank owning the
  * key once all extracts are read. Cubes are then summed over ranks into
  * rank 0 — integers only, so the result does not depend on the rank count.
- * Owns the plan, the territory and the cubes. */
+ * What several reports compute alike is computed once (share.h): an
+ * expression over a batch, the facts of one extract by one key, the tally
+ * of forms that differ only in their levels. Owns the plan, the territory,
+ * the cubes and the batch memo. */
 #ifndef ESEP_ENGINE_H
 #define ESEP_ENGINE_H
 

@@ -1,0 +1,326 @@
+/* keyed.c — see keyed.h. */
+#include "keyed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/keyset.h"
+#include "../dist/agree.h"
+#include "rows.h"
+#include "share.h"
+
+static join_plan *canonical(join_plan *jp) { return share_canonical_join(jp); }
+
+static size_t run_slot(int64_t key, size_t mask) {
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* A join's runs of equal keys (its facts are sorted), once for every input
+ * that uses it: a hash from key to the run's first row, and for a distinct
+ * join the number of distinct values of each run (at its first row). 0,
+ * or -1 out of memory. */
+static int index_runs(join_plan *j) {
+    const fact_table *g = &j->facts;
+    if (j->run_at) return 0;
+    size_t nslots = 16;
+    while (nslots < 2 * g->n + 2) nslots *= 2;
+    int distinct = j->def->kind == JOIN_DISTINCT;
+    int64_t *tmp = distinct ? malloc((g->n + 1) * sizeof *tmp) : NULL;
+    j->run_at = malloc(nslots * sizeof *j->run_at);
+    j->run_distinct = distinct ? malloc((g->n + 1) * sizeof *j->run_distinct) : NULL;
+    if (!j->run_at || (distinct && (!tmp || !j->run_distinct))) return free(tmp), -1;
+    j->run_mask = nslots - 1;
+    for (size_t s = 0; s < nslots; s++) j->run_at[s] = SIZE_MAX;
+    for (size_t a = 0, b; a < g->n; a = b) {
+        size_t m = 0;
+        for (b = a; b < g->n && g->key[b] == g->key[a]; b++)
+            if (distinct) tmp[m++] = g->col[0][b];
+        size_t s = run_slot(g->key[a], j->run_mask);
+        while (j->run_at[s] != SIZE_MAX) s = (s + 1) & j->run_mask;
+        j->run_at[s] = a;
+        if (!distinct) continue;
+        sort_int64(tmp, m);
+        int64_t count = 0;
+        for (size_t i = 0; i < m; i++) count += i == 0 || tmp[i] != tmp[i - 1];
+        j->run_distinct[a] = count;
+    }
+    free(tmp);
+    return 0;
+}
+
+/* The first row of key's run in join j, or SIZE_MAX when it has none. */
+static size_t find_run(const join_plan *j, int64_t key) {
+    for (size_t s = run_slot(key, j->run_mask);; s = (s + 1) & j->run_mask) {
+        size_t a = j->run_at[s];
+        if (a == SIZE_MAX || j->facts.key[a] == key) return a;
+    }
+}
+
+/* Join outputs for every fact of ip (in any order) from the join facts.
+ * out[k] is the vector of join output k; no_match[r] is set when a
+ * required take-join found nothing. */
+static int join_outputs(input_plan *ip, int64_t **out, unsigned char *no_match) {
+    const fact_table *f = &ip->group->facts;
+    for (size_t k = 0; k < ip->njoins; k++) {
+        join_plan *jp = &ip->joins[k], *j = canonical(jp);
+        if (index_runs(j)) return -1;
+        size_t slot = jp->first_output;
+        for (size_t r = 0; r < f->n; r++) {
+            size_t a = find_run(j, f->key[r]);
+            if (jp->def->kind == JOIN_EXISTS) {
+                out[slot][r] = a != SIZE_MAX;
+            } else if (jp->def->kind == JOIN_DISTINCT) {
+                out[slot][r] = a != SIZE_MAX ? j->run_distinct[a] : 0;
+            } else {
+                for (size_t v = 0; v < jp->nvalues; v++) out[slot + v][r] = a != SIZE_MAX ? j->facts.col[v][a] : EXPR_NULL;
+                if (a == SIZE_MAX && jp->def->required) no_match[r] = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void bind_facts(const name_table *names, const fact_table *f, int64_t *const *join_out, expr_input *in) {
+    memset(in, 0, names->count * sizeof *in);
+    for (size_t i = 0; i < names->count; i++) {
+        if (names->source[i] == SRC_CARRIED) in[i].i64 = f->col[names->index[i]];
+        else if (names->source[i] == SRC_JOIN) in[i].i64 = join_out[names->index[i]];
+    }
+}
+
+/* Distinct measures: per key, each cell counted once. The cell buffer
+ * grows with the largest key group, not with the whole table. */
+static int count_distinct(report_plan *rp, const input_plan *ip, const fact_table *f, const row_values *rv,
+                          const unsigned char *active) {
+    cube *c = &rp->cube;
+    int64_t *cells = NULL, *leaves = NULL;
+    size_t cap = 0;
+    int32_t row_cells[CUBE_MAX_CELLS_PER_ROW];
+    int64_t nleaves = (int64_t)c->nleaves;
+    for (size_t a = 0, b; a < f->n; a = b) {
+        for (b = a; b < f->n && f->key[b] == f->key[a]; b++) {}
+        size_t need = (b - a) * CUBE_MAX_CELLS_PER_ROW;
+        if (need > cap) {
+            int64_t *grown = realloc(cells, need * sizeof *grown), *more = grown ? realloc(leaves, need * sizeof *more) : NULL;
+            if (grown) cells = grown;
+            if (!more) return free(cells), free(leaves), -1;
+            leaves = more;
+            cap = need;
+        }
+        for (size_t k = 0; k < ip->nmeasures; k++) {
+            const measure_plan *mp = &ip->measures[k];
+            if (mp->kind != JM_DISTINCT) continue;
+            /* the key's distinct leaf cells first: usually one, whose cells
+             * (distinct already) then count once each without a sort */
+            size_t nl = 0, n = 0;
+            for (size_t r = a; r < b; r++) {
+                if ((active && !active[r]) || (rv->mask[k] && !rv->mask[k][r])) continue;
+                if (rv->place[r] < 0 || rv->leaf[r] < 0) continue;
+                int64_t leaf_cell = rv->place[r] * nleaves + rv->leaf[r];
+                if (nl == 0 || leaves[nl - 1] != leaf_cell) leaves[nl++] = leaf_cell;
+            }
+            if (nl > 1) {
+                sort_int64(leaves, nl);
+                size_t u = 0;
+                for (size_t i = 0; i < nl; i++)
+                    if (u == 0 || leaves[i] != leaves[u - 1]) leaves[u++] = leaves[i];
+                nl = u;
+            }
+            for (size_t i = 0; i < nl; i++) {
+                size_t m = cube_leaf_cells(c, (int32_t)(leaves[i] / nleaves), (size_t)(leaves[i] % nleaves), row_cells);
+                for (size_t j = 0; j < m; j++) cells[n++] = row_cells[j];
+            }
+            if (nl > 1) sort_int64(cells, n);
+            int64_t *acc = c->acc + (size_t)mp->measure * c->ncells;
+            for (size_t i = 0; i < n; i++)
+                if (i == 0 || cells[i] != cells[i - 1]) acc[cells[i]]++;
+        }
+    }
+    free(cells), free(leaves);
+    return 0;
+}
+
+/* Brings an input's facts (its group's, once for every member) and its
+ * joins' facts to their key owners, sorted. */
+int keyed_gather(engine *e, input_plan *ip) {
+    fact_group *g = ip->group;
+    int compacted = !g->ready && g->dedupe ? facts_compact(&g->facts) : 0;
+    if (!dist_agree(e->comm, compacted == 0)) return -1;
+    int rc = g->ready ? 0 : facts_shuffle(&g->facts, e->comm);
+    for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
+        if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
+    int local = rc == 0 && !g->ready && g->by_key ? facts_sort_and_cancel(&g->facts) : 0;
+    g->ready = 1;
+    for (size_t k = 0; local == 0 && k < ip->njoins; k++) {
+        join_plan *j = canonical(&ip->joins[k]);
+        if (!j->ready) local = facts_sort_and_cancel(&j->facts), j->ready = 1;
+    }
+    return dist_agree(e->comm, local == 0) && rc == 0 ? 0 : -1;
+}
+
+/* Whether fact r of ip's group is one of ip's rows. */
+static int member_row(const input_plan *ip, size_t r) {
+    const fact_group *g = ip->group;
+    return g->nmembers == 1 || (g->facts.col[g->ncarried][r] >> ip->member_bit & 1);
+}
+
+typedef struct {
+    int64_t **join_out;
+    unsigned char *no_match;
+    expr_input *in;
+} owner_state;
+
+static int owner_prepare(input_plan *ip, owner_state *os) {
+    size_t n = ip->group->facts.n;
+    os->join_out = calloc(ip->njoin_outputs + 1, sizeof *os->join_out);
+    os->no_match = calloc(n + 1, 1);
+    os->in = calloc(ip->names.count + 1, sizeof *os->in);
+    if (!os->join_out || !os->no_match || !os->in) return -1;
+    for (size_t k = 0; k < ip->njoin_outputs; k++)
+        if (!(os->join_out[k] = malloc((n + 1) * sizeof **os->join_out))) return -1;
+    if (join_outputs(ip, os->join_out, os->no_match)) return -1;
+    bind_facts(&ip->names, &ip->group->facts, os->join_out, os->in);
+    return 0;
+}
+
+static void owner_release(input_plan *ip, owner_state *os) {
+    for (size_t k = 0; os->join_out && k < ip->njoin_outputs; k++) free(os->join_out[k]);
+    free(os->join_out), free(os->no_match), free(os->in);
+}
+
+static int keyed_input(engine *e, input_plan *ip) {
+    report_plan *rp = ip->report;
+    fact_table *f = &ip->group->facts;
+    owner_state os = {0};
+    scratch s = {0};
+    row_values rv;
+    int rc = owner_prepare(ip, &os);
+    if (rc == 0) rc = rows_at_owner(e, ip, os.in, f->n, ip->distinct_only, &s, &rv);
+    unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
+    if (rc == 0 && !active) rc = -1;
+    for (size_t r = 0; rc == 0 && r < f->n; r++) {
+        active[r] = member_row(ip, r) && !os.no_match[r];
+        if (member_row(ip, r) && os.no_match[r])
+            rc = rows_reject(rp, ip->extract, f->line[r], f->sign[r], REPORT_REJECT_NO_MATCH);
+    }
+    /* distinct-only inputs added everything else at the row stage */
+    if (rc == 0 && !ip->distinct_only)
+        rc = rows_accumulate(rp, ip, f->n, &rv, f->sign, f->line, active);
+    if (rc == 0) rc = count_distinct(rp, ip, f, &rv, active);
+    free(active);
+    scratch_free(&s);
+    owner_release(ip, &os);
+    return rc;
+}
+
+/* ---- grouped inputs (households) ----------------------------------------- */
+
+/* Member rows → member facts keyed by the group key: oldest, tie, value,
+ * eligible, then one column per group value. */
+static int build_members(engine *e, input_plan *ip) {
+    fact_group *grp = ip->group;
+    if (grp->members_built) return 0; /* an identical input built them */
+    fact_table *f = &grp->facts, *members = &grp->members_of_groups;
+    owner_state os = {0};
+    scratch s = {0};
+    size_t nv = ip->def->group.nvalues, n = f->n;
+    int rc = owner_prepare(ip, &os);
+    int64_t *key = NULL, *cols[4 + JOB_MAX_GROUP_VALUES];
+    expr_program *progs[4] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
+    if (rc == 0 && !(key = scratch_vec(&s, 0, n))) rc = -1;
+    if (rc == 0) rc = rows_eval(ip->member_key, os.in, n, key);
+    for (size_t c = 0; rc == 0 && c < 4 + nv; c++) {
+        if (!(cols[c] = scratch_vec(&s, 1 + c, n))) rc = -1;
+        else if (c == 3 && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
+        else rc = rows_eval(c < 4 ? progs[c] : ip->member_values[c - 4], os.in, n, cols[c]);
+    }
+    if (rc == 0) rc = facts_reserve(members, n);
+    for (size_t r = 0; rc == 0 && r < n; r++) { /* in place: room was reserved */
+        if (key[r] == EXPR_NULL || !member_row(ip, r)) continue;
+        size_t at = members->n++;
+        members->key[at] = key[r], members->line[at] = f->line[r], members->sign[at] = f->sign[r];
+        for (size_t c = 0; c < 4 + nv; c++) members->col[c][at] = cols[c][r];
+    }
+    scratch_free(&s);
+    owner_release(ip, &os);
+    if (!dist_agree(e->comm, rc == 0)) return -1;
+    /* without joins the rows were already partitioned by the group key */
+    if (ip->njoins && facts_shuffle(members, e->comm)) return -1;
+    grp->members_built = 1;
+    facts_free(f); /* every member of the group reads the member facts now */
+    return facts_sort_and_cancel(members);
+}
+
+/* One entity per group: its values, and the territory of its oldest
+ * eligible member (tie: the smaller `tie` value). */
+static int group_stage(engine *e, input_plan *ip) {
+    if (build_members(e, ip)) return -1;
+    const fact_table *m = &ip->group->members_of_groups;
+    size_t nv = ip->def->group.nvalues, ng = 0;
+    for (size_t i = 0; i < m->n; i++) ng += i == 0 || m->key[i] != m->key[i - 1];
+    scratch s = {0};
+    int64_t *kato = scratch_vec(&s, 0, ng), *line = scratch_vec(&s, 1, ng), *sign = scratch_vec(&s, 2, ng);
+    int64_t *gv[JOB_MAX_GROUP_VALUES];
+    int rc = kato && line && sign ? 0 : -1;
+    for (size_t v = 0; rc == 0 && v < nv; v++) rc = (gv[v] = scratch_vec(&s, 3 + v, ng)) ? 0 : -1;
+    size_t g = 0;
+    for (size_t a = 0, b; rc == 0 && a < m->n; a = b, g++) {
+        long best = -1;
+        for (size_t v = 0; v < nv; v++) gv[v][g] = 0;
+        for (b = a; b < m->n && m->key[b] == m->key[a]; b++) {
+            for (size_t v = 0; v < nv; v++) {
+                int64_t x = m->col[4 + v][b] == 1;
+                gv[v][g] = ip->def->group.values[v].kind == GROUP_COUNT ? gv[v][g] + x : (gv[v][g] | x);
+            }
+            if (m->col[3][b] != 1 || m->col[0][b] == EXPR_NULL) continue;
+            if (best < 0 || m->col[0][b] < m->col[0][best] ||
+                (m->col[0][b] == m->col[0][best] && m->col[1][b] < m->col[1][best]))
+                best = (long)b;
+        }
+        kato[g] = best < 0 ? EXPR_NULL : m->col[2][best];
+        line[g] = best < 0 ? m->line[a] : m->line[best];
+        sign[g] = 1;
+    }
+    /* entity where and measures over the entity names */
+    expr_input *in = rc == 0 ? calloc(ip->entity_names.count + 1, sizeof *in) : NULL;
+    if (rc == 0 && !in) rc = -1;
+    for (size_t i = 0; rc == 0 && i < ip->entity_names.count; i++)
+        if (ip->entity_names.source[i] == SRC_GROUP) in[i].i64 = gv[ip->entity_names.index[i]];
+    int64_t *where = NULL, *masks[REPORT_MAX_MEASURES] = {0}, *values[REPORT_MAX_MEASURES] = {0};
+    if (rc == 0 && ip->entity_where && (!(where = scratch_vec(&s, 40, ng)) || rows_eval(ip->entity_where, in, ng, where))) rc = -1;
+    for (size_t k = 0; rc == 0 && k < ip->nmeasures; k++) {
+        if (ip->measures[k].where && (!(masks[k] = scratch_vec(&s, 41 + 2 * k, ng)) || rows_eval(ip->measures[k].where, in, ng, masks[k])))
+            rc = -1;
+        if (rc == 0 && ip->measures[k].value &&
+            (!(values[k] = scratch_vec(&s, 42 + 2 * k, ng)) || rows_eval(ip->measures[k].value, in, ng, values[k])))
+            rc = -1;
+    }
+    /* an entity lands on its oldest member's place, at the first value of
+     * every dimension (a grouped input gives none) */
+    unsigned char *active = rc == 0 ? malloc(ng + 1) : NULL;
+    int64_t *place = rc == 0 ? scratch_vec(&s, 38, ng) : NULL, *leaf = rc == 0 ? scratch_vec(&s, 39, ng) : NULL;
+    if (rc == 0 && (!active || !place || !leaf)) rc = -1;
+    for (size_t i = 0; rc == 0 && i < ng; i++) active[i] = !where || where[i], leaf[i] = 0;
+    row_values rv = {place, leaf, {0}, {0}};
+    if (rc == 0) rows_places(&e->terr, kato, ng, place);
+    for (size_t k = 0; rc == 0 && k < ip->nmeasures; k++) rv.mask[k] = masks[k], rv.value[k] = values[k];
+    if (rc == 0) rc = rows_accumulate(ip->report, ip, ng, &rv, sign, line, active);
+    free(active), free(in);
+    scratch_free(&s);
+    return rc;
+}
+
+
+int keyed_run(engine *e, input_plan *ip) { return ip->grouped ? group_stage(e, ip) : keyed_input(e, ip); }
+
+void keyed_release(input_plan *ip) {
+    if (--ip->group->users == 0) facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
+    for (size_t k = 0; k < ip->njoins; k++) {
+        join_plan *j = canonical(&ip->joins[k]);
+        if (--j->users > 0) continue;
+        facts_free(&j->facts);
+        free(j->run_distinct), free(j->run_at);
+        j->run_distinct = NULL, j->run_at = NULL;
+    }
+}
