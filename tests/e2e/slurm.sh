@@ -146,9 +146,11 @@ run_case slurm_start case_slurm_start
 # An MPI job under Slurm: srun starts 2 ranks through PMIx, they form one
 # world (rank 0 prints "2 ranks" once) and together validate the hand-built
 # snapshot exactly as tests/e2e/check_fixture.sh expects on one rank.
+# The release build, as the jobs below (Slurm's plumbing; the same check
+# runs sanitized on 2 ranks under mpirun in tests/e2e/cli.sh).
 case_srun_pmix_two_ranks() {
   need_slurm
-  local fix=$ROOT/tests/fixtures/ingest
+  local fix=$ROOT/tests/fixtures/ingest ESEP=$JOB_ESEP
   sl srun --mpi=pmix -n 2 "$ESEP" check --snapshot "$fix/20250415" --out "$TMP/out" > "$TMP/table.txt" 2> "$TMP/err.txt"
   local rc=$?
   cat "$TMP/err.txt"

@@ -24,11 +24,33 @@ single_frame_copy() { # SRC_DIR DIR
 }
 single_frame_copy "$SNAP/plain/20261122" "$SNAP/sf/20261122"
 
+# Rank counts that repeat a computation run on the release build (the same
+# bytes): each loop keeps 4 ranks under the sanitizers, 1 and 3 ranks run
+# sanitized in case_shared_joins and case_progress_all_ranks, and the unit
+# tests cut a single frame at every byte under the sanitizers. Exports run
+# sanitized in tests/mpi/reports_fixture.sh.
+RELEASE=$ROOT/bin/esep
+BUILD=([1]=$RELEASE [2]=$RELEASE [3]=$RELEASE [4]=$ESEP)   # the esep for N ranks
+
+# alone OUT: a copy of the month computed once per script on 1 rank by the
+# sanitized esep from the single-frame files (case_shared_joins and
+# case_run_ranks both need it).
+ALONE=$TMP_ROOT/alone
+alone() {
+  if [ ! -f "$ALONE.done" ]; then
+    rm -rf "$ALONE"
+    esep_np 1 run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$ALONE" --no-publish > "$ALONE.log" 2>&1 \
+      || { cat "$ALONE.log"; fail "run alone"; }
+    touch "$ALONE.done"
+  fi
+  cp -a "$ALONE" "$1"
+}
+
 case_check_ranks() {
   esep_np 1 check --snapshot "$SNAP/plain/20261122" --out "$TMP/plain" --json > "$TMP/plain.json" 2>/dev/null \
     || fail "plain check"
   for n in 1 2 3 4; do
-    esep_np "$n" check --snapshot "$SNAP/sf/20261122" --out "$TMP/np$n" --json > "$TMP/np$n.json" 2>"$TMP/np$n.err" \
+    ESEP=${BUILD[n]} esep_np "$n" check --snapshot "$SNAP/sf/20261122" --out "$TMP/np$n" --json > "$TMP/np$n.json" 2>"$TMP/np$n.err" \
       || { cat "$TMP/np$n.err"; fail "np $n exit status"; }
     cmp "$TMP/plain.json" "$TMP/np$n.json" || fail "np $n summary differs from plain"
     diff -r "$TMP/plain/rejects" "$TMP/np$n/rejects" || fail "np $n rejects differ from plain"
@@ -47,7 +69,7 @@ case_injected_rows() {
     || fail "injection failed"
   single_frame_copy "$TMP/badplain/20261122" "$TMP/bad/20261122"
   for n in 1 2 3 4; do
-    esep_np "$n" check --snapshot "$TMP/bad/20261122" --out "$TMP/out$n" > /dev/null 2>&1 || fail "np $n exit"
+    ESEP=${BUILD[n]} esep_np "$n" check --snapshot "$TMP/bad/20261122" --out "$TMP/out$n" > /dev/null 2>&1 || fail "np $n exit"
     rejects_summary "$TMP/out$n/rejects/20261122" > "$TMP/got$n.txt"
     diff "$TMP/got$n.txt" "$TMP/expected.txt" || fail "np $n rejects differ"
   done
@@ -58,15 +80,16 @@ case_injected_rows() {
 case_run_ranks() {
   esep_np 1 run --snapshot "$SNAP/plain/20261122" --period 2026-10 --out "$TMP/plain" --no-publish \
     > "$TMP/plain.log" 2>&1 || { cat "$TMP/plain.log"; fail "plain run"; }
-  for n in 1 2 3 4; do
-    esep_np "$n" run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$TMP/np$n" --no-publish \
+  alone "$TMP/np1"
+  for n in 2 3 4; do
+    ESEP=${BUILD[n]} esep_np "$n" run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$TMP/np$n" --no-publish \
       > "$TMP/np$n.log" 2>&1 || { cat "$TMP/np$n.log"; fail "np $n run"; }
   done
   for n in 2 3 4; do
     diff -r "$TMP/np1/archive" "$TMP/np$n/archive" || fail "archive differs for -np $n"
     diff -r "$TMP/np1/rejects" "$TMP/np$n/rejects" || fail "rejects differ for -np $n"
   done
-  local count=0
+  local count=0 ESEP=$RELEASE
   for h5 in "$TMP"/np1/archive/2026-10/*.h5; do
     local id
     id=$(basename "$h5" .h5)
@@ -86,6 +109,7 @@ case_fixture_tiny_files() {
   single_frame_copy "$fix/snap/20250415" "$TMP/fx/20250415"
   esep_np 4 run --snapshot "$TMP/fx/20250415" --period 2025-03 --out "$TMP/o" --no-publish > "$TMP/o.log" 2>&1 \
     || { cat "$TMP/o.log"; fail "run"; }
+  local ESEP=$RELEASE
   for f in "$fix"/expected/*-2025-03.csv; do
     local id
     id=$(basename "$f" -2025-03.csv)
@@ -106,7 +130,7 @@ for i in range(len(data) // 2, len(data) // 2 + 64): data[i] ^= 0xA5
 open(path, 'wb').write(data)
 PY
   for n in 1 2 4; do
-    esep_np "$n" check --snapshot "$TMP/c/20261122" --out "$TMP/o$n" --json > "$TMP/c$n.json" 2>/dev/null && fail "exit 0"
+    ESEP=${BUILD[n]} esep_np "$n" check --snapshot "$TMP/c/20261122" --out "$TMP/o$n" --json > "$TMP/c$n.json" 2>/dev/null && fail "exit 0"
   done
   cmp "$TMP/c1.json" "$TMP/c2.json" && cmp "$TMP/c1.json" "$TMP/c4.json" || fail "messages differ between rank counts"
   python3 - "$TMP/c1.json" <<'PY'
@@ -126,7 +150,7 @@ case_progress_all_ranks() {
   [ "$(grep -c . "$TMP/lines")" -ge 2 ] || fail "a single progress line"
   tail -1 "$TMP/lines" | grep -q 'persons: 100.0% read, 20000 rows, .* 3 ranks' || { tail -3 "$TMP/lines"; fail "last line"; }
   ! grep -q 'rank=[12] .*msg=".*% read' "$TMP/err" || fail "a rank other than 0 reported progress"
-  esep_np 3 check --snapshot "$SNAP/sf/20261122" --out "$TMP/q" > /dev/null 2> "$TMP/quiet"
+  ESEP=$RELEASE esep_np 3 check --snapshot "$SNAP/sf/20261122" --out "$TMP/q" > /dev/null 2> "$TMP/quiet"
   ! grep -q '% read' "$TMP/quiet" || fail "progress lines for a scan shorter than the default interval"
 }
 
@@ -135,8 +159,7 @@ case_progress_all_ranks() {
 # a LAB-01 restricted to level 0 must give exactly what LAB-01 and XR-01
 # give alone, on 3 ranks.
 case_shared_joins() {
-  esep_np 1 run --snapshot "$SNAP/sf/20261122" --period 2026-10 --out "$TMP/alone" --no-publish > /dev/null 2>&1 \
-    || fail "run alone"
+  alone "$TMP/alone"
   mkdir -p "$TMP/jobs"
   cp "$ROOT"/jobs/*.yaml "$ROOT/bench/forms/B006-LAB-01.yaml" "$TMP/jobs/"
   grep -q '^- 0$' "$TMP/jobs/B006-LAB-01.yaml" && ! grep -q '^- 1$' "$TMP/jobs/B006-LAB-01.yaml" || fail "B006 is not level 0 only"

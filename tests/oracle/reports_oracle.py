@@ -19,6 +19,7 @@ tests/fixtures/reports/README.md.
 import argparse
 import csv
 import datetime
+import functools
 import io
 import itertools
 import os
@@ -490,9 +491,12 @@ CHANNELS = ["PORTAL", "CALL_1414", "FRONT_OFFICE", "SOCIAL", "MOBILE", "WRITTEN"
 def pop_01(ctx):
     alive = [p for p in ctx.snap.persons if alive_at(p, ctx.E)]
     located = ctx.located("POP-01", "persons", alive)
+    # the persons of each object, found once for its 21 cells (not once per
+    # cell: that was 90% of the oracle's time)
+    here = functools.lru_cache(maxsize=None)(lambda obj: inside(obj, located))
 
     def compute(obj, sel):
-        n = sum(1 for p in inside(obj, located)
+        n = sum(1 for p in here(obj)
                 if matches(sel, "sex", p["sex"])
                 and matches(sel, "age_group", band_of(age_at(p["birth_date"], ctx.E), AGE_GROUPS)))
         return [n]
