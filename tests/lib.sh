@@ -80,6 +80,19 @@ run_case() {
   fi
 }
 
+# once_then_copy DIR MAKER DEST: an output several cases of a script need,
+# made by `MAKER DIR` the first time one asks (a failure fails that case,
+# and the next one tries again), then copied to DEST for the case to change.
+once_then_copy() {
+  local dir=$1 maker=$2 dest=$3
+  if [ ! -f "$dir.done" ]; then
+    rm -rf "$dir"
+    "$maker" "$dir"
+    touch "$dir.done"
+  fi
+  cp -a "$dir" "$dest"
+}
+
 # must_fail CMD…: succeeds when CMD exits non-zero (and says so otherwise).
 must_fail() {
   if "$@"; then fail "expected failure, got exit 0: $*"; fi

@@ -22,15 +22,8 @@ unpack() { rm -rf "$2" && mkdir -p "$2" && tar --zstd -xf "$1" -C "$2"; }
 # case used to publish them again); a failure fails the case, and the next
 # one tries again.
 PUB=$TMP_ROOT/published
-published() {
-  if [ ! -f "$PUB.done" ]; then
-    rm -rf "$PUB"
-    publish "$PUB" 2025-02
-    publish "$PUB" 2025-03
-    touch "$PUB.done"
-  fi
-  cp -a "$PUB" "$1"
-}
+publish_both() { publish "$1" 2025-02; publish "$1" 2025-03; }
+published() { once_then_copy "$PUB" publish_both "$1"; }
 
 # OUT → arguments for check_dashboard.py: every region's 2025-03 page with
 # its csv/ and the 2025-02 bundle's csv/.

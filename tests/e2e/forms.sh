@@ -16,14 +16,7 @@ publish() { # OUT
 # used to publish it again); a failure fails the case, and the next one
 # tries again.
 PUB=$TMP_ROOT/published
-published() {
-  if [ ! -f "$PUB.done" ]; then
-    rm -rf "$PUB"
-    publish "$PUB"
-    touch "$PUB.done"
-  fi
-  cp -a "$PUB" "$1"
-}
+published() { once_then_copy "$PUB" publish "$1"; }
 
 bundles() { find "$1/publish" -name 'esep-*.r*.tar.zst' | sort; }
 

@@ -19,12 +19,7 @@ publish() { # OUT [NP]
 # and the next one tries again.
 PUB=$TMP_ROOT/published
 published() {
-  if [ ! -f "$PUB.done" ]; then
-    rm -rf "$PUB"
-    publish "$PUB"
-    touch "$PUB.done"
-  fi
-  cp -a "$PUB" "$1"
+  once_then_copy "$PUB" publish "$1"
   cp "$PUB.log" "$1.log"
 }
 

@@ -14,14 +14,8 @@ publish() { # OUT KEY
 # per script (each case used to publish it again); a failure fails the
 # case, and the next one tries again.
 PUB=$TMP_ROOT/published
-published() {
-  if [ ! -f "$PUB.done" ]; then
-    rm -rf "$PUB"
-    publish "$PUB" "$TMP_ROOT/key"
-    touch "$PUB.done"
-  fi
-  cp -a "$PUB" "$1"
-}
+publish_with_key() { publish "$1" "$TMP_ROOT/key"; }
+published() { once_then_copy "$PUB" publish_with_key "$1"; }
 
 bundles() { find "$1/publish" -name 'esep-*.tar.zst' | sort; }   # revisions and latest names
 
