@@ -4,7 +4,7 @@
  * (and ESEP_STOP_RANK unset or equal to this rank), the process kills
  * itself there. Names: scan (mid-scan, after the first batch), keyed
  * (before the keyed stages), archive (after the first table is archived),
- * publish (before a period is published), bundle (after the first bundle
+ * publish (before a period is published), bundle (after a rank's first bundle
  * revision is renamed into place, before the catalog records it), catalog
  * (after the first catalog record). ESEP_PAUSE_AT=<name> instead sleeps
  * ESEP_PAUSE_SECONDS (default 3) there, so that a test can break something

@@ -17,7 +17,8 @@
  * (base/stoppoint.h). Names: shuffle (every round of the bounded shuffle,
  * key checks included), keyed (after an input's keyed stage), reduce (the
  * gather of a report's observations on rank 0), rejects (a report's
- * rejected rows packed and gathered), digests (before the input digests). */
+ * rejected rows packed and gathered), digests (before the input digests),
+ * publish (the outcomes of the bundles each rank built, gathered on rank 0). */
 #ifndef ESEP_DIST_AGREE_H
 #define ESEP_DIST_AGREE_H
 

@@ -225,14 +225,17 @@ static void archive_period(const pipeline_args *a, period_work *w, const snapsho
     }
 }
 
-/* Rank 0: publishes every period that has an item archived now, and
- * settles those items (done, or failed with the publication's error). */
+/* Collective: publishes every period that has an item archived now (rank
+ * 0 knows which, having archived them; the bundles are built on every
+ * rank), and settles those items on rank 0 (done, or failed with the
+ * publication's error). */
 static void publish_periods(const pipeline_args *a, period_work *work, size_t nwork, pipeline_item *items, size_t n,
                             pipeline_result *res) {
     for (size_t w = 0; w < nwork; w++) {
         int archived = 0;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; a->rank == 0 && i < n; i++)
             archived |= items[i].status == PIPE_PENDING && items[i].table_sha256[0] && !strcmp(items[i].per.text, work[w].per.text);
+        MPI_Bcast(&archived, 1, MPI_INT, 0, a->comm);
         if (!archived) continue;
         publish_summary sum = {0};
         char err[1024] = "";
@@ -241,13 +244,13 @@ static void publish_periods(const pipeline_args *a, period_work *work, size_t nw
             const char *ids[PIPE_MAX_IDS];
             size_t nids = pipeline_reports_in_force(a->jobs, &work[w].per, ids, PIPE_MAX_IDS);
             stop_point("publish", a->rank);
-            rc = publish_period(&a->pub, work[w].per.text, (char *const *)ids, nids, &sum, err, sizeof err);
+            rc = publish_period(a->comm, &a->pub, work[w].per.text, (char *const *)ids, nids, &sum, err, sizeof err);
             res->published += sum.published, res->unchanged += sum.unchanged;
-            if (rc == 0)
+            if (rc == 0 && a->rank == 0)
                 printf("period %s: %d new bundle revision%s, %d unchanged (%zu reports in each)\n", work[w].per.text,
                        sum.published, sum.published == 1 ? "" : "s", sum.unchanged, sum.reports);
         }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; a->rank == 0 && i < n; i++) {
             pipeline_item *it = &items[i];
             if (it->status != PIPE_PENDING || strcmp(it->per.text, work[w].per.text) || !it->table_sha256[0]) continue;
             if (rc) {
@@ -389,7 +392,7 @@ int pipeline_run(const pipeline_args *a, pipeline_item *items, size_t n, pipelin
         double t3 = progress_now();
         res->seconds_archive = t3 - t2;
         int publish = a->publish && !a->classifier; /* restated tables are for analysis only */
-        if (a->rank == 0 && publish) publish_periods(a, work, nwork, items, n, res);
+        if (publish) publish_periods(a, work, nwork, items, n, res);
         res->seconds_publish = progress_now() - t3;
         if (a->rank == 0 && !publish)
             for (size_t i = 0; i < n; i++)

@@ -14,6 +14,7 @@
 #ifndef ESEP_PUBLISHER_H
 #define ESEP_PUBLISHER_H
 
+#include <mpi.h>
 #include <stddef.h>
 
 #include "../archive/report_table.h"
@@ -35,12 +36,17 @@ typedef struct {
     size_t reports;              /* archived tables the bundles hold */
 } publish_summary;
 
-/* Publishes period (its text, e.g. "2026-10") from the archive, for the
- * reports ids[0..nids) (those without an archived table are skipped).
- * Prints one line per new bundle on stdout. Returns 0 with *sum filled, or
- * -1 with a message (bundles already published stay published: each is
- * whole; the next call continues). */
-int publish_period(const publish_args *a, const char *period, char *const *ids, size_t nids, publish_summary *sum,
+/* Collective over comm: publishes period (its text, e.g. "2026-10") from
+ * the archive, for the reports ids[0..nids) (those without an archived
+ * table are skipped). Every rank reads the tables (OUT is one shared
+ * directory) and builds the bundles of every size-th region; rank 0 alone
+ * touches the catalog, plans the revisions before any bundle is built and
+ * records them after, in region order, and prints one line per new bundle
+ * on stdout. Returns 0 with *sum filled on rank 0 (reports on every rank),
+ * or -1 on every rank with the same message (bundles already published
+ * stay published: each is whole, and the next call records any the
+ * catalog lacks). */
+int publish_period(MPI_Comm comm, const publish_args *a, const char *period, char *const *ids, size_t nids, publish_summary *sum,
                    char *err, size_t errlen);
 
 /* The key the run signs with: key_path, or OUT/keys/esep.key, created only

@@ -6,7 +6,9 @@
 # collective), rank 0 says what failed, and no table reaches the archive.
 # Points: shuffle (the key checks' exchange while reading), keyed (after a
 # keyed stage), reduce (the gather of a report's observations), rejects
-# (a report's rejected rows), digests (before the input digests). The
+# (a report's rejected rows), digests (before the input digests), publish
+# (the gather of the bundles each rank built; the tables are archived by
+# then, so that case checks the rerun instead). The
 # matrix runs the release build (same code paths, a quarter of the time);
 # one failure and the run after it are checked under the sanitizers.
 source "$(dirname "$0")/../lib.sh"
@@ -47,6 +49,24 @@ case_reduce() { both_ranks reduce "out of memory in the reduction of APL-01 (on 
 case_rejects() { both_ranks rejects "out of memory in the reduction of APL-01 (on at least one rank)"; }
 case_digests() { both_ranks digests "out of memory before the input digests (on at least one rank)"; }
 
+# The ranks build the bundles of every third region; a rank failing at the
+# gather of their outcomes fails the run on every rank, and the bundles
+# already renamed into place are recorded by the next run, which then has
+# nothing new to publish (the fixture has 3 bundles: 00, 61, 75).
+case_publish() {
+  local out=$TMP/publish rc
+  rc=$(ESEP=$RELEASE ESEP_FAIL_AT=publish ESEP_FAIL_RANK=1 run_3 "$out" "$out.log")
+  [ "$rc" = 1 ] || { tail -20 "$out.log"; fail "publish on rank 1: exit $rc, expected 1"; }
+  grep -q 'level=error rank=0 .*not published: publication: the outcomes of the bundles could not be gathered' "$out.log" ||
+    { cat "$out.log"; fail "publish: no error naming the publication"; }
+  rc=$(ESEP=$RELEASE run_3 "$out" "$out.rerun.log")
+  [ "$rc" = 0 ] || { tail -20 "$out.rerun.log"; fail "rerun after publish failure: exit $rc"; }
+  [ "$(grep -c 'recorded in the catalog (published before a crash)' "$out.rerun.log")" = 3 ] ||
+    { cat "$out.rerun.log"; fail "rerun: not the 3 bundles recorded"; }
+  grep -q '0 new bundle revisions, 3 unchanged' "$out.rerun.log" || { cat "$out.rerun.log"; fail "rerun: published again"; }
+  "$RELEASE" verify-catalog --out "$out" | grep -q "catalog chain intact: 3 publications" || fail "rerun: catalog chain"
+}
+
 # Under the sanitizers (leaks included): the failure path frees what it
 # took, and the next run in the same OUT archives every report.
 case_rerun() {
@@ -62,4 +82,5 @@ run_case "agree: one rank failing after a keyed stage fails every rank, no hang"
 run_case "agree: one rank failing in the reduction's gather fails every rank, no hang" case_reduce
 run_case "agree: one rank failing on the reduction's rejects fails every rank, no hang" case_rejects
 run_case "agree: one rank failing before the input digests fails every rank, no hang" case_digests
+run_case "agree: one rank failing at the gather of the bundles fails the run; the rerun records what was built" case_publish
 run_case "agree: a failed reduction leaks nothing (sanitizers) and the next run archives all" case_rerun

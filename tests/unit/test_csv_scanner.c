@@ -101,6 +101,38 @@ static void suite_splits(void) {
     unlink(path);
 }
 
+/* csv_block_stats_add against a byte-by-byte count, over data that is all
+ * newlines (every 16-byte counter reaches its limit), all quotes, and
+ * pseudo-random mixes, added in chunks of awkward sizes. */
+static void suite_block_stats(void) {
+    enum { N = 70000 };
+    static uint8_t data[N];
+    uint32_t seed = 12345;
+    for (int kind = 0; kind < 4; kind++) {
+        for (size_t i = 0; i < N; i++) {
+            seed = seed * 1103515245u + 12345u;
+            uint8_t r = (uint8_t)(seed >> 16);
+            data[i] = kind == 0 ? '\n' : kind == 1 ? '"' : kind == 2 ? (uint8_t)"a;\n\"b"[r % 5] : r;
+        }
+        uint64_t want_nl = 0, want_q = 0;
+        for (size_t i = 0; i < N; i++) want_nl += data[i] == '\n', want_q += data[i] == '"';
+        csv_block_stats st = {0, 0, 0, -1};
+        static const size_t chunks[] = {1, 15, 16, 17, 4079, 4080, 4081, 65536};
+        size_t at = 0;
+        for (size_t c = 0; at < N; c++) {
+            size_t len = chunks[c % 8] < N - at ? chunks[c % 8] : N - at;
+            csv_block_stats_add(&st, data + at, len);
+            at += len;
+        }
+        TEST_CASE("block stats: counts equal a byte-by-byte count") {
+            EXPECT(st.newlines == want_nl);
+            EXPECT(st.quotes == want_q);
+            EXPECT(st.bytes == N);
+            EXPECT(st.last_byte == data[N - 1]);
+        }
+    }
+}
+
 void suite_csv_scanner(void) {
     TEST_CASE("csv: plain fields") { expect_records("a;b;c\n", "1|0|a|b|c\n"); }
     TEST_CASE("csv: quoted separator") { expect_records("\"a;b\";c\n", "1|0|a;b|c\n"); }
@@ -141,4 +173,5 @@ void suite_csv_scanner(void) {
         free(data);
     }
     suite_splits();
+    suite_block_stats();
 }
