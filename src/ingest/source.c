@@ -1,8 +1,12 @@
 /* source.c — see source.h. Compressed files are mapped rather than read:
  * walking the frame table then touches only frame and block headers, and
- * each rank's decompressor reads straight from the page cache. The bytes
- * skipped before a split_frame share go through a small scratch buffer
- * that stays in cache while the observer counts them. */
+ * each rank's decompressor reads straight from the page cache. A single
+ * frame is decoded block by block with zstd's buffer-less API into a ring
+ * of the frame's window size (ZSTD_decodingBufferSize_min): the bytes
+ * skipped before a share are counted where they were decoded, with no
+ * copy, and the share's bytes are copied once, into the caller's buffer.
+ * Every rank decodes the same way, so a corrupt frame gives the same
+ * message whichever rank meets it first. */
 #include "source.h"
 
 #include <errno.h>
@@ -13,9 +17,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdint.h>
+#define ZSTD_STATIC_LINKING_ONLY /* buffer-less decompression (zstd.h); libzstd exports it */
 #include <zstd.h>
 
-#define SKIP_SCRATCH_BYTES (128u << 10)
+/* The largest window a single frame may declare: zstd's own default limit
+ * for streaming decoders (ZSTD_WINDOWLOG_LIMIT_DEFAULT), so a hostile
+ * header cannot make a rank allocate more. */
+#define SPLIT_MAX_WINDOW (1ull << 27)
 
 struct byte_source {
     const extract_file *file;
@@ -27,7 +36,10 @@ struct byte_source {
     size_t frame_pos;       /* compressed: bytes of the current frame consumed */
     uint64_t skip_left;     /* split_frame: stream bytes still before the share */
     int frame_done;         /* split_frame: the frame has been decompressed whole */
-    uint8_t *scratch;       /* split_frame: SKIP_SCRATCH_BYTES for skipping */
+    uint8_t *ring;          /* split_frame: decoded blocks, ring_size bytes */
+    size_t ring_size, ring_pos, block_max;
+    const uint8_t *pending; /* split_frame: decoded bytes not yet handed out */
+    size_t pending_len;
     ZSTD_DCtx *dctx;
     char error[256];
 };
@@ -109,8 +121,7 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
     s->end = end;
     if (begin >= end) s->end_known = 1;  /* an empty share ends at once */
     if (f->split_frame) s->skip_left = begin;
-    if ((f->compressed && !(s->dctx = ZSTD_createDCtx())) ||
-        (s->skip_left && !(s->scratch = malloc(SKIP_SCRATCH_BYTES)))) {
+    if (f->compressed && !(s->dctx = ZSTD_createDCtx())) {
         byte_source_free(s);
         return NULL;
     }
@@ -120,7 +131,7 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
 void byte_source_free(byte_source *s) {
     if (!s) return;
     ZSTD_freeDCtx(s->dctx);
-    free(s->scratch);
+    free(s->ring);
     free(s);
 }
 
@@ -201,39 +212,107 @@ static ssize_t read_compressed(byte_source *s, uint8_t *buf, size_t cap) {
     return 0;
 }
 
-/* Decompresses the next bytes of the single frame into buf. Returns the
- * count (0 once the frame is complete) or -1. */
-static ssize_t decompress_split(byte_source *s, uint8_t *buf, size_t cap) {
+static int split_corrupt(byte_source *s, const char *why) {
+    snprintf(s->error, sizeof s->error, "%s: corrupt zstd frame at byte offset 0 (%s)", s->file->path, why);
+    return -1;
+}
+
+/* Reads the frame header and allocates the ring. 0 or -1. */
+static int split_begin(byte_source *s) {
     const extract_file *f = s->file;
-    ZSTD_outBuffer out = {buf, cap, 0};
-    while (!s->frame_done && out.pos == 0) {
-        ZSTD_inBuffer in = {f->map, f->file_size, s->frame_pos};
-        size_t rc = ZSTD_decompressStream(s->dctx, &out, &in);
-        if (ZSTD_isError(rc)) {
-            snprintf(s->error, sizeof s->error, "%s: corrupt zstd frame at byte offset 0 (%s)",
-                     f->path, ZSTD_getErrorName(rc));
-            return -1;
+    ZSTD_frameHeader h;
+    size_t rc = ZSTD_getFrameHeader(&h, f->map, f->file_size);
+    if (ZSTD_isError(rc)) return split_corrupt(s, ZSTD_getErrorName(rc));
+    if (rc > 0) {
+        snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", f->path);
+        return -1;
+    }
+    if (h.windowSize > SPLIT_MAX_WINDOW) return split_corrupt(s, "window larger than 128 MiB");
+    size_t ring = ZSTD_decodingBufferSize_min(h.windowSize, h.frameContentSize);
+    if (ZSTD_isError(ring)) return split_corrupt(s, ZSTD_getErrorName(ring));
+    rc = ZSTD_decompressBegin(s->dctx);
+    if (ZSTD_isError(rc)) return split_corrupt(s, ZSTD_getErrorName(rc));
+    s->ring_size = ring > h.blockSizeMax ? ring : h.blockSizeMax;
+    s->block_max = h.blockSizeMax;
+    if (!(s->ring = malloc(s->ring_size ? s->ring_size : 1))) {
+        snprintf(s->error, sizeof s->error, "%s: out of memory", f->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Decodes the next block of the single frame into the ring, leaving its
+ * bytes pending. Returns their count, 0 once the frame is complete, or
+ * -1. A block is written after the previous one until the ring's end has
+ * no room for a largest block, then at its start: the window the next
+ * blocks refer back to stays intact (zstd.h, buffer-less decompression;
+ * the rule of zstd's own streaming decoder). A ring that holds the whole
+ * frame never wraps. */
+static ssize_t split_next_block(byte_source *s) {
+    const extract_file *f = s->file;
+    if (!s->ring && split_begin(s)) return -1;
+    for (;;) {
+        size_t need = ZSTD_nextSrcSizeToDecompress(s->dctx);
+        if (need == 0) {
+            s->frame_done = 1;
+            return 0;
         }
-        s->frame_pos = in.pos;
-        if (rc == 0) s->frame_done = 1;
-        else if (in.pos == in.size && out.pos < out.size) {
+        if (need > f->file_size - s->frame_pos) {
             snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", f->path);
             return -1;
         }
+        if (s->ring_size < s->file->content_size && s->ring_size - s->ring_pos < s->block_max) s->ring_pos = 0;
+        size_t n = ZSTD_decompressContinue(s->dctx, s->ring + s->ring_pos, s->ring_size - s->ring_pos,
+                                           f->map + s->frame_pos, need);
+        if (ZSTD_isError(n)) return split_corrupt(s, ZSTD_getErrorName(n));
+        s->frame_pos += need;
+        if (n == 0) continue; /* a header or the checksum */
+        s->pending = s->ring + s->ring_pos;
+        s->pending_len = n;
+        s->ring_pos += n;
+        return (ssize_t)n;
     }
-    return (ssize_t)out.pos;
+}
+
+/* Points *data at up to cap decoded bytes of the frame, consumed. Returns
+ * their count, 0 once the frame is complete, or -1. */
+static ssize_t split_take(byte_source *s, size_t cap, const uint8_t **data) {
+    if (s->pending_len == 0 && !s->frame_done) {
+        ssize_t n = split_next_block(s);
+        if (n <= 0) return n;
+    }
+    size_t n = s->pending_len < cap ? s->pending_len : cap;
+    *data = s->pending;
+    s->pending += n;
+    s->pending_len -= n;
+    return (ssize_t)n;
+}
+
+/* Decompresses the next bytes of the single frame into buf. Returns the
+ * count (0 once the frame is complete) or -1. */
+static ssize_t decompress_split(byte_source *s, uint8_t *buf, size_t cap) {
+    size_t done = 0;
+    while (done < cap) {
+        const uint8_t *data;
+        ssize_t n = split_take(s, cap - done, &data);
+        if (n < 0) return -1;
+        if (n == 0) break;
+        memcpy(buf + done, data, (size_t)n);
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
 }
 
 int byte_source_skip(byte_source *s, byte_observer observe, void *ctx) {
     while (s->skip_left > 0) {
-        size_t want = s->skip_left < SKIP_SCRATCH_BYTES ? (size_t)s->skip_left : SKIP_SCRATCH_BYTES;
-        ssize_t n = decompress_split(s, s->scratch, want);
+        const uint8_t *data;
+        ssize_t n = split_take(s, s->skip_left < SIZE_MAX ? (size_t)s->skip_left : SIZE_MAX, &data);
         if (n < 0) return -1;
         if (n == 0) { /* zstd checks the declared size, so this is defensive */
             snprintf(s->error, sizeof s->error, "%s: zstd frame shorter than its declared size", s->file->path);
             return -1;
         }
-        if (observe) observe(ctx, s->scratch, (size_t)n);
+        if (observe) observe(ctx, data, (size_t)n);
         s->skip_left -= (uint64_t)n;
     }
     return 0;

@@ -31,11 +31,13 @@ static size_t write_frames(const char *path, const char *data, size_t len, size_
 }
 
 /* One frame, as the zstd command writes it; known_size says whether the
- * frame header declares the content size. */
-static int write_one_frame(const char *path, const char *data, size_t len, int known_size) {
+ * frame header declares the content size; window_log (0: zstd's choice)
+ * bounds how far back blocks refer. */
+static int write_frame_window(const char *path, const char *data, size_t len, int known_size, int window_log) {
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, known_size); /* as `cat f | zstd` */
+    if (window_log) ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, window_log);
     size_t cap = ZSTD_compressBound(len) + 64;
     uint8_t *out = malloc(cap);
     ZSTD_inBuffer in = {data, len, 0};
@@ -47,6 +49,10 @@ static int write_one_frame(const char *path, const char *data, size_t len, int k
     if (f) fclose(f);
     free(out);
     return ok ? 0 : -1;
+}
+
+static int write_one_frame(const char *path, const char *data, size_t len, int known_size) {
+    return write_frame_window(path, data, len, known_size, 0);
 }
 
 static void count_into(void *ctx, const uint8_t *data, size_t len) {
@@ -186,6 +192,21 @@ void suite_source(void) {
             }
         }
         free(whole), free(parts), free(data2);
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: one frame with a 1 KiB window, many times its size, read from any start") {
+        /* the ring of decoded blocks wraps hundreds of times here, while
+         * blocks keep referring back into the window */
+        extract_file f;
+        EXPECT_EQ_INT(write_frame_window(path, data, len, 1, 10), 0);
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+        static const uint64_t begins[] = {0, 1, 1023, 1024, 70001, 131072, 131073};
+        for (size_t i = 0; i < sizeof begins / sizeof *begins; i++) {
+            char *got = read_all(&f, begins[i], &got_len, err);
+            EXPECT_EQ_INT(got_len, len - begins[i]);
+            EXPECT(got_len == len - begins[i] && memcmp(got, data + begins[i], got_len) == 0);
+            free(got);
+        }
         extract_file_close(&f);
     }
     TEST_CASE("zstd: one frame of unknown size is read whole by one share") {
