@@ -237,7 +237,7 @@ static int reject_record(const csv_record *rec, size_t want, row_verdict *v) {
 
 int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch *b, row_verdict *v) {
     if (rec->status != CSV_RECORD_OK) return reject_record(rec, c->header_fields, v);
-    size_t bad = utf8_find_invalid(rec->raw, rec->raw_len);
+    size_t bad = rec->ascii ? rec->raw_len : utf8_find_invalid(rec->raw, rec->raw_len);
     if (bad != rec->raw_len)
         return reject(v, REJ_INVALID_UTF8, -1, NULL, 0, "invalid UTF-8 or NUL byte at offset %zu", bad);
     if (rec->nfields != c->header_fields) return reject_record(rec, c->header_fields, v);
