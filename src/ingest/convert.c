@@ -13,6 +13,19 @@
 #include "../base/number.h"
 #include "../base/utf8.h"
 
+/* The length of every ENUM value, so a row compares lengths first. */
+static int measure_values(row_converter *c) {
+    const schema_extract *ext = c->ext;
+    if (!(c->value_len = calloc(ext->ncolumns, sizeof *c->value_len))) return -1;
+    for (size_t col = 0; col < ext->ncolumns; col++) {
+        const schema_column *sc = &ext->columns[col];
+        if (sc->type != COL_ENUM) continue;
+        if (!(c->value_len[col] = malloc((sc->nvalues + 1) * sizeof **c->value_len))) return -1;
+        for (size_t i = 0; i < sc->nvalues; i++) c->value_len[col][i] = (uint32_t)strlen(sc->values[i]);
+    }
+    return 0;
+}
+
 int row_converter_init(row_converter *c, const schema_extract *ext,
                        const csv_record *header, const keyset *kato_codes,
                        char *err, size_t errlen) {
@@ -48,7 +61,7 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     for (size_t f = 0; f < header->nfields; f++)
         for (size_t col = 0; col < ext->ncolumns; col++)
             if (c->field_of_column[col] == (int)f) c->columns_by_field[n++] = (int)col;
-    return 0;
+    return measure_values(c) ? (snprintf(err, errlen, "out of memory"), -1) : 0;
 }
 
 void row_converter_unbound(const row_converter *c, const csv_record *header, char *out, size_t outlen) {
@@ -71,6 +84,9 @@ void row_converter_unbound(const row_converter *c, const csv_record *header, cha
 }
 
 void row_converter_free(row_converter *c) {
+    for (size_t col = 0; c->value_len && col < c->ext->ncolumns; col++) free(c->value_len[col]);
+    free(c->value_len);
+    c->value_len = NULL;
     free(c->field_of_column);
     free(c->columns_by_field);
     c->field_of_column = c->columns_by_field = NULL;
@@ -121,10 +137,10 @@ static int check_bounds(const schema_column *sc, int col, int64_t value, const c
     return 0;
 }
 
-static int convert_iin(int col, const char *s, size_t len, batch_column *bc, size_t row, row_verdict *v) {
-    iin_info info;
-    switch (iin_parse(s, len, &info)) {
-    case IIN_OK: bc->i64[row] = info.value; return 0;
+static int convert_iin(int col, const char *s, size_t len, batch_column *bc, size_t row,
+                       row_verdict *v, iin_info *info) {
+    switch (iin_parse(s, len, info)) {
+    case IIN_OK: bc->i64[row] = info->value; return 0;
     case IIN_BAD_CHECKSUM: return reject(v, REJ_IIN_CHECKSUM, col, s, len, "has a wrong check digit");
     case IIN_BAD_CENTURY: return reject(v, REJ_BAD_IIN, col, s, len, "has a century/sex digit outside 1..6");
     case IIN_BAD_DATE: return reject(v, REJ_BAD_IIN, col, s, len, "does not start with a real birth date");
@@ -146,25 +162,26 @@ static int convert_text(const schema_column *sc, int col, const char *s, size_t 
     return 0;
 }
 
-static int convert_enum(const schema_column *sc, int col, const char *s, size_t len,
-                        batch_column *bc, size_t row, row_verdict *v) {
+static int convert_enum(const schema_column *sc, const uint32_t *value_len, int col, const char *s,
+                        size_t len, batch_column *bc, size_t row, row_verdict *v) {
     for (size_t i = 0; i < sc->nvalues; i++)
-        if (strlen(sc->values[i]) == len && !memcmp(sc->values[i], s, len)) {
+        if (value_len[i] == len && !memcmp(sc->values[i], s, len)) {
             bc->u8[row] = (uint8_t)i;
             return 0;
         }
     return reject(v, REJ_BAD_ENUM, col, s, len, "is not one of the allowed values");
 }
 
-/* Converts one non-empty field of column col. 0 stored, 1 rejected. */
+/* Converts one non-empty field of column col. 0 stored, 1 rejected. An
+ * IIN's birth date and sex go to *iin for the row rules. */
 static int convert_field(const row_converter *c, int col, const char *s, size_t len,
-                         row_batch *b, size_t row, row_verdict *v) {
+                         row_batch *b, size_t row, row_verdict *v, iin_info *iin) {
     const schema_column *sc = &c->ext->columns[col];
     batch_column *bc = &b->cols[col];
     int64_t i64;
     int32_t i32;
     switch (sc->type) {
-    case COL_IIN: return convert_iin(col, s, len, bc, row, v);
+    case COL_IIN: return convert_iin(col, s, len, bc, row, v, iin);
     case COL_KATO:
     case COL_KATOCODE:
         if (read_9_digits(s, len, &i32)) return reject(v, REJ_BAD_KATO, col, s, len, "is not a 9-digit KATO code");
@@ -192,14 +209,17 @@ static int convert_field(const row_converter *c, int col, const char *s, size_t 
         if (check_bounds(sc, col, i64, s, len, v)) return 1;
         bc->i64[row] = i64;
         return 0;
-    case COL_ENUM: return convert_enum(sc, col, s, len, bc, row, v);
+    case COL_ENUM: return convert_enum(sc, c->value_len[col], col, s, len, bc, row, v);
     case COL_TEXT: return convert_text(sc, col, s, len, b, row, v);
     }
     return reject(v, REJ_BAD_TEXT, col, NULL, 0, "unsupported column type");
 }
 
-/* Row rules of the schema (date order, IIN agreement) on a converted row. */
-static int apply_checks(const row_converter *c, const row_batch *b, size_t row, row_verdict *v) {
+/* Row rules of the schema (date order, IIN agreement) on a converted row.
+ * *iin is what the row's last IIN field parsed to: reused when it is the
+ * checked column's value, decoded again otherwise. */
+static int apply_checks(const row_converter *c, const row_batch *b, size_t row, row_verdict *v,
+                        const iin_info *iin) {
     const schema_extract *ext = c->ext;
     for (size_t k = 0; k < ext->nchecks; k++) {
         const schema_check *ck = &ext->checks[k];
@@ -210,8 +230,9 @@ static int apply_checks(const row_converter *c, const row_batch *b, size_t row, 
                               ext->columns[ck->b].name, ext->columns[ck->a].name);
             continue;
         }
-        iin_info info;
-        iin_decode(b->cols[ck->a].i64[row], &info);
+        iin_info info = *iin;
+        if (info.value == BATCH_NULL_I64 || info.value != b->cols[ck->a].i64[row])
+            iin_decode(b->cols[ck->a].i64[row], &info);
         if (info.birth_date != b->cols[ck->b].i32[row])
             return reject(v, REJ_IIN_MISMATCH, ck->b, NULL, 0, "%s differs from the birth date in the IIN",
                           ext->columns[ck->b].name);
@@ -242,6 +263,7 @@ int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch
         return reject(v, REJ_INVALID_UTF8, -1, NULL, 0, "invalid UTF-8 or NUL byte at offset %zu", bad);
     if (rec->nfields != c->header_fields) return reject_record(rec, c->header_fields, v);
     size_t row = b->nrows, text_mark = b->text_used;
+    iin_info iin = {BATCH_NULL_I64, 0, 0}; /* no IIN parsed yet: never reused */
     for (size_t i = 0; i < c->ext->ncolumns; i++) {
         int col = c->columns_by_field[i];
         int f = c->field_of_column[col];
@@ -252,9 +274,9 @@ int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch
             failed = c->ext->columns[col].nullable ? (store_null(&b->cols[col], row), 0)
                      : reject(v, REJ_EMPTY_REQUIRED, col, NULL, 0, "empty value in a required column");
         } else {
-            failed = convert_field(c, col, s, len, b, row, v);
+            failed = convert_field(c, col, s, len, b, row, v, &iin);
         }
-        if (failed || (i + 1 == c->ext->ncolumns && apply_checks(c, b, row, v))) {
+        if (failed || (i + 1 == c->ext->ncolumns && apply_checks(c, b, row, v, &iin))) {
             b->text_used = text_mark;
             return 1;
         }

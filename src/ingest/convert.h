@@ -17,6 +17,8 @@ typedef struct {
     int *field_of_column;     /* header position of each schema column */
     int *columns_by_field;    /* schema columns ordered by header position */
     const keyset *kato_codes; /* codes a COL_KATO value must be in */
+    uint32_t **value_len;     /* per ENUM column: strlen of each value,
+                                 computed once (NULL for other columns) */
 } row_converter;
 
 typedef struct {
