@@ -16,6 +16,12 @@ int number_parse_int(const char *s, size_t len, int64_t *out);
  * integer digits) into tiyn. Returns 0 and sets *out, or -1. */
 int number_parse_money(const char *s, size_t len, int64_t *out);
 
+/* Reads exactly the 8 bytes at s as decimal digits, all eight at once
+ * (SWAR: one 64-bit load, a range test per byte and three multiplies).
+ * Returns 0 and sets *out (0..99999999), or -1 when any byte is not
+ * '0'..'9'. Cannot fail otherwise. */
+int number_parse_digits8(const char *s, uint32_t *out);
+
 /* Writes tiyn as tenge with exactly two decimals (`-12.05`) into out, which
  * must hold 32 bytes; returns the length. Cannot fail. */
 int number_format_money(int64_t tiyn, char out[32]);

@@ -112,14 +112,10 @@ static int reject(row_verdict *v, reject_reason reason, int column, const char *
 }
 
 static int read_9_digits(const char *s, size_t len, int32_t *out) {
-    if (len != 9) return -1;
-    int32_t v = 0;
-    for (size_t i = 0; i < 9; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9) return -1;
-        v = v * 10 + (int32_t)d;
-    }
-    *out = v;
+    unsigned first = (unsigned char)s[0] - '0';
+    uint32_t rest;
+    if (len != 9 || first > 9 || number_parse_digits8(s + 1, &rest)) return -1;
+    *out = (int32_t)(first * 100000000u + rest);
     return 0;
 }
 
