@@ -9,12 +9,10 @@
 int iin_check_digit(const int digits[11]) {
     static const int first[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
     static const int second[11] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2};
-    int sum = 0;
-    for (int i = 0; i < 11; i++) sum += digits[i] * first[i];
+    int sum = 0, again = 0;
+    for (int i = 0; i < 11; i++) sum += digits[i] * first[i], again += digits[i] * second[i];
     if (sum % 11 != 10) return sum % 11;
-    sum = 0;
-    for (int i = 0; i < 11; i++) sum += digits[i] * second[i];
-    return sum % 11 == 10 ? -1 : sum % 11;
+    return again % 11 == 10 ? -1 : again % 11;
 }
 
 iin_status iin_parse(const char *s, size_t len, iin_info *info) {

@@ -3,24 +3,6 @@
 #include "number.h"
 
 #include <stdio.h>
-#include <string.h>
-
-int number_parse_digits8(const char *s, uint32_t *out) {
-    const uint64_t high = 0xF0F0F0F0F0F0F0F0ull, zeros = 0x3030303030303030ull;
-    uint64_t v;
-    memcpy(&v, s, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    /* now s[0], the most significant digit, is the low byte */
-    /* every byte 0x30..0x3F, and still 0x3_ with 6 added: '0'..'9' */
-    if ((v & high) != zeros || ((v + 0x0606060606060606ull) & high) != zeros) return -1;
-    v -= zeros;
-    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;       /* pairs */
-    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;     /* quads */
-    *out = (uint32_t)(v * 10000 + (v >> 32));
-    return 0;
-}
 
 /* Reads 1..max_digits digits from s[0..len); returns how many, or -1. */
 static int read_uint(const char *s, size_t len, int max_digits, int64_t *out) {
@@ -38,10 +20,14 @@ static int read_uint(const char *s, size_t len, int max_digits, int64_t *out) {
 }
 
 int number_parse_int(const char *s, size_t len, int64_t *out) {
-    int negative = len > 0 && s[0] == '-';
-    int64_t v;
-    int n = read_uint(s + negative, len - (size_t)negative, 18, &v);
-    if (n < 0 || (size_t)n + (size_t)negative != len) return -1;
+    size_t negative = len > 0 && s[0] == '-', i = negative;
+    if (len - negative < 1 || len - negative > 18) return -1; /* all of it must be digits */
+    int64_t v = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9) return -1;
+        v = v * 10 + d;
+    }
     *out = negative ? -v : v;
     return 0;
 }

@@ -161,7 +161,7 @@ static int convert_text(const schema_column *sc, int col, const char *s, size_t 
 static int convert_enum(const schema_column *sc, const uint32_t *value_len, int col, const char *s,
                         size_t len, batch_column *bc, size_t row, row_verdict *v) {
     for (size_t i = 0; i < sc->nvalues; i++)
-        if (value_len[i] == len && !memcmp(sc->values[i], s, len)) {
+        if (value_len[i] == len && sc->values[i][0] == s[0] && !memcmp(sc->values[i], s, len)) {
             bc->u8[row] = (uint8_t)i;
             return 0;
         }

@@ -46,6 +46,12 @@ void suite_number(void) {
         EXPECT_EQ_INT(integer("+4", &v), -1);
         EXPECT_EQ_INT(integer("1234567890123456789", &v), -1); /* 19 digits */
         EXPECT_EQ_INT(integer("123456789012345678", &v), 0);
+        EXPECT_EQ_INT(integer("-123456789012345678", &v), 0);
+        EXPECT_EQ_INT(v, -123456789012345678LL);
+        EXPECT_EQ_INT(integer("-1234567890123456789", &v), -1);
+        const char *bad[] = {"-", "--1", "1-2", "12 ", "0x1", "-+1"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+            if (integer(bad[i], &v) != -1) test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
     }
     TEST_CASE("number: 8 digits at once agree with a digit loop for every byte at every place") {
         char s[9] = "31415926";
