@@ -43,8 +43,8 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     }
     c->header_fields = header->nfields;
     c->field_of_column = malloc(ext->ncolumns * sizeof *c->field_of_column);
-    c->columns_by_field = malloc(ext->ncolumns * sizeof *c->columns_by_field);
-    if (!c->field_of_column || !c->columns_by_field) return snprintf(err, errlen, "out of memory"), -1;
+    c->steps = malloc(ext->ncolumns * sizeof *c->steps);
+    if (!c->field_of_column || !c->steps) return snprintf(err, errlen, "out of memory"), -1;
     for (size_t col = 0; col < ext->ncolumns; col++) {
         const char *name = ext->columns[col].name;
         int found = -1;
@@ -60,7 +60,8 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     size_t n = 0;
     for (size_t f = 0; f < header->nfields; f++)
         for (size_t col = 0; col < ext->ncolumns; col++)
-            if (c->field_of_column[col] == (int)f) c->columns_by_field[n++] = (int)col;
+            if (c->field_of_column[col] == (int)f)
+                c->steps[n++] = (convert_step){(int)col, (int)f, ext->columns[col].type, ext->columns[col].nullable};
     return measure_values(c) ? (snprintf(err, errlen, "out of memory"), -1) : 0;
 }
 
@@ -88,8 +89,9 @@ void row_converter_free(row_converter *c) {
     free(c->value_len);
     c->value_len = NULL;
     free(c->field_of_column);
-    free(c->columns_by_field);
-    c->field_of_column = c->columns_by_field = NULL;
+    free(c->steps);
+    c->field_of_column = NULL;
+    c->steps = NULL;
 }
 
 /* Sets a verdict quoting the offending value (shortened). Returns 1. */
@@ -168,22 +170,23 @@ static int convert_enum(const schema_column *sc, const uint32_t *value_len, int 
     return reject(v, REJ_BAD_ENUM, col, s, len, "is not one of the allowed values");
 }
 
-/* Converts one non-empty field of column col. 0 stored, 1 rejected. An
- * IIN's birth date and sex go to *iin for the row rules. */
-static int convert_field(const row_converter *c, int col, const char *s, size_t len,
+/* Converts one non-empty field of a step's column. 0 stored, 1 rejected.
+ * An IIN's birth date and sex go to *iin for the row rules. */
+static int convert_field(const row_converter *c, const convert_step *st, const char *s, size_t len,
                          row_batch *b, size_t row, row_verdict *v, iin_info *iin) {
+    int col = st->col;
     const schema_column *sc = &c->ext->columns[col];
     batch_column *bc = &b->cols[col];
     int64_t i64;
     int32_t i32;
-    switch (sc->type) {
+    switch (st->type) {
     case COL_IIN: return convert_iin(col, s, len, bc, row, v, iin);
     case COL_KATO:
     case COL_KATOCODE:
         if (read_9_digits(s, len, &i32)) return reject(v, REJ_BAD_KATO, col, s, len, "is not a 9-digit KATO code");
-        if (sc->type == COL_KATO && !keyset_contains(c->kato_codes, i32))
+        if (st->type == COL_KATO && !keyset_contains(c->kato_codes, i32))
             return reject(v, REJ_UNKNOWN_KATO, col, s, len, "is not in the snapshot's kato");
-        if (sc->type == COL_KATO) bc->i32[row] = i32;
+        if (st->type == COL_KATO) bc->i32[row] = i32;
         else bc->i64[row] = i32;
         return 0;
     case COL_DATE:
@@ -260,19 +263,18 @@ int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch
     if (rec->nfields != c->header_fields) return reject_record(rec, c->header_fields, v);
     size_t row = b->nrows, text_mark = b->text_used;
     iin_info iin = {BATCH_NULL_I64, 0, 0}; /* no IIN parsed yet: never reused */
-    for (size_t i = 0; i < c->ext->ncolumns; i++) {
-        int col = c->columns_by_field[i];
-        int f = c->field_of_column[col];
-        const char *s = rec->field[f];
-        size_t len = rec->field_len[f];
+    size_t n = c->ext->ncolumns;
+    for (size_t i = 0; i < n; i++) {
+        const convert_step *st = &c->steps[i];
+        size_t len = rec->field_len[st->field];
         int failed;
         if (len == 0) {
-            failed = c->ext->columns[col].nullable ? (store_null(&b->cols[col], row), 0)
-                     : reject(v, REJ_EMPTY_REQUIRED, col, NULL, 0, "empty value in a required column");
+            failed = st->nullable ? (store_null(&b->cols[st->col], row), 0)
+                     : reject(v, REJ_EMPTY_REQUIRED, st->col, NULL, 0, "empty value in a required column");
         } else {
-            failed = convert_field(c, col, s, len, b, row, v, &iin);
+            failed = convert_field(c, st, rec->field[st->field], len, b, row, v, &iin);
         }
-        if (failed || (i + 1 == c->ext->ncolumns && apply_checks(c, b, row, v, &iin))) {
+        if (failed || (i + 1 == n && apply_checks(c, b, row, v, &iin))) {
             b->text_used = text_mark;
             return 1;
         }
