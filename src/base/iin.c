@@ -4,23 +4,24 @@
 #include "iin.h"
 
 #include "date.h"
+#include "number.h"
 
 int iin_check_digit(const int digits[11]) {
     static const int first[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
     static const int second[11] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2};
-    int sum = 0;
-    for (int i = 0; i < 11; i++) sum += digits[i] * first[i];
+    int sum = 0, again = 0;
+    for (int i = 0; i < 11; i++) sum += digits[i] * first[i], again += digits[i] * second[i];
     if (sum % 11 != 10) return sum % 11;
-    sum = 0;
-    for (int i = 0; i < 11; i++) sum += digits[i] * second[i];
-    return sum % 11 == 10 ? -1 : sum % 11;
+    return again % 11 == 10 ? -1 : again % 11;
 }
 
 iin_status iin_parse(const char *s, size_t len, iin_info *info) {
     int d[12];
-    int64_t value = 0;
-    if (len != 12) return IIN_BAD_FORMAT;
-    for (int i = 0; i < 12; i++) {
+    uint32_t head;
+    if (len != 12 || number_parse_digits8(s, &head)) return IIN_BAD_FORMAT;
+    int64_t value = head;
+    for (int i = 0; i < 8; i++) d[i] = s[i] - '0'; /* digits already */
+    for (int i = 8; i < 12; i++) {
         unsigned v = (unsigned char)s[i] - '0';
         if (v > 9) return IIN_BAD_FORMAT;
         d[i] = (int)v;

@@ -3,6 +3,38 @@
 
 #include <stdlib.h>
 
+#define KEYSET_EMPTY INT64_MIN
+
+static size_t slot_of(int64_t key, size_t mask) {
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
+    return (size_t)(h >> 32 ^ h) & mask;
+}
+
+/* Builds the hash index of a small sealed set; leaves none when out of
+ * memory (lookups then search the array). */
+static void build_index(keyset *s) {
+    free(s->index);
+    s->index = NULL;
+    s->empty_in_set = 0;
+    if (s->count == 0 || s->count > KEYSET_INDEX_MAX) return;
+    size_t slots = 16;
+    while (slots < 2 * s->count) slots *= 2;
+    int64_t *index = malloc(slots * sizeof *index);
+    if (!index) return;
+    for (size_t i = 0; i < slots; i++) index[i] = KEYSET_EMPTY;
+    for (size_t i = 0; i < s->count; i++) {
+        if (s->keys[i] == KEYSET_EMPTY) {
+            s->empty_in_set = 1;
+            continue;
+        }
+        size_t at = slot_of(s->keys[i], slots - 1);
+        while (index[at] != KEYSET_EMPTY) at = (at + 1) & (slots - 1);
+        index[at] = s->keys[i];
+    }
+    s->index = index;
+    s->index_mask = slots - 1;
+}
+
 static int compare_int64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -31,6 +63,8 @@ int keyset_add(keyset *s, int64_t key) {
     }
     s->keys[s->count++] = key;
     s->sorted = 0;
+    free(s->index); /* describes the sealed set only */
+    s->index = NULL;
     return 0;
 }
 
@@ -43,9 +77,17 @@ void keyset_seal(keyset *s) {
         if (n == 0 || s->keys[n - 1] != s->keys[i]) s->keys[n++] = s->keys[i];
     s->count = n;
     s->sorted = 1;
+    build_index(s);
 }
 
 int keyset_contains(const keyset *s, int64_t key) {
+    if (s->index) {
+        if (key == KEYSET_EMPTY) return s->empty_in_set;
+        for (size_t at = slot_of(key, s->index_mask);; at = (at + 1) & s->index_mask) {
+            if (s->index[at] == key) return 1;
+            if (s->index[at] == KEYSET_EMPTY) return 0;
+        }
+    }
     size_t lo = 0, hi = s->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -57,7 +99,9 @@ int keyset_contains(const keyset *s, int64_t key) {
 
 void keyset_free(keyset *s) {
     free(s->keys);
+    free(s->index);
     s->keys = NULL;
+    s->index = NULL;
     s->count = s->capacity = 0;
     s->sorted = 0;
 }

@@ -1,6 +1,9 @@
 /* keyset.h — a set of int64 keys (IINs, ids, KATO codes) as a sorted array:
  * built once, then only searched. Compact (8 bytes a key) and its contents
- * are independent of insertion order, which keeps results deterministic. */
+ * are independent of insertion order, which keeps results deterministic.
+ * A small set (KATO codes, looked up on every row of most extracts) also
+ * gets a hash index when sealed, so a lookup is O(1) rather than a binary
+ * search; a large one (IINs) stays at 8 bytes a key. */
 #ifndef ESEP_KEYSET_H
 #define ESEP_KEYSET_H
 
@@ -11,13 +14,21 @@ typedef struct {
     int64_t *keys;
     size_t count, capacity;
     int sorted;
+    int64_t *index;           /* open addressing, KEYSET_EMPTY = free slot;
+                                 NULL when the set is large or not sealed */
+    size_t index_mask;
+    int empty_in_set;         /* KEYSET_EMPTY is itself a key */
 } keyset;
+
+#define KEYSET_INDEX_MAX 65536 /* sets up to this many keys get an index */
 
 /* Appends a key (duplicates allowed until keyset_seal). 0, or -1 out of
  * memory. */
 int keyset_add(keyset *s, int64_t key);
 
-/* Sorts and removes duplicates; must precede keyset_contains. Cannot fail. */
+/* Sorts and removes duplicates, and indexes a small set; must precede
+ * keyset_contains. Cannot fail (without memory for the index, lookups
+ * stay binary searches). */
 void keyset_seal(keyset *s);
 
 /* True when key is in the sealed set. Cannot fail. */

@@ -20,10 +20,14 @@ static int read_uint(const char *s, size_t len, int max_digits, int64_t *out) {
 }
 
 int number_parse_int(const char *s, size_t len, int64_t *out) {
-    int negative = len > 0 && s[0] == '-';
-    int64_t v;
-    int n = read_uint(s + negative, len - (size_t)negative, 18, &v);
-    if (n < 0 || (size_t)n + (size_t)negative != len) return -1;
+    size_t negative = len > 0 && s[0] == '-', i = negative;
+    if (len - negative < 1 || len - negative > 18) return -1; /* all of it must be digits */
+    int64_t v = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9) return -1;
+        v = v * 10 + d;
+    }
     *out = negative ? -v : v;
     return 0;
 }

@@ -95,12 +95,13 @@ static void print_table(const schema_set *set, const snapshot_result *res, const
 /* Each rank's scan rate per extract, gathered to rank 0 (stderr). */
 static void print_stats(const cli_context *ctx, const schema_set *set, const snapshot_result *res) {
     for (size_t i = 0; i < set->count; i++) {
-        double mine[2] = {(double)res->extracts[i].bytes, res->extracts[i].seconds};
-        double *all = ctx->rank == 0 ? malloc(2 * sizeof *all * (size_t)ctx->nranks) : NULL;
-        MPI_Gather(mine, 2, MPI_DOUBLE, all, 2, MPI_DOUBLE, 0, ctx->comm);
+        const extract_summary *e = &res->extracts[i];
+        double mine[3] = {(double)e->bytes, e->seconds, e->cpu_seconds};
+        double *all = ctx->rank == 0 ? malloc(3 * sizeof *all * (size_t)ctx->nranks) : NULL;
+        MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, ctx->comm);
         for (int r = 0; all && r < ctx->nranks; r++)
-            fprintf(stderr, "stats: extract=%s rank=%d bytes=%.0f seconds=%.3f\n",
-                    set->extracts[i].name, r, all[2 * r], all[2 * r + 1]);
+            fprintf(stderr, "stats: extract=%s rank=%d bytes=%.0f seconds=%.3f cpu=%.3f\n",
+                    set->extracts[i].name, r, all[3 * r], all[3 * r + 1], all[3 * r + 2]);
         free(all);
     }
 }

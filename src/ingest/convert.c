@@ -13,6 +13,19 @@
 #include "../base/number.h"
 #include "../base/utf8.h"
 
+/* The length of every ENUM value, so a row compares lengths first. */
+static int measure_values(row_converter *c) {
+    const schema_extract *ext = c->ext;
+    if (!(c->value_len = calloc(ext->ncolumns, sizeof *c->value_len))) return -1;
+    for (size_t col = 0; col < ext->ncolumns; col++) {
+        const schema_column *sc = &ext->columns[col];
+        if (sc->type != COL_ENUM) continue;
+        if (!(c->value_len[col] = malloc((sc->nvalues + 1) * sizeof **c->value_len))) return -1;
+        for (size_t i = 0; i < sc->nvalues; i++) c->value_len[col][i] = (uint32_t)strlen(sc->values[i]);
+    }
+    return 0;
+}
+
 int row_converter_init(row_converter *c, const schema_extract *ext,
                        const csv_record *header, const keyset *kato_codes,
                        char *err, size_t errlen) {
@@ -30,8 +43,8 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     }
     c->header_fields = header->nfields;
     c->field_of_column = malloc(ext->ncolumns * sizeof *c->field_of_column);
-    c->columns_by_field = malloc(ext->ncolumns * sizeof *c->columns_by_field);
-    if (!c->field_of_column || !c->columns_by_field) return snprintf(err, errlen, "out of memory"), -1;
+    c->steps = malloc(ext->ncolumns * sizeof *c->steps);
+    if (!c->field_of_column || !c->steps) return snprintf(err, errlen, "out of memory"), -1;
     for (size_t col = 0; col < ext->ncolumns; col++) {
         const char *name = ext->columns[col].name;
         int found = -1;
@@ -47,8 +60,9 @@ int row_converter_init(row_converter *c, const schema_extract *ext,
     size_t n = 0;
     for (size_t f = 0; f < header->nfields; f++)
         for (size_t col = 0; col < ext->ncolumns; col++)
-            if (c->field_of_column[col] == (int)f) c->columns_by_field[n++] = (int)col;
-    return 0;
+            if (c->field_of_column[col] == (int)f)
+                c->steps[n++] = (convert_step){(int)col, (int)f, ext->columns[col].type, ext->columns[col].nullable};
+    return measure_values(c) ? (snprintf(err, errlen, "out of memory"), -1) : 0;
 }
 
 void row_converter_unbound(const row_converter *c, const csv_record *header, char *out, size_t outlen) {
@@ -71,9 +85,13 @@ void row_converter_unbound(const row_converter *c, const csv_record *header, cha
 }
 
 void row_converter_free(row_converter *c) {
+    for (size_t col = 0; c->value_len && col < c->ext->ncolumns; col++) free(c->value_len[col]);
+    free(c->value_len);
+    c->value_len = NULL;
     free(c->field_of_column);
-    free(c->columns_by_field);
-    c->field_of_column = c->columns_by_field = NULL;
+    free(c->steps);
+    c->field_of_column = NULL;
+    c->steps = NULL;
 }
 
 /* Sets a verdict quoting the offending value (shortened). Returns 1. */
@@ -96,14 +114,10 @@ static int reject(row_verdict *v, reject_reason reason, int column, const char *
 }
 
 static int read_9_digits(const char *s, size_t len, int32_t *out) {
-    if (len != 9) return -1;
-    int32_t v = 0;
-    for (size_t i = 0; i < 9; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9) return -1;
-        v = v * 10 + (int32_t)d;
-    }
-    *out = v;
+    unsigned first = (unsigned char)s[0] - '0';
+    uint32_t rest;
+    if (len != 9 || first > 9 || number_parse_digits8(s + 1, &rest)) return -1;
+    *out = (int32_t)(first * 100000000u + rest);
     return 0;
 }
 
@@ -121,10 +135,10 @@ static int check_bounds(const schema_column *sc, int col, int64_t value, const c
     return 0;
 }
 
-static int convert_iin(int col, const char *s, size_t len, batch_column *bc, size_t row, row_verdict *v) {
-    iin_info info;
-    switch (iin_parse(s, len, &info)) {
-    case IIN_OK: bc->i64[row] = info.value; return 0;
+static int convert_iin(int col, const char *s, size_t len, batch_column *bc, size_t row,
+                       row_verdict *v, iin_info *info) {
+    switch (iin_parse(s, len, info)) {
+    case IIN_OK: bc->i64[row] = info->value; return 0;
     case IIN_BAD_CHECKSUM: return reject(v, REJ_IIN_CHECKSUM, col, s, len, "has a wrong check digit");
     case IIN_BAD_CENTURY: return reject(v, REJ_BAD_IIN, col, s, len, "has a century/sex digit outside 1..6");
     case IIN_BAD_DATE: return reject(v, REJ_BAD_IIN, col, s, len, "does not start with a real birth date");
@@ -146,31 +160,33 @@ static int convert_text(const schema_column *sc, int col, const char *s, size_t 
     return 0;
 }
 
-static int convert_enum(const schema_column *sc, int col, const char *s, size_t len,
-                        batch_column *bc, size_t row, row_verdict *v) {
+static int convert_enum(const schema_column *sc, const uint32_t *value_len, int col, const char *s,
+                        size_t len, batch_column *bc, size_t row, row_verdict *v) {
     for (size_t i = 0; i < sc->nvalues; i++)
-        if (strlen(sc->values[i]) == len && !memcmp(sc->values[i], s, len)) {
+        if (value_len[i] == len && sc->values[i][0] == s[0] && !memcmp(sc->values[i], s, len)) {
             bc->u8[row] = (uint8_t)i;
             return 0;
         }
     return reject(v, REJ_BAD_ENUM, col, s, len, "is not one of the allowed values");
 }
 
-/* Converts one non-empty field of column col. 0 stored, 1 rejected. */
-static int convert_field(const row_converter *c, int col, const char *s, size_t len,
-                         row_batch *b, size_t row, row_verdict *v) {
+/* Converts one non-empty field of a step's column. 0 stored, 1 rejected.
+ * An IIN's birth date and sex go to *iin for the row rules. */
+static int convert_field(const row_converter *c, const convert_step *st, const char *s, size_t len,
+                         row_batch *b, size_t row, row_verdict *v, iin_info *iin) {
+    int col = st->col;
     const schema_column *sc = &c->ext->columns[col];
     batch_column *bc = &b->cols[col];
     int64_t i64;
     int32_t i32;
-    switch (sc->type) {
-    case COL_IIN: return convert_iin(col, s, len, bc, row, v);
+    switch (st->type) {
+    case COL_IIN: return convert_iin(col, s, len, bc, row, v, iin);
     case COL_KATO:
     case COL_KATOCODE:
         if (read_9_digits(s, len, &i32)) return reject(v, REJ_BAD_KATO, col, s, len, "is not a 9-digit KATO code");
-        if (sc->type == COL_KATO && !keyset_contains(c->kato_codes, i32))
+        if (st->type == COL_KATO && !keyset_contains(c->kato_codes, i32))
             return reject(v, REJ_UNKNOWN_KATO, col, s, len, "is not in the snapshot's kato");
-        if (sc->type == COL_KATO) bc->i32[row] = i32;
+        if (st->type == COL_KATO) bc->i32[row] = i32;
         else bc->i64[row] = i32;
         return 0;
     case COL_DATE:
@@ -192,14 +208,17 @@ static int convert_field(const row_converter *c, int col, const char *s, size_t 
         if (check_bounds(sc, col, i64, s, len, v)) return 1;
         bc->i64[row] = i64;
         return 0;
-    case COL_ENUM: return convert_enum(sc, col, s, len, bc, row, v);
+    case COL_ENUM: return convert_enum(sc, c->value_len[col], col, s, len, bc, row, v);
     case COL_TEXT: return convert_text(sc, col, s, len, b, row, v);
     }
     return reject(v, REJ_BAD_TEXT, col, NULL, 0, "unsupported column type");
 }
 
-/* Row rules of the schema (date order, IIN agreement) on a converted row. */
-static int apply_checks(const row_converter *c, const row_batch *b, size_t row, row_verdict *v) {
+/* Row rules of the schema (date order, IIN agreement) on a converted row.
+ * *iin is what the row's last IIN field parsed to: reused when it is the
+ * checked column's value, decoded again otherwise. */
+static int apply_checks(const row_converter *c, const row_batch *b, size_t row, row_verdict *v,
+                        const iin_info *iin) {
     const schema_extract *ext = c->ext;
     for (size_t k = 0; k < ext->nchecks; k++) {
         const schema_check *ck = &ext->checks[k];
@@ -210,8 +229,9 @@ static int apply_checks(const row_converter *c, const row_batch *b, size_t row, 
                               ext->columns[ck->b].name, ext->columns[ck->a].name);
             continue;
         }
-        iin_info info;
-        iin_decode(b->cols[ck->a].i64[row], &info);
+        iin_info info = *iin;
+        if (info.value == BATCH_NULL_I64 || info.value != b->cols[ck->a].i64[row])
+            iin_decode(b->cols[ck->a].i64[row], &info);
         if (info.birth_date != b->cols[ck->b].i32[row])
             return reject(v, REJ_IIN_MISMATCH, ck->b, NULL, 0, "%s differs from the birth date in the IIN",
                           ext->columns[ck->b].name);
@@ -237,24 +257,24 @@ static int reject_record(const csv_record *rec, size_t want, row_verdict *v) {
 
 int row_converter_apply(const row_converter *c, const csv_record *rec, row_batch *b, row_verdict *v) {
     if (rec->status != CSV_RECORD_OK) return reject_record(rec, c->header_fields, v);
-    size_t bad = utf8_find_invalid(rec->raw, rec->raw_len);
+    size_t bad = rec->ascii ? rec->raw_len : utf8_find_invalid(rec->raw, rec->raw_len);
     if (bad != rec->raw_len)
         return reject(v, REJ_INVALID_UTF8, -1, NULL, 0, "invalid UTF-8 or NUL byte at offset %zu", bad);
     if (rec->nfields != c->header_fields) return reject_record(rec, c->header_fields, v);
     size_t row = b->nrows, text_mark = b->text_used;
-    for (size_t i = 0; i < c->ext->ncolumns; i++) {
-        int col = c->columns_by_field[i];
-        int f = c->field_of_column[col];
-        const char *s = rec->field[f];
-        size_t len = rec->field_len[f];
+    iin_info iin = {BATCH_NULL_I64, 0, 0}; /* no IIN parsed yet: never reused */
+    size_t n = c->ext->ncolumns;
+    for (size_t i = 0; i < n; i++) {
+        const convert_step *st = &c->steps[i];
+        size_t len = rec->field_len[st->field];
         int failed;
         if (len == 0) {
-            failed = c->ext->columns[col].nullable ? (store_null(&b->cols[col], row), 0)
-                     : reject(v, REJ_EMPTY_REQUIRED, col, NULL, 0, "empty value in a required column");
+            failed = st->nullable ? (store_null(&b->cols[st->col], row), 0)
+                     : reject(v, REJ_EMPTY_REQUIRED, st->col, NULL, 0, "empty value in a required column");
         } else {
-            failed = convert_field(c, col, s, len, b, row, v);
+            failed = convert_field(c, st, rec->field[st->field], len, b, row, v, &iin);
         }
-        if (failed || (i + 1 == c->ext->ncolumns && apply_checks(c, b, row, v))) {
+        if (failed || (i + 1 == n && apply_checks(c, b, row, v, &iin))) {
             b->text_used = text_mark;
             return 1;
         }

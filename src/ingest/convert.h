@@ -11,12 +11,23 @@
 #include "csv_scanner.h"
 #include "reasons.h"
 
+/* One column's conversion, in header order: what a row needs of the
+ * schema, packed so the per-field loop touches one small array. */
+typedef struct {
+    int col;                  /* schema column index */
+    int field;                /* header position */
+    column_type type;
+    int nullable;
+} convert_step;
+
 typedef struct {
     const schema_extract *ext;
     size_t header_fields;     /* fields every record must have */
     int *field_of_column;     /* header position of each schema column */
-    int *columns_by_field;    /* schema columns ordered by header position */
+    convert_step *steps;      /* the schema columns ordered by header position */
     const keyset *kato_codes; /* codes a COL_KATO value must be in */
+    uint32_t **value_len;     /* per ENUM column: strlen of each value,
+                                 computed once (NULL for other columns) */
 } row_converter;
 
 typedef struct {

@@ -1,7 +1,14 @@
-/* csv_scanner.c — see csv_scanner.h. The common record (no quote) is found
- * with two memchr calls and split with memchr on `;`: glibc's vectorised
- * memchr does the byte work, and no byte is copied. Quoted records take a
- * byte-wise path that unescapes `""` into a scratch buffer. */
+/* csv_scanner.c — see csv_scanner.h. The common record (no quote, its
+ * line end already in the buffer) is found and split in one pass over
+ * 32-byte blocks: each block gives a bit mask of its `;`, `\n` and `"`
+ * bytes (and one of its bytes that are not plain ASCII), and the record's
+ * fields fall out of the set bits in order. No byte is copied, and a record
+ * seen to be plain ASCII needs no UTF-8 check later. SSE2 (the x86-64
+ * baseline) computes the masks; a portable loop computes the same masks
+ * elsewhere and is tested against it. Any other record — a quote, a line
+ * end beyond the buffer — falls back to the general path, which tracks
+ * quote parity byte by byte and unescapes `""` into a scratch buffer, so
+ * the rules live in one place. */
 #include "csv_scanner.h"
 
 #include <stdio.h>
@@ -10,6 +17,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+
+#define BLOCK 32              /* bytes per mask */
+#define BUF_PAD BLOCK         /* readable bytes after the buffer: the last
+                                 block may start at its last byte */
 
 struct csv_scanner {
     byte_source *src;
@@ -22,6 +33,7 @@ struct csv_scanner {
     size_t lead;              /* BOM bytes before the first record: they
                                  belong to it when deciding its share */
     int64_t line;             /* line number of buf[pos] */
+    int portable;             /* block masks by the portable loop */
     char *scratch;            /* unescaped quoted fields */
     char *long_raw;           /* kept prefix of an over-long record */
     char error[256];
@@ -35,15 +47,21 @@ csv_scanner *csv_scanner_new(byte_source *src, size_t buffer_size, csv_start sta
     s->cap = buffer_size;
     s->start = start;
     s->line = start.first_line;
-    s->buf = malloc(buffer_size);
+    s->buf = malloc(buffer_size + BUF_PAD);
     s->scratch = malloc(CSV_MAX_RECORD + 1);
     s->long_raw = malloc(CSV_RAW_KEEP);
     if (!s->buf || !s->scratch || !s->long_raw) {
         csv_scanner_free(s);
         return NULL;
     }
+    memset(s->buf + buffer_size, 0, BUF_PAD); /* masked off, but defined */
+#ifndef __SSE2__
+    s->portable = 1;
+#endif
     return s;
 }
+
+void csv_scanner_use_portable(csv_scanner *s) { s->portable = 1; }
 
 void csv_scanner_free(csv_scanner *s) {
     if (!s) return;
@@ -186,6 +204,92 @@ static void split_quoted(csv_record *rec, const char *p, size_t len, char *scrat
     }
 }
 
+/* Bit i of each mask is about byte i of a block. */
+typedef struct {
+    uint32_t structural;      /* `;`, `\n` or `"` */
+    uint32_t special;         /* not plain ASCII: >= 0x80, or NUL */
+} block_masks;
+
+static inline block_masks masks_portable(const uint8_t *p) {
+    block_masks m = {0, 0};
+    for (unsigned i = 0; i < BLOCK; i++) {
+        uint8_t c = p[i];
+        m.structural |= (uint32_t)(c == ';' || c == '\n' || c == '"') << i;
+        m.special |= (uint32_t)(c >= 0x80 || c == 0) << i;
+    }
+    return m;
+}
+
+#ifdef __SSE2__
+static inline uint32_t structural16(__m128i v) {
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(';')),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    return (uint32_t)_mm_movemask_epi8(hit);
+}
+
+static inline uint32_t special16(__m128i v) {
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+}
+
+static inline block_masks masks_sse2(const uint8_t *p) {
+    __m128i lo = _mm_loadu_si128((const __m128i *)p), hi = _mm_loadu_si128((const __m128i *)(p + 16));
+    block_masks m = {structural16(lo) | structural16(hi) << 16, special16(lo) | special16(hi) << 16};
+    return m;
+}
+#define MASKS(p, portable) ((portable) ? masks_portable(p) : masks_sse2(p))
+#else
+#define MASKS(p, portable) ((void)(portable), masks_portable(p))
+#endif
+
+/* The record at pos when it holds no quote and its `\n` is in the buffer:
+ * sets *rec_end (index of the `\n`), splits it into rec's fields as
+ * split_plain would and notes whether it is plain ASCII. Returns 0 without
+ * consuming anything otherwise (the general path takes the record). */
+static inline int scan_plain(const csv_scanner *s, csv_record *rec, size_t *rec_end, int portable) {
+    const uint8_t *base = s->buf + s->pos, *end = s->buf + s->end, *start = base;
+    size_t nsemi = 0;
+    uint32_t special = 0;
+    for (const uint8_t *block = base; block < end; block += BLOCK) {
+        block_masks m = MASKS(block, portable);
+        size_t avail = (size_t)(end - block);
+        if (avail < BLOCK) {
+            uint32_t keep = (1u << avail) - 1;
+            m.structural &= keep;
+            m.special &= keep;
+        }
+        for (uint32_t bits = m.structural; bits; bits &= bits - 1) {
+            unsigned i = (unsigned)__builtin_ctz(bits);
+            const uint8_t *at = block + i;
+            if (*at == '"') return 0;
+            if (*at == ';') {
+                if (nsemi < CSV_MAX_FIELDS) {
+                    rec->field[nsemi] = (const char *)start;
+                    rec->field_len[nsemi] = (uint32_t)(at - start);
+                }
+                nsemi++;
+                start = at + 1;
+                continue;
+            }
+            size_t len = (size_t)(at - base); /* the `\n` */
+            if (len > 0 && base[len - 1] == '\r') len--;
+            rec->ascii = !(special | (m.special & ((1u << i) - 1)));
+            *rec_end = s->pos + (size_t)(at - base);
+            if (nsemi >= CSV_MAX_FIELDS) {
+                rec->status = CSV_RECORD_TOO_MANY_FIELDS;
+                rec->nfields = CSV_MAX_FIELDS;
+            } else {
+                rec->field[nsemi] = (const char *)start;
+                rec->field_len[nsemi] = (uint32_t)(base + len - start);
+                rec->nfields = nsemi + 1;
+            }
+            return 1;
+        }
+        special |= m.special;
+    }
+    return 0;
+}
+
 /* Finds the end of the record at pos, refilling as needed. Sets *rec_end
  * (index of its `\n`, or end at EOF) and *inner_lines. Returns 1, or 2
  * when the record is over-long (then the record has been consumed), or -1.
@@ -248,6 +352,22 @@ int csv_scanner_next_record(csv_scanner *s, csv_record *rec) {
         if (past_share_end(s)) return 0;
     }
     size_t rec_end;
+    rec->status = CSV_RECORD_OK;
+    if (s->portable ? scan_plain(s, rec, &rec_end, 1) : scan_plain(s, rec, &rec_end, 0)) {
+        size_t len = rec_end - s->pos;
+        s->lead = 0;
+        rec->line = s->line++;
+        rec->raw = (const char *)s->buf + s->pos;
+        rec->raw_len = len > 0 && rec->raw[len - 1] == '\r' ? len - 1 : len;
+        if (rec->raw_len > CSV_MAX_RECORD) {
+            rec->status = CSV_RECORD_TOO_LONG;
+            rec->raw_len = CSV_RAW_KEEP;
+            rec->nfields = 0;
+        }
+        s->pos = rec_end + 1;
+        return 1;
+    }
+    rec->ascii = 0;
     int64_t inner_lines;
     int has_quote;
     int found = find_record_end(s, &rec_end, &inner_lines, &has_quote);
@@ -282,44 +402,43 @@ int csv_scanner_next_record(csv_scanner *s, csv_record *rec) {
     return 1;
 }
 
-#ifdef __SSE2__
-/* The 16 byte counters of acc summed. */
-static uint64_t sum_byte_counters(__m128i acc) {
-    __m128i s = _mm_sad_epu8(acc, _mm_setzero_si128());
-    return (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
-}
-
-/* Counts newlines and quotes of data[0..len) 16 bytes at a time, in byte
- * counters flushed every 255 blocks before they can wrap; returns the
- * bytes counted (a multiple of 16). A rank whose share starts inside a
- * single frame passes every byte before it through here, so this runs at
- * memory speed rather than one memchr call per line. */
-static size_t count_blocks(const uint8_t *data, size_t len, uint64_t *newlines, uint64_t *quotes) {
-    const __m128i nl = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"');
-    size_t i = 0;
-    while (i + 16 <= len) {
-        __m128i n_acc = _mm_setzero_si128(), q_acc = _mm_setzero_si128();
-        size_t stop = len - i > 16 * 255 ? i + 16 * 255 : len;
-        for (; i + 16 <= stop; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
-            n_acc = _mm_sub_epi8(n_acc, _mm_cmpeq_epi8(v, nl)); /* a match is -1 */
-            q_acc = _mm_sub_epi8(q_acc, _mm_cmpeq_epi8(v, quote));
-        }
-        *newlines += sum_byte_counters(n_acc);
-        *quotes += sum_byte_counters(q_acc);
+void csv_block_stats_add_portable(csv_block_stats *st, const uint8_t *data, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        st->newlines += data[i] == '\n';
+        st->quotes += data[i] == '"';
     }
-    return i;
-}
-#else
-static size_t count_blocks(const uint8_t *data, size_t len, uint64_t *newlines, uint64_t *quotes) {
-    (void)data, (void)len, (void)newlines, (void)quotes;
-    return 0;
-}
-#endif
-
-void csv_block_stats_add(csv_block_stats *st, const uint8_t *data, size_t len) {
-    size_t i = count_blocks(data, len, &st->newlines, &st->quotes);
-    for (; i < len; i++) st->newlines += data[i] == '\n', st->quotes += data[i] == '"';
     if (len > 0) st->last_byte = data[len - 1];
     st->bytes += len;
 }
+
+#ifdef __SSE2__
+/* Counts in byte lanes (a match subtracts -1), summed into 64-bit lanes
+ * by _mm_sad_epu8 before any lane can pass 255. */
+void csv_block_stats_add(csv_block_stats *st, const uint8_t *data, size_t len) {
+    size_t i = 0;
+    __m128i nl = _mm_set1_epi8('\n'), q = _mm_set1_epi8('"'), zero = _mm_setzero_si128();
+    __m128i sum_nl = zero, sum_q = zero;
+    while (len - i >= 16) {
+        __m128i acc_nl = zero, acc_q = zero;
+        for (size_t k = 0; k < 255 && len - i >= 16; k++, i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(data + i));
+            acc_nl = _mm_sub_epi8(acc_nl, _mm_cmpeq_epi8(v, nl));
+            acc_q = _mm_sub_epi8(acc_q, _mm_cmpeq_epi8(v, q));
+        }
+        sum_nl = _mm_add_epi64(sum_nl, _mm_sad_epu8(acc_nl, zero));
+        sum_q = _mm_add_epi64(sum_q, _mm_sad_epu8(acc_q, zero));
+    }
+    uint64_t lanes[2];
+    _mm_storeu_si128((__m128i *)lanes, sum_nl);
+    st->newlines += lanes[0] + lanes[1];
+    _mm_storeu_si128((__m128i *)lanes, sum_q);
+    st->quotes += lanes[0] + lanes[1];
+    st->bytes += i;
+    csv_block_stats_add_portable(st, data + i, len - i);
+    if (len > 0) st->last_byte = data[len - 1];
+}
+#else
+void csv_block_stats_add(csv_block_stats *st, const uint8_t *data, size_t len) {
+    csv_block_stats_add_portable(st, data, len);
+}
+#endif

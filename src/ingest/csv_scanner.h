@@ -37,6 +37,8 @@ typedef struct {
     csv_record_status status;
     const char *raw;          /* the record without its line end */
     size_t raw_len;
+    int ascii;                /* 1: raw is known to be ASCII without NUL
+                                 (so valid UTF-8); 0: not known */
     size_t nfields;           /* valid when status is OK */
     const char *field[CSV_MAX_FIELDS];
     uint32_t field_len[CSV_MAX_FIELDS];
@@ -58,6 +60,12 @@ csv_scanner *csv_scanner_new(byte_source *src, size_t buffer_size, csv_start sta
 
 void csv_scanner_free(csv_scanner *s);
 
+/* Makes s find records with the portable block scan (plain C) instead of
+ * SSE2, where SSE2 is compiled in: both give the same records, and this
+ * lets tests hold one to the other. Without SSE2 the portable scan is the
+ * only one. Cannot fail. */
+void csv_scanner_use_portable(csv_scanner *s);
+
 /* Reads the next record that begins inside the source's share. Returns 1
  * with *rec filled (its pointers valid until the next call), 0 when no
  * further record begins in the share, or -1 on a read error (message from
@@ -75,7 +83,12 @@ typedef struct {
     int last_byte;            /* -1 when bytes == 0 */
 } csv_block_stats;
 
-/* Adds the statistics of data[0..len) to *st. Cannot fail. */
+/* Adds the statistics of data[0..len) to *st (SSE2 where compiled in).
+ * Cannot fail. */
 void csv_block_stats_add(csv_block_stats *st, const uint8_t *data, size_t len);
+
+/* The same, byte by byte: the reference the SSE2 count is tested against.
+ * Cannot fail. */
+void csv_block_stats_add_portable(csv_block_stats *st, const uint8_t *data, size_t len);
 
 #endif

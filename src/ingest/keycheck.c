@@ -62,25 +62,38 @@ void verdict_list_finish(verdict_list *l) {
     l->n = n;
 }
 
+/* The sort digit of an entry: byte `shift/8` of its key or line, the sign
+ * bit flipped so the bytes order like the values. */
+static unsigned digit(const owned_entry *e, int key_field, int shift) {
+    uint64_t v = (uint64_t)(key_field ? e->key : e->line) ^ (1ull << 63);
+    return (unsigned)(v >> shift) & 0xFF;
+}
+
 /* Sorts stably by key (key_field) or by line: one LSD pass per byte that
- * varies, the sign bit flipped so the bytes order like the values. */
-static void radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_field) {
-    for (int shift = 0; shift < 64; shift += 8) {
-        size_t count[257] = {0};
-        for (size_t i = 0; i < n; i++) {
-            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
-            count[((v >> shift) & 0xFF) + 1]++;
-        }
+ * varies. The eight histograms come from one read of the entries, and the
+ * passes alternate between a and tmp; returns where the result is. */
+static owned_entry *radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_field) {
+    static const int shifts = 8;
+    size_t (*count)[256] = calloc((size_t)shifts, sizeof *count);
+    if (!count) return NULL;
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < shifts; d++) count[d][digit(&a[i], key_field, 8 * d)]++;
+    for (int d = 0; d < shifts; d++) {
+        size_t *c = count[d], sum = 0;
         int constant = 0;
-        for (int b = 1; b <= 256; b++) constant |= count[b] == n;
+        for (int b = 0; b < 256; b++) constant |= c[b] == n;
         if (constant) continue;
-        for (int b = 1; b <= 256; b++) count[b] += count[b - 1];
-        for (size_t i = 0; i < n; i++) {
-            uint64_t v = (uint64_t)(key_field ? a[i].key : a[i].line) ^ (1ull << 63);
-            tmp[count[(v >> shift) & 0xFF]++] = a[i];
+        for (int b = 0; b < 256; b++) {
+            size_t here = c[b];
+            c[b] = sum;
+            sum += here;
         }
-        memcpy(a, tmp, n * sizeof *a);
+        for (size_t i = 0; i < n; i++) tmp[c[digit(&a[i], key_field, 8 * d)]++] = a[i];
+        owned_entry *t = a;
+        a = tmp, tmp = t;
     }
+    free(count);
+    return a;
 }
 
 /* Orders by (key, line). Entries usually arrive in line order already (a
@@ -89,14 +102,15 @@ static void radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_f
  * memory. */
 static int sort_owned(owned_entry *a, size_t n) {
     if (n < 2) return 0;
-    owned_entry *tmp = malloc(n * sizeof *tmp);
+    owned_entry *tmp = malloc(n * sizeof *tmp), *v = a;
     if (!tmp) return -1;
     size_t i = 1;
     while (i < n && a[i - 1].line <= a[i].line) i++;
-    if (i < n) radix_by_field(a, tmp, n, 0);
-    radix_by_field(a, tmp, n, 1);
+    if (i < n) v = radix_by_field(v, v == a ? tmp : a, n, 0);
+    if (v) v = radix_by_field(v, v == a ? tmp : a, n, 1);
+    if (v && v != a) memcpy(a, v, n * sizeof *a);
     free(tmp);
-    return 0;
+    return v ? 0 : -1;
 }
 
 /* The rank whose rows include line: lines of a split extract rise with
@@ -117,6 +131,12 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
     if (!replicated) MPI_Comm_size(comm, &nranks);
     int local = replicated || nranks == 1;
     *first = NULL;
+    if (local && !replicated) { /* every key is ours: the entries are the set */
+        *got = entries->v;
+        *ngot = entries->n;
+        memset(entries, 0, sizeof *entries);
+        return 0;
+    }
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof(owned_entry)) != 0;
     int64_t mine = INT64_MAX;
@@ -125,8 +145,7 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
         failed = shuffle_push(&sh, key_owner(entries->v[i].key, nranks), &entries->v[i]) != 0;
     }
     void *recv = NULL;
-    if (local) { /* the "received" set is simply our own pushes */
-        if (!replicated) key_entries_free(entries);
+    if (local) { /* replicated: a copy of our own pushes, the entries stay */
         *got = failed ? NULL : (owned_entry *)sh.buf[0];
         *ngot = failed ? 0 : sh.len[0] / sizeof(owned_entry);
         if (!failed) sh.buf[0] = NULL;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../base/progress.h"
 #include "../dist/agree.h"
@@ -84,11 +85,12 @@ static int read_header(read_state *st) {
 }
 
 /* Decompressing and counting a byte costs about this fraction of parsing
- * and validating it (measured with `make bench` on generated snapshots:
- * zstd -3 decompresses at about 1 GB/s per core, the scan of a row costs
- * several times more). Only the balance between ranks depends on it,
- * never a result. */
-#define SPLIT_SKIP_COST 0.2
+ * and validating it. Only the balance between ranks depends on it, never
+ * a result. 0.2 was measured with `make bench` when parsing cost more;
+ * after the block scan (2026-12-02, 2 M persons, -np 2) rank 1 spent 5–15 %
+ * more scan CPU seconds than rank 0 on persons and social_payments, which
+ * the cost model below fits with 0.35. */
+#define SPLIT_SKIP_COST 0.35
 
 /* Where share k of n begins in a split frame of size bytes. Rank r costs
  * skip·c[r] + (1 + skip)·(c[r+1] − c[r]) (it decompresses everything up
@@ -394,6 +396,13 @@ static int prepare(read_state *st) {
     return plan_start(st);
 }
 
+/* CPU seconds of the calling thread (0 when the clock is missing). */
+static double thread_cpu_now(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) return 0.0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 int extract_read(const extract_read_args *a, extract_summary *sum) {
     read_state st;
     memset(&st, 0, sizeof st);
@@ -406,13 +415,14 @@ int extract_read(const extract_read_args *a, extract_summary *sum) {
     memset(&counts, 0, sizeof counts);
     int status = prepare(&st);
     if (status == ST_OK) {
-        double t0 = progress_now();
+        double t0 = progress_now(), cpu0 = thread_cpu_now();
         progress bar; /* of every rank's share; the re-scan for late verdicts is not shown */
         progress_start(&bar, st.ext->name, a->show_progress, a->comm);
         int scanned = scan_share(&st, NULL, &counts, &bar);
         progress_finish(&bar, owns_rejects(&st) ? counts.read : 0); /* replicated: rank 0's rows only */
         status = agree(&st, scanned);
         sum->seconds = progress_now() - t0;
+        sum->cpu_seconds = thread_cpu_now() - cpu0;
         sum->bytes = counts.bytes;
     }
     if (status == ST_OK) status = agree(&st, settle_keys(&st));

@@ -28,6 +28,9 @@ typedef struct {
                                  ", "-separated (empty: none); ignored */
     uint64_t bytes;           /* this rank: decompressed bytes scanned */
     double seconds;           /* this rank: time of its scan */
+    double cpu_seconds;       /* this rank: CPU time of its scan (its
+                                 thread's clock: what the scan costs,
+                                 whatever else shares the cores) */
 } extract_summary;
 
 /* Receives each batch of provisionally accepted rows (in line order within

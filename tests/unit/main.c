@@ -11,6 +11,7 @@ void suite_date(void);
 void suite_number(void);
 void suite_pattern(void);
 void suite_csv_scanner(void);
+void suite_csv_blocks(void);
 void suite_source(void);
 void suite_schema(void);
 void suite_convert(void);
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     suite_number();
     suite_pattern();
     suite_csv_scanner();
+    suite_csv_blocks();
     suite_source();
     suite_schema();
     suite_convert();

@@ -45,4 +45,31 @@ void suite_keyset(void) {
         EXPECT(memcmp(v, w, n * sizeof *v) == 0);
         free(v), free(w);
     }
+    TEST_CASE("keyset: hashed and searched lookups agree with bsearch of the keys") {
+        const size_t sizes[] = {1, 7, 6372, KEYSET_INDEX_MAX, KEYSET_INDEX_MAX + 1};
+        uint64_t s = 0x2545F4914F6CDD1DULL;
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            keyset a = {0};
+            for (size_t i = 0; i < sizes[k]; i++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                keyset_add(&a, 100000000 + (int64_t)(s % 900000000)); /* KATO-like */
+            }
+            keyset_seal(&a);
+            EXPECT((a.index != NULL) == (a.count <= KEYSET_INDEX_MAX));
+            for (size_t i = 0; i < 200000; i++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                int64_t probe = i % 2 ? a.keys[s % a.count] : 100000000 + (int64_t)(s % 900000000);
+                int want = bsearch(&probe, a.keys, a.count, sizeof *a.keys, cmp64) != NULL;
+                if (keyset_contains(&a, probe) != want) {
+                    test_fail(__FILE__, __LINE__, "size %zu: key %lld", sizes[k], (long long)probe);
+                    break;
+                }
+            }
+            EXPECT_EQ_INT(keyset_add(&a, 5), 0); /* an added key drops the index until sealed */
+            EXPECT(a.index == NULL);
+            keyset_seal(&a);
+            EXPECT(keyset_contains(&a, 5));
+            keyset_free(&a);
+        }
+    }
 }

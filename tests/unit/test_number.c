@@ -46,5 +46,35 @@ void suite_number(void) {
         EXPECT_EQ_INT(integer("+4", &v), -1);
         EXPECT_EQ_INT(integer("1234567890123456789", &v), -1); /* 19 digits */
         EXPECT_EQ_INT(integer("123456789012345678", &v), 0);
+        EXPECT_EQ_INT(integer("-123456789012345678", &v), 0);
+        EXPECT_EQ_INT(v, -123456789012345678LL);
+        EXPECT_EQ_INT(integer("-1234567890123456789", &v), -1);
+        const char *bad[] = {"-", "--1", "1-2", "12 ", "0x1", "-+1"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+            if (integer(bad[i], &v) != -1) test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
+    }
+    TEST_CASE("number: 8 digits at once agree with a digit loop for every byte at every place") {
+        char s[9] = "31415926";
+        for (int place = 0; place < 8; place++)
+            for (int byte = 0; byte < 256; byte++) {
+                char t[9];
+                memcpy(t, s, 9);
+                t[place] = (char)byte;
+                uint32_t want = 0, got = 12345;
+                int ok = 1;
+                for (int i = 0; i < 8; i++) {
+                    unsigned d = (unsigned char)t[i] - '0';
+                    ok &= d <= 9;
+                    want = want * 10 + d;
+                }
+                int rc = number_parse_digits8(t, &got);
+                if (rc != (ok ? 0 : -1) || (ok && got != want))
+                    test_fail(__FILE__, __LINE__, "byte %d at %d: rc %d got %u want %u", byte, place, rc, got, want);
+            }
+        uint32_t v;
+        EXPECT(number_parse_digits8("99999999", &v) == 0 && v == 99999999u);
+        EXPECT(number_parse_digits8("00000000", &v) == 0 && v == 0);
+        EXPECT(number_parse_digits8("00000010", &v) == 0 && v == 10);
+        EXPECT(number_parse_digits8("1234567/", &v) == -1 && number_parse_digits8(":2345678", &v) == -1);
     }
 }
