@@ -723,26 +723,36 @@ static int temp_path(h5ctx *c, char *out, size_t cap) {
     return fclose(f) == 0 ? 0 : fail(c, "cannot create a temporary file");
 }
 
-static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,
-                            char *err, size_t errlen) {
+/* The tables, complete and synced, under a fresh temporary name beside
+ * path (into tmp); nothing is left there on error. */
+static int write_temp(const report_table *const *tables, size_t n, int grouped, const char *path, char *tmp,
+                      size_t tmpcap, char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
-    char tmp[4200];
     H5E_auto2_t func;
     void *data;
     for (size_t i = 0; i < n; i++)
         if (check_table(&c, tables[i]) != 0) return -1;
-    if (temp_path(&c, tmp, sizeof tmp) != 0) return -1;
-    if (quiet_hdf5(&c, &func, &data) != 0) return -1;
+    if (temp_path(&c, tmp, tmpcap) != 0) return -1;
+    if (quiet_hdf5(&c, &func, &data) != 0) return unlink(tmp), -1;
     int rc = restore_hdf5(&c, func, data, write_file(&c, tables, n, grouped, tmp));
-    if (rc != 0) {
-        (void)unlink(tmp); /* it may never have been created */
-        return -1;
-    }
+    if (rc != 0) (void)unlink(tmp);
+    return rc ? -1 : 0;
+}
+
+static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,
+                            char *err, size_t errlen) {
+    char tmp[4200];
+    if (write_temp(tables, n, grouped, path, tmp, sizeof tmp, err, errlen)) return -1;
     return fs_commit_path(tmp, path, err, errlen);
 }
 
 int h5archive_write(const report_table *t, const char *path, char *err, size_t errlen) {
     return write_atomically(&t, 1, 0, path, err, errlen);
+}
+
+int h5archive_write_temp(const report_table *t, const char *path, char *tmp, size_t tmpcap, char *err,
+                         size_t errlen) {
+    return write_temp(&t, 1, 0, path, tmp, tmpcap, err, errlen);
 }
 
 int h5archive_write_bundle(const report_table *const *tables, size_t n, const char *path, char *err,
