@@ -1,9 +1,10 @@
 /* store.c — see store.h. The new table is written beside the current one
- * under a hidden name, synced, compared by SHA-256, and only then does
- * anything under a final name change: the current table's bytes are
- * linked under history/ (and that directory synced) before the one rename
- * that replaces it. The rename happens in the caller's fs_batch with the
- * period's other files, so each directory is synced once for all of them.
+ * under a hidden name, compared by SHA-256, and only then does anything
+ * under a final name change: the current table's bytes are linked under
+ * history/ (and that directory synced) before the one rename that
+ * replaces it. The sync and the rename happen in the caller's fs_batch
+ * with the period's other files (every file synced before any rename),
+ * so the journal and each directory are synced once for all of them.
  * A crash at any point leaves the current table current or the new one
  * complete in its place, at worst a history copy of it or a hidden file
  * that fs_remove_stale_temps or the next store removes. */

@@ -22,8 +22,8 @@
 
 /* Stages t as the current table of (t->id, t->period) under out_dir, to
  * take its place when batch b is committed (fs_batch_commit; the caller
- * reports it archived only when fs_batch_failed says no): t is written and
- * fsynced under a hidden temporary name and, when a current table differs,
+ * reports it archived only when fs_batch_failed says no): t is written
+ * under a hidden temporary name (the commit syncs it) and, when a current table differs,
  * that one is linked under history/ first. Sets sha256 (65 bytes) to t's
  * digest and *changed to 1 when the current table is new or differs.
  * Returns t's file index in b; ARCHIVE_SAME when the current table is

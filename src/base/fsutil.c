@@ -62,9 +62,9 @@ static int rename_synced(const char *tmp_path, const char *final_path,
     return 0;
 }
 
-int fs_sync_close(FILE *f, const char *tmp_path, char *err, size_t errlen) {
+int fs_close_temp(FILE *f, const char *tmp_path, int sync, char *err, size_t errlen) {
     errno = 0;
-    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int failed = fflush(f) != 0 || (sync && fsync(fileno(f)) != 0);
     int saved = errno;
     failed |= fclose(f) != 0;
     if (failed) {
@@ -78,7 +78,7 @@ int fs_sync_close(FILE *f, const char *tmp_path, char *err, size_t errlen) {
 int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
                    char *err, size_t errlen) {
     char why[1024];
-    if (fs_sync_close(f, tmp_path, why, sizeof why))
+    if (fs_close_temp(f, tmp_path, 1, why, sizeof why))
         return snprintf(err, errlen, "%s: %s", final_path, why), -1;
     return rename_synced(tmp_path, final_path, err, errlen);
 }
@@ -147,11 +147,33 @@ static void sync_final_dirs(fs_batch *b, char *err, size_t errlen, int *have_err
     }
 }
 
+/* Every pending file durable under its temporary name: writeback started
+ * for all first, so that their fsyncs share journal commits. 0, or -1
+ * with a message (some file could not be synced). */
+static int sync_files(fs_batch *b, char *err, size_t errlen) {
+    int *fd = malloc((b->n + 1) * sizeof *fd);
+    if (!fd) return snprintf(err, errlen, "out of memory"), -1;
+    for (size_t i = 0; i < b->n; i++) {
+        fd[i] = b->files[i].state == BATCH_PENDING ? open(b->files[i].tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -2;
+        if (fd[i] >= 0) (void)sync_file_range(fd[i], 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync decides */
+    }
+    int rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (fd[i] == -2) continue;
+        if ((fd[i] < 0 || fsync(fd[i]) != 0) && rc == 0)
+            rc = -1, snprintf(err, errlen, "%s: cannot write: %s", b->files[i].final, strerror(errno));
+        if (fd[i] >= 0) close(fd[i]);
+    }
+    free(fd);
+    return rc;
+}
+
 size_t fs_batch_commit(fs_batch *b, char *err, size_t errlen) {
     int have_err = 0;
     char why[1024];
-    for (size_t i = 0; i < b->nfirst; i++) {
-        if (fs_sync_dir(b->first[i], err, errlen) == 0) continue;
+    int synced = sync_files(b, err, errlen) == 0;
+    for (size_t i = 0; synced && i < b->nfirst; i++) synced = fs_sync_dir(b->first[i], err, errlen) == 0;
+    if (!synced) {
         for (size_t k = 0; k < b->n; k++) /* nothing renamed: the old files stay current */
             if (b->files[k].state == BATCH_PENDING) unlink(b->files[k].tmp), b->files[k].state = BATCH_FAILED;
         return b->n;

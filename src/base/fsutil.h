@@ -17,22 +17,26 @@ int fs_mkdirs(const char *path, char *err, size_t errlen);
 int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
                    char *err, size_t errlen);
 
-/* Flushes and fsyncs f and closes it, leaving it under its temporary name
- * (for fs_batch_add). f is closed on every path; on error tmp_path is
- * removed. Returns 0, or -1 with a message in err. */
-int fs_sync_close(FILE *f, const char *tmp_path, char *err, size_t errlen);
+/* Flushes f (and fsyncs it when sync is set) and closes it, leaving it
+ * under its temporary name (for fs_batch_add, which syncs it). f is closed
+ * on every path; on error tmp_path is removed. Returns 0, or -1 with a
+ * message in err. */
+int fs_close_temp(FILE *f, const char *tmp_path, int sync, char *err, size_t errlen);
 
-/* Many files made to appear together, paying each directory's fsync once
- * instead of once per file (a period's 128 tables and rejects files). Each
- * file is complete and fsynced under its temporary name before it is
- * added; fs_batch_commit fsyncs the directories given to
- * fs_batch_sync_first (entries that must be durable before any rename:
- * history links), renames every file, then fsyncs each final directory
- * once. Crash-safe for the same reasons as one file: a rename is atomic
- * and only ever names a complete, synced file, so after a crash at any
- * point each final name holds its old file or its new one, never a part,
- * and what was not renamed is a temporary that fs_remove_stale_temps
- * removes. The caller reports a file as done only after the commit (the
+/* Many files made to appear together, paying the file system's journal
+ * commit and each directory's fsync about once instead of once per file
+ * (a period's 128 tables and rejects files). Each file is complete (written
+ * and closed) under its temporary name when it is added; fs_batch_commit
+ * starts the writeback of every file, then fsyncs each (the first fsync
+ * commits the metadata of all, the others find theirs committed), then
+ * fsyncs the directories given to fs_batch_sync_first (entries that must
+ * be durable before any rename: history links), renames every file, then
+ * fsyncs each final directory once. Crash-safe for the same reasons as one
+ * file: nothing is renamed before every file of the batch is synced, a
+ * rename is atomic and only ever names a complete, synced file, so after a
+ * crash at any point each final name holds its old file or its new one,
+ * never a part, and what was not renamed is a temporary that
+ * fs_remove_stale_temps removes. The caller reports a file as done only after the commit (the
  * directory fsyncs) returned. Zero-initialise; release with fs_batch_free. */
 typedef struct {
     struct fs_batch_file *files;
@@ -42,7 +46,8 @@ typedef struct {
     const char *stop_point; /* stoppoint.h name (as rank 0) to die at after the first rename, or NULL */
 } fs_batch;
 
-/* Adds the synced temporary file tmp_path, to be renamed to final_path.
+/* Adds the complete temporary file tmp_path, to be synced and renamed to
+ * final_path.
  * Returns its index (for fs_batch_failed), or -1 out of memory (with a
  * message; tmp_path is then removed). */
 long fs_batch_add(fs_batch *b, const char *tmp_path, const char *final_path, char *err, size_t errlen);
@@ -51,11 +56,12 @@ long fs_batch_add(fs_batch *b, const char *tmp_path, const char *final_path, cha
  * given). 0, or -1 out of memory with a message. */
 int fs_batch_sync_first(fs_batch *b, const char *dir, char *err, size_t errlen);
 
-/* fsyncs the first directories, renames every file, fsyncs each final
- * directory once. A file that could not be renamed is removed; a file
- * whose directory could not be synced counts as failed too (renamed but
- * perhaps not durable). When a first directory cannot be synced nothing is
- * renamed and every file fails. Returns how many files failed (0: all are
+/* fsyncs every file and the first directories, renames every file, fsyncs
+ * each final directory once. A file that could not be renamed is removed;
+ * a file whose directory could not be synced counts as failed too (renamed
+ * but perhaps not durable). When a file or a first directory cannot be
+ * synced (a full disk) nothing is renamed, every temporary file is removed
+ * and every file fails. Returns how many files failed (0: all are
  * in place and durable), with the first error in err; fs_batch_failed
  * tells which. */
 size_t fs_batch_commit(fs_batch *b, char *err, size_t errlen);

@@ -166,8 +166,8 @@ static void fill_metadata(const pipeline_args *a, report_table *t, const report_
 }
 
 /* OUT/rejects/<date>/<ID>-<P>.csv: extract,line,reason — rows the report
- * could not use (they are valid rows of their extract), written and synced
- * under a temporary name and staged in b. Its index in b, or -1 with a
+ * could not use (they are valid rows of their extract), written under a
+ * temporary name and staged in b (which syncs it). Its index in b, or -1 with a
  * message (nothing left). */
 static long stage_report_rejects(fs_batch *b, const engine *e, size_t r, const schema_set *set, const char *dir,
                                  const char *restated, char *err, size_t errlen) {
@@ -184,7 +184,7 @@ static long stage_report_rejects(fs_batch *b, const engine *e, size_t r, const s
     for (size_t i = 0; i < rj->n; i++)
         fprintf(f, "%s,%lld,%s\n", set->extracts[rj->key[i]].name, (long long)rj->line[i],
                 engine_reject_reason_name((int)rj->col[0][i]));
-    if (fs_sync_close(f, tmp, err, errlen)) return -1;
+    if (fs_close_temp(f, tmp, 0, err, errlen)) return -1; /* the batch syncs it */
     return fs_batch_add(b, tmp, path, err, errlen);
 }
 
@@ -231,9 +231,9 @@ static void stage_report(const pipeline_args *a, period_work *w, size_t r, const
 }
 
 /* Rank 0: archives every requested report of one period. Every table and
- * rejects file is first written and fsynced under its temporary name, then
- * all are renamed and each directory fsynced once (fs_batch, whose comment
- * says why that is as crash-safe as one file at a time), and only then is
+ * rejects file is first written under its temporary name, then all are
+ * fsynced, renamed, and each directory fsynced once (fs_batch, whose
+ * comment says why that is as crash-safe as one file at a time), and only then is
  * an item archived: the ledger never records a table that a crash could
  * still take back, and a rerun after a crash anywhere recomputes what is
  * not done (an identical table already in place changes nothing). */

@@ -19,7 +19,7 @@ static int stage(const char *final, const char *text, char *tmp, size_t cap) {
     FILE *f = fs_temp_open(final, 0644, tmp, cap, err, sizeof err);
     if (!f) return -1;
     fputs(text, f);
-    return fs_sync_close(f, tmp, err, sizeof err);
+    return fs_close_temp(f, tmp, 0, err, sizeof err);
 }
 
 static void read_text(const char *path, char *out, size_t cap) {
