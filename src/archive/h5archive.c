@@ -662,8 +662,9 @@ static int write_tables(writer *w, const report_table *const *tables, size_t n, 
     return rc;
 }
 
-/* Writes the whole image to the (empty, fresh) file tmp and syncs it. */
-static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, size_t size) {
+/* Writes the whole image to the (empty, fresh) file tmp, and syncs it
+ * unless the caller syncs it later with others (fs_batch). */
+static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, size_t size, int sync) {
     int fd = open(tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return fail(c, "%s: %s", tmp, strerror(errno));
     size_t done = 0;
@@ -674,7 +675,8 @@ static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, si
         done += (size_t)w;
     }
     int saved = errno;
-    int rc = done == size && fsync(fd) == 0 ? 0 : fail(c, "%s: cannot write: %s", tmp, strerror(done == size ? errno : saved));
+    int rc = done == size && (!sync || fsync(fd) == 0) ? 0
+                                                        : fail(c, "%s: cannot write: %s", tmp, strerror(done == size ? errno : saved));
     if (close(fd) != 0 && rc == 0) rc = fail(c, "%s: cannot write: %s", tmp, strerror(errno));
     return rc;
 }
@@ -685,7 +687,7 @@ static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, si
  * closed in the library and HDF5's clean-up inside MPI_Finalize crashes
  * on it; written this way, a full disk is one failed write(2) of ours,
  * with a clear error and nothing left behind. */
-static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *tmp) {
+static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *tmp, int sync) {
     writer w = {c, -1, -1, -1, -1};
     w.dcpl = new_plist(c, H5P_DATASET_CREATE, setup_dcpl);
     w.gcpl = new_plist(c, H5P_GROUP_CREATE, setup_gcpl);
@@ -707,7 +709,7 @@ static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int
     rc = close_id(c, fcpl, rc);
     rc = close_id(c, fapl, rc);
     if (w.file >= 0 && H5Fclose(w.file) < 0 && rc == 0) rc = h5fail(c, "finish writing");
-    if (rc == 0) rc = write_image(c, tmp, image, (size_t)size);
+    if (rc == 0) rc = write_image(c, tmp, image, (size_t)size, sync);
     free(image);
     return rc;
 }
@@ -723,26 +725,36 @@ static int temp_path(h5ctx *c, char *out, size_t cap) {
     return fclose(f) == 0 ? 0 : fail(c, "cannot create a temporary file");
 }
 
-static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,
-                            char *err, size_t errlen) {
+/* The tables, complete (and synced when sync is set), under a fresh
+ * temporary name beside path (into tmp); nothing is left there on error. */
+static int write_temp(const report_table *const *tables, size_t n, int grouped, const char *path, char *tmp,
+                      size_t tmpcap, int sync, char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
-    char tmp[4200];
     H5E_auto2_t func;
     void *data;
     for (size_t i = 0; i < n; i++)
         if (check_table(&c, tables[i]) != 0) return -1;
-    if (temp_path(&c, tmp, sizeof tmp) != 0) return -1;
-    if (quiet_hdf5(&c, &func, &data) != 0) return -1;
-    int rc = restore_hdf5(&c, func, data, write_file(&c, tables, n, grouped, tmp));
-    if (rc != 0) {
-        (void)unlink(tmp); /* it may never have been created */
-        return -1;
-    }
+    if (temp_path(&c, tmp, tmpcap) != 0) return -1;
+    if (quiet_hdf5(&c, &func, &data) != 0) return unlink(tmp), -1;
+    int rc = restore_hdf5(&c, func, data, write_file(&c, tables, n, grouped, tmp, sync));
+    if (rc != 0) (void)unlink(tmp);
+    return rc ? -1 : 0;
+}
+
+static int write_atomically(const report_table *const *tables, size_t n, int grouped, const char *path,
+                            char *err, size_t errlen) {
+    char tmp[4200];
+    if (write_temp(tables, n, grouped, path, tmp, sizeof tmp, 1, err, errlen)) return -1;
     return fs_commit_path(tmp, path, err, errlen);
 }
 
 int h5archive_write(const report_table *t, const char *path, char *err, size_t errlen) {
     return write_atomically(&t, 1, 0, path, err, errlen);
+}
+
+int h5archive_write_temp(const report_table *t, const char *path, char *tmp, size_t tmpcap, char *err,
+                         size_t errlen) {
+    return write_temp(&t, 1, 0, path, tmp, tmpcap, 0, err, errlen);
 }
 
 int h5archive_write_bundle(const report_table *const *tables, size_t n, const char *path, char *err,

@@ -38,6 +38,15 @@
  * path in err; nothing is left under the temporary name on error. */
 int h5archive_write(const report_table *t, const char *path, char *err, size_t errlen);
 
+/* The first half of h5archive_write, for files committed together
+ * (fs_batch, which syncs them all before renaming any): writes t, checked,
+ * to a fresh temporary file beside path (O_EXCL|O_NOFOLLOW, hidden, named
+ * as fs_temp_open names them), neither synced nor renamed; its name goes
+ * to tmp (tmpcap bytes). The caller syncs and renames or removes it. Returns 0, or -1 with a message naming path in
+ * err, with nothing left under the temporary name. */
+int h5archive_write_temp(const report_table *t, const char *path, char *tmp, size_t tmpcap, char *err,
+                         size_t errlen);
+
 /* Reads the archive at path into t, overwriting it without freeing what it
  * held. On success the caller owns t's rows and dimension value lists and
  * releases them with report_table_free. Returns 0, or -1 with a message

@@ -14,14 +14,22 @@
 
 #include <stddef.h>
 
+#include "../base/fsutil.h"
 #include "report_table.h"
 
-/* Archives t as the current table of (t->id, t->period) under out_dir.
- * Sets sha256 (65 bytes) to the current file's digest and *changed to 1
- * when the current table is new or differs. Returns 0, or -1 with a
- * message; on error the current table is what it was and no file of t is
- * left (a disk-full write leaves nothing). */
-int archive_store(const char *out_dir, const report_table *t, char sha256[65], int *changed, char *err,
-                  size_t errlen);
+/* archive_stage's answer when t is the current table already. */
+#define ARCHIVE_SAME (-2)
+
+/* Stages t as the current table of (t->id, t->period) under out_dir, to
+ * take its place when batch b is committed (fs_batch_commit; the caller
+ * reports it archived only when fs_batch_failed says no): t is written
+ * under a hidden temporary name (the commit syncs it) and, when a current table differs,
+ * that one is linked under history/ first. Sets sha256 (65 bytes) to t's
+ * digest and *changed to 1 when the current table is new or differs.
+ * Returns t's file index in b; ARCHIVE_SAME when the current table is
+ * identical (nothing staged); or -1 with a message, nothing of t left and
+ * the current table what it was (a disk-full write leaves nothing). */
+long archive_stage(fs_batch *b, const char *out_dir, const report_table *t, char sha256[65], int *changed,
+                   char *err, size_t errlen);
 
 #endif

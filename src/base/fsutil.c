@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stoppoint.h"
+
 int fs_mkdirs(const char *path, char *err, size_t errlen) {
     char buf[4096];
     size_t len = strlen(path);
@@ -60,17 +62,163 @@ static int rename_synced(const char *tmp_path, const char *final_path,
     return 0;
 }
 
-int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
-                   char *err, size_t errlen) {
-    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
+int fs_close_temp(FILE *f, const char *tmp_path, int sync, char *err, size_t errlen) {
+    errno = 0;
+    int failed = fflush(f) != 0 || (sync && fsync(fileno(f)) != 0);
     int saved = errno;
     failed |= fclose(f) != 0;
     if (failed) {
-        snprintf(err, errlen, "%s: cannot write: %s", final_path, strerror(saved ? saved : errno));
+        snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(saved ? saved : errno));
         unlink(tmp_path);
         return -1;
     }
+    return 0;
+}
+
+int fs_commit_file(FILE *f, const char *tmp_path, const char *final_path,
+                   char *err, size_t errlen) {
+    char why[1024];
+    if (fs_close_temp(f, tmp_path, 1, why, sizeof why))
+        return snprintf(err, errlen, "%s: %s", final_path, why), -1;
     return rename_synced(tmp_path, final_path, err, errlen);
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+enum { BATCH_PENDING, BATCH_RENAMED, BATCH_DONE, BATCH_FAILED };
+
+struct fs_batch_file {
+    char *tmp, *final;
+    int state;
+};
+
+long fs_batch_add(fs_batch *b, const char *tmp_path, const char *final_path, char *err, size_t errlen) {
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        struct fs_batch_file *grown = realloc(b->files, cap * sizeof *grown);
+        if (!grown) return unlink(tmp_path), snprintf(err, errlen, "out of memory"), -1;
+        b->files = grown, b->cap = cap;
+    }
+    struct fs_batch_file *f = &b->files[b->n];
+    f->tmp = strdup(tmp_path), f->final = strdup(final_path), f->state = BATCH_PENDING;
+    if (!f->tmp || !f->final) {
+        free(f->tmp), free(f->final);
+        unlink(tmp_path);
+        return snprintf(err, errlen, "out of memory"), -1;
+    }
+    return (long)b->n++;
+}
+
+int fs_batch_sync_first(fs_batch *b, const char *dir, char *err, size_t errlen) {
+    for (size_t i = 0; i < b->nfirst; i++)
+        if (!strcmp(b->first[i], dir)) return 0;
+    if (strlen(dir) >= sizeof *b->first) return snprintf(err, errlen, "%s: path too long", dir), -1;
+    if (b->nfirst == b->first_cap) {
+        size_t cap = b->first_cap ? 2 * b->first_cap : 4;
+        char(*grown)[4096] = realloc(b->first, cap * sizeof *grown);
+        if (!grown) return snprintf(err, errlen, "out of memory"), -1;
+        b->first = grown, b->first_cap = cap;
+    }
+    snprintf(b->first[b->nfirst++], sizeof *b->first, "%s", dir);
+    return 0;
+}
+
+/* The directory part of path into out (as dirname(3) gives it). */
+static void dir_of(const char *path, char out[4096]) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    snprintf(out, 4096, "%s", dirname(buf));
+}
+
+/* fsyncs the directory of each renamed file once: every renamed file of
+ * that directory settles with that one fsync (done, or failed with it). */
+static void sync_final_dirs(fs_batch *b, char *err, size_t errlen, int *have_err) {
+    char d[4096], e[4096], why[1024];
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->files[i].state != BATCH_RENAMED) continue;
+        dir_of(b->files[i].final, d);
+        int ok = fs_sync_dir(d, why, sizeof why) == 0;
+        if (!ok && !(*have_err)++) snprintf(err, errlen, "%s", why);
+        for (size_t j = i; j < b->n; j++) {
+            if (b->files[j].state != BATCH_RENAMED) continue;
+            dir_of(b->files[j].final, e);
+            if (!strcmp(d, e)) b->files[j].state = ok ? BATCH_DONE : BATCH_FAILED;
+        }
+    }
+}
+
+/* Every pending file durable under its temporary name: writeback started
+ * for all first, so that their fsyncs share journal commits. 0, or -1
+ * with a message (some file could not be synced). */
+static int sync_files(fs_batch *b, char *err, size_t errlen) {
+    int *fd = malloc((b->n + 1) * sizeof *fd);
+    if (!fd) return snprintf(err, errlen, "out of memory"), -1;
+    for (size_t i = 0; i < b->n; i++) {
+        fd[i] = b->files[i].state == BATCH_PENDING ? open(b->files[i].tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -2;
+        if (fd[i] >= 0) (void)sync_file_range(fd[i], 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync decides */
+    }
+    int rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (fd[i] == -2) continue;
+        if ((fd[i] < 0 || fsync(fd[i]) != 0) && rc == 0)
+            rc = -1, snprintf(err, errlen, "%s: cannot write: %s", b->files[i].final, strerror(errno));
+        if (fd[i] >= 0) close(fd[i]);
+    }
+    free(fd);
+    return rc;
+}
+
+size_t fs_batch_commit(fs_batch *b, char *err, size_t errlen) {
+    int have_err = 0;
+    char why[1024];
+    int synced = sync_files(b, err, errlen) == 0;
+    for (size_t i = 0; synced && i < b->nfirst; i++) synced = fs_sync_dir(b->first[i], err, errlen) == 0;
+    if (!synced) {
+        for (size_t k = 0; k < b->n; k++) /* nothing renamed: the old files stay current */
+            if (b->files[k].state == BATCH_PENDING) unlink(b->files[k].tmp), b->files[k].state = BATCH_FAILED;
+        return b->n;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct fs_batch_file *f = &b->files[i];
+        if (f->state != BATCH_PENDING) continue;
+        if (rename(f->tmp, f->final) == 0) {
+            f->state = BATCH_RENAMED;
+            if (b->stop_point) stop_point(b->stop_point, 0), b->stop_point = NULL;
+            continue;
+        }
+        snprintf(why, sizeof why, "%s: cannot write: %s", f->final, strerror(errno));
+        if (!have_err++) snprintf(err, errlen, "%s", why);
+        unlink(f->tmp);
+        f->state = BATCH_FAILED;
+    }
+    sync_final_dirs(b, err, errlen, &have_err);
+    size_t failed = 0;
+    for (size_t i = 0; i < b->n; i++) failed += b->files[i].state != BATCH_DONE;
+    return failed;
+}
+
+void fs_batch_drop(fs_batch *b, size_t i) {
+    if (i >= b->n || b->files[i].state != BATCH_PENDING) return;
+    unlink(b->files[i].tmp);
+    b->files[i].state = BATCH_FAILED;
+}
+
+int fs_batch_failed(const fs_batch *b, size_t i) { return i >= b->n || b->files[i].state != BATCH_DONE; }
+
+int fs_batch_holds_dir(const fs_batch *b, const char *dir) {
+    char d[4096];
+    for (size_t i = 0; i < b->n; i++)
+        if (dir_of(b->files[i].final, d), !strcmp(d, dir)) return 1;
+    return 0;
+}
+
+void fs_batch_free(fs_batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->files[i].state == BATCH_PENDING) unlink(b->files[i].tmp);
+        free(b->files[i].tmp), free(b->files[i].final);
+    }
+    free(b->files), free(b->first);
+    memset(b, 0, sizeof *b);
 }
 
 int fs_commit_path(const char *tmp_path, const char *final_path,

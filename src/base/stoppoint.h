@@ -3,8 +3,10 @@
  * phase deterministically: when the environment has ESEP_STOP_AT=<name>
  * (and ESEP_STOP_RANK unset or equal to this rank), the process kills
  * itself there. Names: scan (mid-scan, after the first batch), keyed
- * (before the keyed stages), archive (after the first table is archived),
- * publish (before a period is published), bundle (after a rank's first bundle
+ * (before the keyed stages), archive (after the first rename of a
+ * period's tables and rejects files, before their directories are
+ * synced), publish (before a period is published), bundle (after a rank's
+ * first bundle
  * revision is renamed into place, before the catalog records it), catalog
  * (after the first catalog record). ESEP_PAUSE_AT=<name> instead sleeps
  * ESEP_PAUSE_SECONDS (default 3) there, so that a test can break something

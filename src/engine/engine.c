@@ -226,10 +226,24 @@ static size_t join_probes(run_plan *p, const join_plan *j, const fact_table **ou
     return n;
 }
 
+/* Whether filtering join j by its probes' keys costs less than keeping
+ * it whole: only when the join holds more rows than its probes carry keys
+ * (summed over ranks, so every rank answers the same). A month's ASP
+ * payments probed by 2 M persons facts are kept whole: building and
+ * sharing a filter of 2 M keys costs more than moving the few rows it
+ * would drop. The result is the same either way (the filter only drops
+ * rows that could never match). Collective. */
+static int worth_pruning(const engine *e, const join_plan *j, const fact_table *const *probes, size_t n) {
+    long long count[2] = {(long long)j->facts.n, 0};
+    for (size_t q = 0; q < n; q++) count[1] += (long long)probes[q]->n;
+    MPI_Allreduce(MPI_IN_PLACE, count, 2, MPI_LONG_LONG, MPI_SUM, e->comm);
+    return count[0] > count[1];
+}
+
 /* Before any keyed stage, so that no stage runs while the joins still hold
- * rows nobody probes: each join keeps the rows whose key the facts of an
- * input using it (on any rank) may carry. Collective; 0 or -1 out of
- * memory (all ranks). */
+ * rows nobody probes: each join worth it keeps the rows whose key the
+ * facts of an input using it (on any rank) may carry. Collective; 0 or -1
+ * out of memory (all ranks). */
 static int prune_joins(engine *e) {
     run_plan *p = &e->plan;
     for (size_t r = 0; r < p->nreports; r++)
@@ -239,7 +253,7 @@ static int prune_joins(engine *e) {
                 const fact_table *probes[KEYFILTER_MAX_SETS];
                 if (j->same) continue;
                 size_t ninputs, n = join_probes(p, j, probes, KEYFILTER_MAX_SETS, &ninputs);
-                if (ninputs == (size_t)j->users && n < KEYFILTER_MAX_SETS) { /* else keep every row */
+                if (ninputs == (size_t)j->users && n < KEYFILTER_MAX_SETS && worth_pruning(e, j, probes, n)) {
                     const int64_t *keys[KEYFILTER_MAX_SETS];
                     size_t counts[KEYFILTER_MAX_SETS];
                     for (size_t q = 0; q < n; q++) keys[q] = probes[q]->key, counts[q] = probes[q]->n;

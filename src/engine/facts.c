@@ -1,6 +1,7 @@
 /* facts.c — see facts.h. */
 #include "facts.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,47 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
         if (rc == 0) f->n = ngot;
     }
     free(got);
+    return dist_agree(comm, rc == 0) ? 0 : -1;
+}
+
+/* Every rank's rows packed row by row (key, line, sign, values). */
+static int64_t *pack_rows(const fact_table *f, size_t width) {
+    int64_t *out = malloc((f->n * width + 1) * sizeof *out);
+    for (size_t i = 0; out && i < f->n; i++) {
+        int64_t *r = out + i * width;
+        r[0] = f->key[i], r[1] = f->line[i], r[2] = f->sign[i];
+        for (size_t c = 0; c < f->ncols; c++) r[3 + c] = f->col[c][i];
+    }
+    return out;
+}
+
+int facts_replicate(fact_table *f, MPI_Comm comm) {
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    if (nranks == 1) return 0;
+    size_t width = 3 + f->ncols;
+    long long mine = (long long)(f->n * width), total = 0;
+    long long *count = malloc((size_t)nranks * sizeof *count);
+    int *counts = malloc((size_t)nranks * sizeof *counts), *displs = malloc((size_t)nranks * sizeof *displs);
+    int64_t *packed = pack_rows(f, width);
+    int ok = dist_agree(comm, count && counts && displs && packed);
+    if (ok) MPI_Allgather(&mine, 1, MPI_LONG_LONG, count, 1, MPI_LONG_LONG, comm);
+    for (int r = 0; ok && r < nranks; r++) total += count[r];
+    ok = ok && total <= INT_MAX; /* Allgatherv's displacements are ints (the same total on every rank) */
+    for (int r = 0, at = 0; ok && r < nranks; at += counts[r++]) counts[r] = (int)count[r], displs[r] = at;
+    int64_t *all = ok ? malloc(((size_t)total + 1) * sizeof *all) : NULL;
+    int rc = dist_agree(comm, all != NULL) ? 0 : -1;
+    if (rc == 0) MPI_Allgatherv(packed, (int)mine, MPI_INT64_T, all, counts, displs, MPI_INT64_T, comm);
+    free(count), free(counts), free(displs), free(packed);
+    size_t n = (size_t)total / width;
+    if (rc == 0) f->n = 0, rc = grow(f, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const int64_t *r = all + i * width;
+        f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = r[2];
+        for (size_t c = 0; c < f->ncols; c++) f->col[c][i] = r[3 + c];
+    }
+    if (rc == 0) f->n = n;
+    free(all);
     return dist_agree(comm, rc == 0) ? 0 : -1;
 }
 

@@ -39,6 +39,13 @@ void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), cons
  * to free). */
 int facts_shuffle(fact_table *f, MPI_Comm comm);
 
+/* Collective: every rank ends with every rank's rows (its own among them),
+ * for a small table that a big one probes where the big one lies instead
+ * of moving to the small one's key owners. 0, or -1 out of memory on any
+ * rank or past INT_MAX values in all (all return -1; the table stays valid
+ * to free). */
+int facts_replicate(fact_table *f, MPI_Comm comm);
+
 /* Sorts rows by (key, line, sign) and removes each withdrawn row with the
  * row it withdraws (same line). 0, or -1 out of memory. */
 int facts_sort_and_cancel(fact_table *f);

@@ -141,15 +141,49 @@ static int count_distinct(report_plan *rp, const input_plan *ip, const fact_tabl
     return 0;
 }
 
+/* 0 when an earlier join of ip uses the same facts as join k (copied to
+ * every rank once, not twice), else 1. */
+static int first_use(input_plan *ip, size_t k) {
+    for (size_t q = 0; q < k; q++)
+        if (canonical(&ip->joins[q]) == canonical(&ip->joins[k])) return 0;
+    return 1;
+}
+
+/* Whether a grouped input's facts stay where they were read and its joins
+ * come to every rank instead: its members move once anyway, by group key,
+ * after the join (build_members), so moving them first by the join key
+ * (2 M persons by IIN) only brings them to the join's rows, which are few
+ * (a month's ASP payments). Chosen when copying the joins to every rank
+ * moves fewer rows than moving the facts once; only for facts that need
+ * no cancelling by key (withdrawn members cancel by group key later) and
+ * joins not moved yet. The same answer on every rank: the flags are, and
+ * the counts are summed. Collective. */
+static int joins_come_to_facts(engine *e, input_plan *ip) {
+    const fact_group *g = ip->group;
+    if (!ip->grouped || !ip->njoins || g->ready || g->by_key || e->nranks == 1) return 0;
+    long long n[2] = {(long long)g->facts.n, 0};
+    for (size_t k = 0; k < ip->njoins; k++) {
+        if (canonical(&ip->joins[k])->ready) return 0;
+        if (first_use(ip, k)) n[1] += (long long)canonical(&ip->joins[k])->facts.n;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, n, 2, MPI_LONG_LONG, MPI_SUM, e->comm);
+    return n[1] * e->nranks <= n[0];
+}
+
 /* Brings an input's facts (its group's, once for every member) and its
- * joins' facts to their key owners, sorted. */
+ * joins' facts to their key owners, sorted — or, for a grouped input whose
+ * joins are small, the joins to every rank (joins_come_to_facts). */
 int keyed_gather(engine *e, input_plan *ip) {
     fact_group *g = ip->group;
     int compacted = !g->ready && g->dedupe ? facts_compact(&g->facts) : 0;
     if (!dist_agree(e->comm, compacted == 0)) return -1;
-    int rc = g->ready ? 0 : facts_shuffle(&g->facts, e->comm);
-    for (size_t k = 0; rc == 0 && k < ip->njoins; k++)
-        if (!canonical(&ip->joins[k])->ready) rc = facts_shuffle(&canonical(&ip->joins[k])->facts, e->comm);
+    int replicate = joins_come_to_facts(e, ip);
+    int rc = g->ready || replicate ? 0 : facts_shuffle(&g->facts, e->comm);
+    for (size_t k = 0; rc == 0 && k < ip->njoins; k++) {
+        fact_table *jf = &canonical(&ip->joins[k])->facts;
+        if (canonical(&ip->joins[k])->ready || !first_use(ip, k)) continue;
+        rc = replicate ? facts_replicate(jf, e->comm) : facts_shuffle(jf, e->comm);
+    }
     int local = rc == 0 && !g->ready && g->by_key ? facts_sort_and_cancel(&g->facts) : 0;
     g->ready = 1;
     for (size_t k = 0; local == 0 && k < ip->njoins; k++) {
@@ -252,18 +286,34 @@ static int build_members(engine *e, input_plan *ip) {
     return facts_sort_and_cancel(members);
 }
 
-/* One entity per group: its values, and the territory of its oldest
- * eligible member (tie: the smaller `tie` value). */
-static int group_stage(engine *e, input_plan *ip) {
-    if (build_members(e, ip)) return -1;
+/* The entity names bound to the group's entity values (calloc'd; NULL out
+ * of memory). */
+static expr_input *entity_inputs(const input_plan *ip) {
+    expr_input *in = calloc(ip->entity_names.count + 1, sizeof *in);
+    for (size_t i = 0; in && i < ip->entity_names.count; i++)
+        if (ip->entity_names.source[i] == SRC_GROUP) in[i].i64 = ip->group->entities.values[ip->entity_names.index[i]];
+    return in;
+}
+
+/* One entity per group: its values, and the territory and line of its
+ * oldest eligible member (tie: the smaller `tie` value), whether it passes
+ * the entity where; built once for the members of the fact group (the
+ * same input). 0, or -1 out of memory. */
+static int build_entities(engine *e, input_plan *ip) {
+    group_entities *en = &ip->group->entities;
+    if (en->built) return 0;
     const fact_table *m = &ip->group->members_of_groups;
     size_t nv = ip->def->group.nvalues, ng = 0;
     for (size_t i = 0; i < m->n; i++) ng += i == 0 || m->key[i] != m->key[i - 1];
     scratch s = {0};
-    int64_t *kato = scratch_vec(&s, 0, ng), *line = scratch_vec(&s, 1, ng), *sign = scratch_vec(&s, 2, ng);
-    int64_t *gv[JOB_MAX_GROUP_VALUES];
-    int rc = kato && line && sign ? 0 : -1;
-    for (size_t v = 0; rc == 0 && v < nv; v++) rc = (gv[v] = scratch_vec(&s, 3 + v, ng)) ? 0 : -1;
+    int64_t *kato = scratch_vec(&s, 0, ng), *where = NULL;
+    en->n = ng;
+    en->place = malloc((ng + 1) * sizeof *en->place), en->leaf = calloc(ng + 1, sizeof *en->leaf);
+    en->line = malloc((ng + 1) * sizeof *en->line), en->sign = malloc((ng + 1) * sizeof *en->sign);
+    en->active = malloc(ng + 1);
+    int rc = kato && en->place && en->leaf && en->line && en->sign && en->active ? 0 : -1;
+    for (size_t v = 0; rc == 0 && v < nv; v++) rc = (en->values[v] = malloc((ng + 1) * sizeof **en->values)) ? 0 : -1;
+    int64_t **gv = en->values;
     size_t g = 0;
     for (size_t a = 0, b; rc == 0 && a < m->n; a = b, g++) {
         long best = -1;
@@ -279,43 +329,55 @@ static int group_stage(engine *e, input_plan *ip) {
                 best = (long)b;
         }
         kato[g] = best < 0 ? EXPR_NULL : m->col[2][best];
-        line[g] = best < 0 ? m->line[a] : m->line[best];
-        sign[g] = 1;
+        en->line[g] = best < 0 ? m->line[a] : m->line[best];
+        en->sign[g] = 1;
     }
-    /* entity where and measures over the entity names */
-    expr_input *in = rc == 0 ? calloc(ip->entity_names.count + 1, sizeof *in) : NULL;
+    /* the entity where over the entity names */
+    expr_input *in = rc == 0 ? entity_inputs(ip) : NULL;
     if (rc == 0 && !in) rc = -1;
-    for (size_t i = 0; rc == 0 && i < ip->entity_names.count; i++)
-        if (ip->entity_names.source[i] == SRC_GROUP) in[i].i64 = gv[ip->entity_names.index[i]];
-    int64_t *where = NULL, *masks[REPORT_MAX_MEASURES] = {0}, *values[REPORT_MAX_MEASURES] = {0};
-    if (rc == 0 && ip->entity_where && (!(where = scratch_vec(&s, 40, ng)) || rows_eval(ip->entity_where, in, ng, where))) rc = -1;
+    if (rc == 0 && ip->entity_where && (!(where = scratch_vec(&s, 1, ng)) || rows_eval(ip->entity_where, in, ng, where)))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < ng; i++) en->active[i] = !where || where[i];
+    /* an entity lands on its oldest member's place */
+    if (rc == 0) rows_places(&e->terr, kato, ng, en->place);
+    free(in);
+    scratch_free(&s);
+    en->built = rc == 0;
+    return rc;
+}
+
+/* The measures of a grouped input over its group's entities, at the first
+ * value of every dimension (a grouped input gives none). */
+static int group_stage(engine *e, input_plan *ip) {
+    if (build_members(e, ip) || build_entities(e, ip)) return -1;
+    const group_entities *en = &ip->group->entities;
+    size_t ng = en->n;
+    scratch s = {0};
+    expr_input *in = entity_inputs(ip);
+    int rc = in ? 0 : -1;
+    row_values rv = {en->place, en->leaf, {0}, {0}};
     for (size_t k = 0; rc == 0 && k < ip->nmeasures; k++) {
-        if (ip->measures[k].where && (!(masks[k] = scratch_vec(&s, 41 + 2 * k, ng)) || rows_eval(ip->measures[k].where, in, ng, masks[k])))
+        int64_t *mask = NULL, *value = NULL;
+        if (ip->measures[k].where && (!(mask = scratch_vec(&s, 2 * k, ng)) || rows_eval(ip->measures[k].where, in, ng, mask)))
             rc = -1;
         if (rc == 0 && ip->measures[k].value &&
-            (!(values[k] = scratch_vec(&s, 42 + 2 * k, ng)) || rows_eval(ip->measures[k].value, in, ng, values[k])))
+            (!(value = scratch_vec(&s, 2 * k + 1, ng)) || rows_eval(ip->measures[k].value, in, ng, value)))
             rc = -1;
+        rv.mask[k] = mask, rv.value[k] = value;
     }
-    /* an entity lands on its oldest member's place, at the first value of
-     * every dimension (a grouped input gives none) */
-    unsigned char *active = rc == 0 ? malloc(ng + 1) : NULL;
-    int64_t *place = rc == 0 ? scratch_vec(&s, 38, ng) : NULL, *leaf = rc == 0 ? scratch_vec(&s, 39, ng) : NULL;
-    if (rc == 0 && (!active || !place || !leaf)) rc = -1;
-    for (size_t i = 0; rc == 0 && i < ng; i++) active[i] = !where || where[i], leaf[i] = 0;
-    row_values rv = {place, leaf, {0}, {0}};
-    if (rc == 0) rows_places(&e->terr, kato, ng, place);
-    for (size_t k = 0; rc == 0 && k < ip->nmeasures; k++) rv.mask[k] = masks[k], rv.value[k] = values[k];
-    if (rc == 0) rc = rows_accumulate(ip->report, ip, ng, &rv, sign, line, active);
-    free(active), free(in);
+    if (rc == 0) rc = rows_accumulate(ip->report, ip, ng, &rv, en->sign, en->line, en->active);
+    free(in);
     scratch_free(&s);
     return rc;
 }
 
-
 int keyed_run(engine *e, input_plan *ip) { return ip->grouped ? group_stage(e, ip) : keyed_input(e, ip); }
 
 void keyed_release(input_plan *ip) {
-    if (--ip->group->users == 0) facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
+    if (--ip->group->users == 0) {
+        facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
+        group_entities_free(&ip->group->entities);
+    }
     for (size_t k = 0; k < ip->njoins; k++) {
         join_plan *j = canonical(&ip->joins[k]);
         if (--j->users > 0) continue;

@@ -494,6 +494,12 @@ static void input_free(input_plan *ip) {
     free(ip->carried);
 }
 
+void group_entities_free(group_entities *en) {
+    free(en->place), free(en->leaf), free(en->line), free(en->sign), free(en->active);
+    for (size_t v = 0; v < JOB_MAX_GROUP_VALUES; v++) free(en->values[v]);
+    memset(en, 0, sizeof *en);
+}
+
 void plan_free(run_plan *p) {
     for (size_t r = 0; r < p->nreports; r++) {
         report_plan *rp = &p->reports[r];
@@ -506,6 +512,7 @@ void plan_free(run_plan *p) {
     for (size_t g = 0; g < p->ngroups; g++) {
         facts_free(&p->groups[g]->facts), facts_free(&p->groups[g]->members_of_groups);
         free(p->groups[g]->batch_bits);
+        group_entities_free(&p->groups[g]->entities);
         free(p->groups[g]);
     }
     free(p->groups);

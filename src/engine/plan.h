@@ -89,6 +89,19 @@ typedef struct join_plan {
 
 struct input_plan;
 
+/* Grouped inputs: one entity per group (household) — its values, its
+ * oldest eligible member's place and line, whether it passes the entity
+ * where — the same for every member of a fact group (they are the same
+ * input), so built by the first member's keyed stage and read by the
+ * others, which differ only in measures and levels. */
+typedef struct {
+    size_t n;
+    int built;
+    int64_t *place, *leaf, *line, *sign; /* leaf: 0 (a grouped input gives no dimension) */
+    int64_t *values[JOB_MAX_GROUP_VALUES];
+    unsigned char *active;
+} group_entities;
+
 /* The facts of keyed inputs that read one extract by one key, kept once
  * (share.c groups the inputs; the engine fills, moves and frees it). A
  * fact is a row that passes the where of at least one member; it carries
@@ -118,6 +131,7 @@ typedef struct fact_group {
     size_t batch_cap;
     fact_table members_of_groups; /* grouped: member facts by group key, built once */
     int members_built;
+    group_entities entities;      /* grouped: built once from the member facts */
     int users;                    /* members whose keyed stage has not run */
     int ready;                    /* compacted, shuffled and sorted */
 } fact_group;
@@ -205,6 +219,9 @@ int plan_build(run_plan *p, const schema_set *schemas, const job_set *jobs, cons
                char *const *ids, size_t nids, char *err, size_t errlen);
 
 void plan_free(run_plan *p);
+
+/* Frees a group's entities and empties them (again safe). Cannot fail. */
+void group_entities_free(group_entities *en);
 
 /* Index of name in a name table, or -1. Cannot fail. */
 int names_find(const name_table *t, const char *name);

@@ -138,41 +138,35 @@ static int batch_places_leaves(engine *e, const batch_env *env, const int64_t **
     return 0;
 }
 
-/* The rows of a batch that an input's report rejects, as [count, row,
- * reason, row, reason, …]: the same for every input with the same where,
- * places and leaves, so they come from the memo after the first. NULL out
- * of memory. */
-static const int64_t *batch_rejects(engine *e, const batch_env *env, const int64_t *where) {
-    const input_plan *ip = env->ip;
-    const int64_t *place, *leaf, *v = memo_get(&e->memo, ip->rejects_memo);
-    if (v) return v;
-    size_t n = env->b->nrows, k = 0;
-    int64_t *rejects = batch_places_leaves(e, env, &place, &leaf) ? NULL : memo_put(&e->memo, ip->rejects_memo, 2 * n + 1);
-    for (size_t r = 0; rejects && r < n; r++) {
-        if ((where && !where[r]) || (place[r] >= 0 && leaf[r] >= 0)) continue;
-        rejects[1 + 2 * k] = (int64_t)r;
-        rejects[2 + 2 * k++] = place[r] < 0 ? REPORT_REJECT_KATO : REPORT_REJECT_DIMENSION;
-    }
-    if (rejects) rejects[0] = (int64_t)k;
-    return rejects;
-}
-
 /* The rows of a batch that an input adds up, as [count, row, leaf cell,
- * row, leaf cell, …], from the memo likewise. NULL out of memory. */
-static const int64_t *batch_rows(engine *e, const batch_env *env, const int64_t *where) {
+ * row, leaf cell, …], and those its report rejects, as [count, row,
+ * reason, …]: the same for every input with the same where, places and
+ * leaves, so both come from the memo after the first, which sorts the
+ * rows into the two in one pass. 0, or -1 out of memory. */
+static int batch_rows_rejects(engine *e, const batch_env *env, const int64_t *where, const int64_t **rows_out,
+                              const int64_t **rejects_out) {
     const input_plan *ip = env->ip;
-    const int64_t *place, *leaf, *v = memo_get(&e->memo, ip->rows_memo);
-    if (v) return v;
-    size_t n = env->b->nrows, k = 0;
-    int64_t *rows = batch_places_leaves(e, env, &place, &leaf) ? NULL : memo_put(&e->memo, ip->rows_memo, 2 * n + 1);
+    *rows_out = memo_get(&e->memo, ip->rows_memo), *rejects_out = memo_get(&e->memo, ip->rejects_memo);
+    if (*rows_out && *rejects_out) return 0; /* the two ids are taken together (share.c) */
+    const int64_t *place, *leaf;
+    size_t n = env->b->nrows, k = 0, j = 0;
+    if (batch_places_leaves(e, env, &place, &leaf)) return -1;
+    int64_t *rows = memo_put(&e->memo, ip->rows_memo, 2 * n + 1), *rejects = memo_put(&e->memo, ip->rejects_memo, 2 * n + 1);
+    if (!rows || !rejects) return -1;
     int64_t nleaves = (int64_t)ip->report->cube.nleaves;
-    for (size_t r = 0; rows && r < n; r++) {
-        if ((where && !where[r]) || place[r] < 0 || leaf[r] < 0) continue;
-        rows[1 + 2 * k] = (int64_t)r;
-        rows[2 + 2 * k++] = place[r] * nleaves + leaf[r];
+    for (size_t r = 0; r < n; r++) {
+        if (where && !where[r]) continue;
+        if (place[r] >= 0 && leaf[r] >= 0) {
+            rows[1 + 2 * k] = (int64_t)r;
+            rows[2 + 2 * k++] = place[r] * nleaves + leaf[r];
+        } else {
+            rejects[1 + 2 * j] = (int64_t)r;
+            rejects[2 + 2 * j++] = place[r] < 0 ? REPORT_REJECT_KATO : REPORT_REJECT_DIMENSION;
+        }
     }
-    if (rows) rows[0] = (int64_t)k;
-    return rows;
+    rows[0] = (int64_t)k, rejects[0] = (int64_t)j;
+    *rows_out = rows, *rejects_out = rejects;
+    return 0;
 }
 
 /* Measures that add up, straight from the batch into their tallies (an
@@ -181,12 +175,11 @@ static int accumulate_batch(engine *e, const batch_env *env, const int64_t *wher
     const input_plan *ip = env->ip;
     const row_batch *b = env->b;
     report_plan *rp = ip->report;
-    const int64_t *rejects = batch_rejects(e, env, where), *rows;
-    if (!rejects) return -1;
+    const int64_t *rejects, *rows;
+    if (batch_rows_rejects(e, env, where, &rows, &rejects)) return -1;
     for (int64_t i = 0; i < rejects[0]; i++)
         if (rows_reject(rp, ip->extract, b->line[rejects[1 + 2 * i]], sign, (int)rejects[2 + 2 * i])) return -1;
     if (ip->adds_like) return 0; /* its tallies have these rows from that input */
-    if (!(rows = batch_rows(e, env, where))) return -1;
     for (size_t k = 0; k < ip->nmeasures; k++) {
         const measure_plan *mp = &ip->measures[k];
         if (mp->kind == JM_DISTINCT) continue; /* counted where the keys meet */

@@ -166,9 +166,11 @@ static void fill_metadata(const pipeline_args *a, report_table *t, const report_
 }
 
 /* OUT/rejects/<date>/<ID>-<P>.csv: extract,line,reason — rows the report
- * could not use (they are valid rows of their extract). */
-static int write_report_rejects(const engine *e, size_t r, const schema_set *set, const char *dir,
-                                const char *restated, char *err, size_t errlen) {
+ * could not use (they are valid rows of their extract), written under a
+ * temporary name and staged in b (which syncs it). Its index in b, or -1 with a
+ * message (nothing left). */
+static long stage_report_rejects(fs_batch *b, const engine *e, size_t r, const schema_set *set, const char *dir,
+                                 const char *restated, char *err, size_t errlen) {
     const report_plan *rp = &e->plan.reports[r];
     char path[4200], tmp[4400];
     if (restated) /* beside the as-of list, never over it */
@@ -182,7 +184,8 @@ static int write_report_rejects(const engine *e, size_t r, const schema_set *set
     for (size_t i = 0; i < rj->n; i++)
         fprintf(f, "%s,%lld,%s\n", set->extracts[rj->key[i]].name, (long long)rj->line[i],
                 engine_reject_reason_name((int)rj->col[0][i]));
-    return fs_commit_file(f, tmp, path, err, errlen);
+    if (fs_close_temp(f, tmp, 0, err, errlen)) return -1; /* the batch syncs it */
+    return fs_batch_add(b, tmp, path, err, errlen);
 }
 
 static pipeline_item *find_item(pipeline_item *items, size_t n, const char *report, const char *period) {
@@ -191,38 +194,78 @@ static pipeline_item *find_item(pipeline_item *items, size_t n, const char *repo
     return NULL;
 }
 
-/* Rank 0: archives every requested report of one period. */
+/* A report's two files in the period's batch (ARCHIVE_SAME: its table is
+ * current already); -1: nothing staged. */
+typedef struct {
+    pipeline_item *it;
+    long table, rejects;
+    size_t rows;
+} staged_report;
+
+/* Rank 0: stages report r's table and rejects file in b, or fails its item. */
+static void stage_report(const pipeline_args *a, period_work *w, size_t r, const snapshot_result *snap,
+                         char (*hex)[65], char (*file)[128], fs_batch *b, staged_report *st) {
+    engine *e = &w->eng;
+    report_plan *rp = &e->plan.reports[r];
+    char err[1024];
+    report_table t;
+    memset(&t, 0, sizeof t);
+    int rc = engine_table(e, r, &t, err, sizeof err);
+    if (rc == 0) {
+        fill_metadata(a, &t, rp, &w->per, snap, hex, file);
+        st->table = archive_stage(b, a->out_dir, &t, st->it->table_sha256, &st->it->table_changed, err, sizeof err);
+        rc = st->table == -1 ? -1 : 0;
+    }
+    if (rc == 0) {
+        st->rejects = stage_report_rejects(b, e, r, a->schemas, snap->rejects_dir,
+                                           a->classifier ? a->restate_text : NULL, err, sizeof err);
+        rc = st->rejects < 0 ? -1 : 0;
+    }
+    if (rc) { /* neither file of a failed item takes its place */
+        if (st->table >= 0) fs_batch_drop(b, (size_t)st->table);
+        st->table = st->rejects = -1;
+        fail_item(st->it, PIPE_FAILED, err);
+    }
+    st->rows = t.nrows;
+    report_table_free(&t);
+}
+
+/* Rank 0: archives every requested report of one period. Every table and
+ * rejects file is first written under its temporary name, then all are
+ * fsynced, renamed, and each directory fsynced once (fs_batch, whose
+ * comment says why that is as crash-safe as one file at a time), and only then is
+ * an item archived: the ledger never records a table that a crash could
+ * still take back, and a rerun after a crash anywhere recomputes what is
+ * not done (an identical table already in place changes nothing). */
 static void archive_period(const pipeline_args *a, period_work *w, const snapshot_result *snap, char (*hex)[65],
                            char (*file)[128], pipeline_item *items, size_t n) {
     engine *e = &w->eng;
+    fs_batch b = {0};
+    b.stop_point = "archive";
+    staged_report *st = calloc(e->plan.nreports + 1, sizeof *st);
     for (size_t r = 0; r < e->plan.nreports; r++) {
         report_plan *rp = &e->plan.reports[r];
         pipeline_item *it = rp->requested ? find_item(items, n, rp->job->id, w->per.text) : NULL;
         if (!it || it->status != PIPE_PENDING) continue;
-        if (rp->skipped) {
-            fail_item(it, PIPE_FAILED, rp->skip_reason);
+        if (!st) fail_item(it, PIPE_FAILED, "out of memory");
+        else if (rp->skipped) fail_item(it, PIPE_FAILED, rp->skip_reason);
+        else st[r] = (staged_report){it, -1, -1, 0}, stage_report(a, w, r, snap, hex, file, &b, &st[r]);
+    }
+    char err[1024] = "";
+    int failed = st && fs_batch_commit(&b, err, sizeof err) > 0;
+    for (size_t r = 0; st && r < e->plan.nreports; r++) {
+        staged_report *s = &st[r];
+        if (!s->it || s->it->status != PIPE_PENDING) continue;
+        if (failed && ((s->table >= 0 && fs_batch_failed(&b, (size_t)s->table)) ||
+                       fs_batch_failed(&b, (size_t)s->rejects))) {
+            fail_item(s->it, PIPE_FAILED, err);
             continue;
         }
-        char err[1024];
-        report_table t;
-        memset(&t, 0, sizeof t);
-        int rc = engine_table(e, r, &t, err, sizeof err);
-        if (rc == 0) {
-            fill_metadata(a, &t, rp, &w->per, snap, hex, file);
-            rc = archive_store(a->out_dir, &t, it->table_sha256, &it->table_changed, err, sizeof err);
-        }
-        if (rc == 0)
-            rc = write_report_rejects(e, r, a->schemas, snap->rejects_dir, a->classifier ? a->restate_text : NULL, err,
-                                      sizeof err);
-        if (rc) {
-            fail_item(it, PIPE_FAILED, err);
-        } else {
-            it->rows = t.nrows;
-            it->rejected = engine_report_rejects(e, r)->n;
-            stop_point("archive", a->rank);
-        }
-        report_table_free(&t);
+        s->it->rows = s->rows;
+        s->it->rejected = engine_report_rejects(e, r)->n;
     }
+    fs_batch_free(&b);
+    free(st);
 }
 
 /* Collective: publishes every period that has an item archived now (rank

@@ -25,6 +25,7 @@ void suite_keyset(void);
 void suite_territory(void);
 void suite_yaml_doc(void);
 void suite_request(void);
+void suite_fsutil(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     suite_territory();
     suite_yaml_doc();
     suite_request();
+    suite_fsutil();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;
