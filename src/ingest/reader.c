@@ -89,8 +89,11 @@ static int read_header(read_state *st) {
  * a result. 0.2 was measured with `make bench` when parsing cost more;
  * after the block scan (2026-12-02, 2 M persons, -np 2) rank 1 spent 5–15 %
  * more scan CPU seconds than rank 0 on persons and social_payments, which
- * the cost model below fits with 0.35. */
-#define SPLIT_SKIP_COST 0.35
+ * the cost model below fits with 0.35. With the ring decoder as well
+ * (source.c) and that scan, the CPU seconds of both ranks (check --stats)
+ * fit 0.45 (at 0.35 rank 1 spent ~8 % more, at 0.5 rank 0 ~5 % more):
+ * decoding a byte costs 0.7–1.4 ns, parsing it 1.3–2.5 ns. */
+#define SPLIT_SKIP_COST 0.45
 
 /* Where share k of n begins in a split frame of size bytes. Rank r costs
  * skip·c[r] + (1 + skip)·(c[r+1] − c[r]) (it decompresses everything up
