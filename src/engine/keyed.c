@@ -250,8 +250,118 @@ static int keyed_input(engine *e, input_plan *ip) {
 
 /* ---- grouped inputs (households) ----------------------------------------- */
 
+/* Member facts: key = group key, line, sign, then these columns. */
+enum { M_OLDEST, M_TIE, M_VALUE, M_ELIGIBLE, M_VALUES };
+
+/* Whether member row r may give its group's territory. */
+static int eligible(const fact_table *m, size_t r) {
+    return m->col[M_ELIGIBLE][r] == 1 && m->col[M_OLDEST][r] != EXPR_NULL;
+}
+
+/* Whether member row a gives the territory before row b: the older, then
+ * the smaller tie, then the smaller line — the member build_entities
+ * picks, since it meets rows in line order and keeps the first of equals. */
+static int older(const fact_table *m, size_t a, size_t b) {
+    if (m->col[M_OLDEST][a] != m->col[M_OLDEST][b]) return m->col[M_OLDEST][a] < m->col[M_OLDEST][b];
+    if (m->col[M_TIE][a] != m->col[M_TIE][b]) return m->col[M_TIE][a] < m->col[M_TIE][b];
+    return m->line[a] < m->line[b];
+}
+
+static size_t line_slot(int64_t line, size_t mask) { return run_slot(line, mask); }
+
+/* Drops each withdrawn member row (−1) with the accepted row it withdraws
+ * (same key and line), as facts_sort_and_cancel would at the owner: the
+ * reader withdraws only rows it delivered itself, and both were moved by
+ * the same key, so every pair is on one rank. A withdrawal without its
+ * row stays, as it would. 0, or -1 out of memory. */
+static int cancel_local(fact_table *m) {
+    size_t nw = 0;
+    for (size_t r = 0; r < m->n; r++) nw += m->sign[r] < 0;
+    if (nw == 0) return 0;
+    size_t nslots = 16;
+    while (nslots < 2 * nw) nslots *= 2;
+    size_t *slot = malloc(nslots * sizeof *slot);
+    unsigned char *drop = calloc(m->n + 1, 1);
+    if (!slot || !drop) return free(slot), free(drop), -1;
+    for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
+    for (size_t r = 0; r < m->n; r++) {
+        if (m->sign[r] >= 0) continue;
+        size_t s = line_slot(m->line[r], nslots - 1);
+        while (slot[s] != SIZE_MAX) s = (s + 1) & (nslots - 1);
+        slot[s] = r;
+    }
+    for (size_t r = 0; r < m->n; r++) {
+        if (m->sign[r] < 0) continue;
+        for (size_t s = line_slot(m->line[r], nslots - 1); slot[s] != SIZE_MAX; s = (s + 1) & (nslots - 1)) {
+            size_t w = slot[s];
+            if (drop[w] || m->line[w] != m->line[r] || m->key[w] != m->key[r]) continue;
+            drop[w] = drop[r] = 1;
+            break;
+        }
+    }
+    size_t kept = 0;
+    for (size_t r = 0; r < m->n; r++) {
+        if (drop[r]) continue;
+        m->key[kept] = m->key[r], m->line[kept] = m->line[r], m->sign[kept] = m->sign[r];
+        for (size_t c = 0; c < m->ncols; c++) m->col[c][kept] = m->col[c][r];
+        kept++;
+    }
+    m->n = kept;
+    free(slot), free(drop);
+    return 0;
+}
+
+/* Row r folded into group row g (g < r; both of one key). */
+static void fold_member(fact_table *m, const job_group *def, size_t g, size_t r) {
+    for (size_t v = 0; v < def->nvalues; v++) {
+        int64_t *x = &m->col[M_VALUES + v][g], y = m->col[M_VALUES + v][r] == 1;
+        *x = def->values[v].kind == GROUP_COUNT ? *x + y : (*x | y);
+    }
+    if (eligible(m, r) && (!eligible(m, g) || older(m, r, g))) {
+        for (int c = M_OLDEST; c <= M_ELIGIBLE; c++) m->col[c][g] = m->col[c][r];
+        m->line[g] = m->line[r];
+    } else if (!eligible(m, g) && m->line[r] < m->line[g]) {
+        m->line[g] = m->line[r];
+    }
+}
+
+/* Folds the member rows of this rank into one row per group before they
+ * move (a household's members are many, its row one): the group values
+ * added up (a count: how many members; any: whether one), and the member
+ * that would give the territory — or, when none may, the smallest line —
+ * with its line. build_entities combines such rows exactly as it combines
+ * members, so the entities are the same. Withdrawn rows cancel first
+ * (cancel_local); every row is then an accepted one (sign +1). In place:
+ * group row k is written over row k, which was read already. 0, or -1 out
+ * of memory. */
+static int fold_groups(fact_table *m, const job_group *def) {
+    if (cancel_local(m)) return -1;
+    size_t nslots = 16;
+    while (nslots < 2 * m->n) nslots *= 2;
+    size_t *slot = malloc(nslots * sizeof *slot), k = 0;
+    if (!slot) return -1;
+    for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
+    for (size_t r = 0; r < m->n; r++) {
+        size_t s = run_slot(m->key[r], nslots - 1);
+        while (slot[s] != SIZE_MAX && m->key[slot[s]] != m->key[r]) s = (s + 1) & (nslots - 1);
+        if (slot[s] != SIZE_MAX) {
+            fold_member(m, def, slot[s], r);
+            continue;
+        }
+        slot[s] = k;
+        m->key[k] = m->key[r], m->line[k] = m->line[r], m->sign[k] = 1;
+        for (size_t c = 0; c < M_VALUES; c++) m->col[c][k] = m->col[c][r];
+        for (size_t v = 0; v < def->nvalues; v++) m->col[M_VALUES + v][k] = m->col[M_VALUES + v][r] == 1;
+        k++;
+    }
+    m->n = k;
+    free(slot);
+    return 0;
+}
+
 /* Member rows → member facts keyed by the group key: oldest, tie, value,
- * eligible, then one column per group value. */
+ * eligible, then one column per group value; folded per group on this
+ * rank (fold_groups), moved to the group's owner, sorted. */
 static int build_members(engine *e, input_plan *ip) {
     fact_group *grp = ip->group;
     if (grp->members_built) return 0; /* an identical input built them */
@@ -278,6 +388,7 @@ static int build_members(engine *e, input_plan *ip) {
     }
     scratch_free(&s);
     owner_release(ip, &os);
+    if (rc == 0) rc = fold_groups(members, &ip->def->group);
     if (!dist_agree(e->comm, rc == 0)) return -1;
     /* without joins the rows were already partitioned by the group key */
     if (ip->njoins && facts_shuffle(members, e->comm)) return -1;
@@ -319,9 +430,9 @@ static int build_entities(engine *e, input_plan *ip) {
         long best = -1;
         for (size_t v = 0; v < nv; v++) gv[v][g] = 0;
         for (b = a; b < m->n && m->key[b] == m->key[a]; b++) {
-            for (size_t v = 0; v < nv; v++) {
-                int64_t x = m->col[4 + v][b] == 1;
-                gv[v][g] = ip->def->group.values[v].kind == GROUP_COUNT ? gv[v][g] + x : (gv[v][g] | x);
+            for (size_t v = 0; v < nv; v++) { /* folded rows: a count, or 0/1 (fold_groups) */
+                int64_t x = m->col[M_VALUES + v][b];
+                gv[v][g] = ip->def->group.values[v].kind == GROUP_COUNT ? gv[v][g] + x : (gv[v][g] | (x != 0));
             }
             if (m->col[3][b] != 1 || m->col[0][b] == EXPR_NULL) continue;
             if (best < 0 || m->col[0][b] < m->col[0][best] ||
