@@ -342,6 +342,11 @@ static int fold_groups(fact_table *m, const job_group *def) {
     if (!slot) return -1;
     for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
     for (size_t r = 0; r < m->n; r++) {
+        /* registries list a household's members together: no probe then */
+        if (k > 0 && m->key[k - 1] == m->key[r]) {
+            fold_member(m, def, k - 1, r);
+            continue;
+        }
         size_t s = run_slot(m->key[r], nslots - 1);
         while (slot[s] != SIZE_MAX && m->key[slot[s]] != m->key[r]) s = (s + 1) & (nslots - 1);
         if (slot[s] != SIZE_MAX) {
