@@ -267,8 +267,6 @@ static int older(const fact_table *m, size_t a, size_t b) {
     return m->line[a] < m->line[b];
 }
 
-static size_t line_slot(int64_t line, size_t mask) { return run_slot(line, mask); }
-
 /* Drops each withdrawn member row (−1) with the accepted row it withdraws
  * (same key and line), as facts_sort_and_cancel would at the owner: the
  * reader withdraws only rows it delivered itself, and both were moved by
@@ -286,13 +284,13 @@ static int cancel_local(fact_table *m) {
     for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
     for (size_t r = 0; r < m->n; r++) {
         if (m->sign[r] >= 0) continue;
-        size_t s = line_slot(m->line[r], nslots - 1);
+        size_t s = run_slot(m->line[r], nslots - 1);
         while (slot[s] != SIZE_MAX) s = (s + 1) & (nslots - 1);
         slot[s] = r;
     }
     for (size_t r = 0; r < m->n; r++) {
         if (m->sign[r] < 0) continue;
-        for (size_t s = line_slot(m->line[r], nslots - 1); slot[s] != SIZE_MAX; s = (s + 1) & (nslots - 1)) {
+        for (size_t s = run_slot(m->line[r], nslots - 1); slot[s] != SIZE_MAX; s = (s + 1) & (nslots - 1)) {
             size_t w = slot[s];
             if (drop[w] || m->line[w] != m->line[r] || m->key[w] != m->key[r]) continue;
             drop[w] = drop[r] = 1;
@@ -325,42 +323,31 @@ static void fold_member(fact_table *m, const job_group *def, size_t g, size_t r)
     }
 }
 
-/* Folds the member rows of this rank into one row per group before they
- * move (a household's members are many, its row one): the group values
- * added up (a count: how many members; any: whether one), and the member
- * that would give the territory — or, when none may, the smallest line —
- * with its line. build_entities combines such rows exactly as it combines
- * members, so the entities are the same. Withdrawn rows cancel first
- * (cancel_local); every row is then an accepted one (sign +1). In place:
- * group row k is written over row k, which was read already. 0, or -1 out
- * of memory. */
+/* Folds the member rows of this rank into one row per run of one group
+ * before they move: registries list a household's members together, so
+ * its members are many rows and its run one (a registry in another order
+ * folds less, never wrongly). A folded row holds the group values added
+ * up (a count: how many members; any: whether one) and the member that
+ * would give the territory — or, when none may, the smallest line — with
+ * its line. build_entities combines folded rows exactly as it combines
+ * members, whichever rows of a group were folded together, so the
+ * entities are the same. Withdrawn rows cancel first (cancel_local);
+ * every row is then an accepted one (sign +1). In place: folded row k is
+ * written over row k, which was read already. 0, or -1 out of memory. */
 static int fold_groups(fact_table *m, const job_group *def) {
     if (cancel_local(m)) return -1;
-    size_t nslots = 16;
-    while (nslots < 2 * m->n) nslots *= 2;
-    size_t *slot = malloc(nslots * sizeof *slot), k = 0;
-    if (!slot) return -1;
-    for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
+    size_t k = 0;
     for (size_t r = 0; r < m->n; r++) {
-        /* registries list a household's members together: no probe then */
         if (k > 0 && m->key[k - 1] == m->key[r]) {
             fold_member(m, def, k - 1, r);
             continue;
         }
-        size_t s = run_slot(m->key[r], nslots - 1);
-        while (slot[s] != SIZE_MAX && m->key[slot[s]] != m->key[r]) s = (s + 1) & (nslots - 1);
-        if (slot[s] != SIZE_MAX) {
-            fold_member(m, def, slot[s], r);
-            continue;
-        }
-        slot[s] = k;
         m->key[k] = m->key[r], m->line[k] = m->line[r], m->sign[k] = 1;
         for (size_t c = 0; c < M_VALUES; c++) m->col[c][k] = m->col[c][r];
         for (size_t v = 0; v < def->nvalues; v++) m->col[M_VALUES + v][k] = m->col[M_VALUES + v][r] == 1;
         k++;
     }
     m->n = k;
-    free(slot);
     return 0;
 }
 
