@@ -250,8 +250,108 @@ static int keyed_input(engine *e, input_plan *ip) {
 
 /* ---- grouped inputs (households) ----------------------------------------- */
 
+/* Member facts: key = group key, line, sign, then these columns. */
+enum { M_OLDEST, M_TIE, M_VALUE, M_ELIGIBLE, M_VALUES };
+
+/* Member rows before they are folded: vectors over the group's facts. */
+typedef struct {
+    const int64_t *key, *line, *sign;
+    int64_t *const *col; /* M_VALUES + the group values */
+} member_rows;
+
+/* Whether row r of these member columns may give its group's territory. */
+static int eligible(int64_t *const *col, size_t r) {
+    return col[M_ELIGIBLE][r] == 1 && col[M_OLDEST][r] != EXPR_NULL;
+}
+
+/* Whether member r gives the territory before folded row g: the older,
+ * then the smaller tie, then the smaller line — the member build_entities
+ * picks, since it meets rows in line order and keeps the first of equals. */
+static int older(const member_rows *src, size_t r, const fact_table *m, size_t g) {
+    if (src->col[M_OLDEST][r] != m->col[M_OLDEST][g]) return src->col[M_OLDEST][r] < m->col[M_OLDEST][g];
+    if (src->col[M_TIE][r] != m->col[M_TIE][g]) return src->col[M_TIE][r] < m->col[M_TIE][g];
+    return src->line[r] < m->line[g];
+}
+
+/* Untakes each withdrawn member row (−1) with the accepted row it
+ * withdraws (same key and line), as facts_sort_and_cancel would at the
+ * owner: the reader withdraws only rows it delivered itself, and both
+ * were moved by the same key, so every pair is on one rank. A withdrawal
+ * without its row stays, as it would. 0, or -1 out of memory. */
+static int cancel_local(const member_rows *src, unsigned char *take, size_t n) {
+    size_t nw = 0, nslots = 16;
+    for (size_t r = 0; r < n; r++) nw += take[r] && src->sign[r] < 0;
+    if (nw == 0) return 0;
+    while (nslots < 2 * nw) nslots *= 2;
+    size_t *slot = malloc(nslots * sizeof *slot), mask = nslots - 1;
+    if (!slot) return -1;
+    for (size_t s = 0; s < nslots; s++) slot[s] = SIZE_MAX;
+    for (size_t r = 0; r < n; r++) {
+        if (!take[r] || src->sign[r] >= 0) continue;
+        size_t s = run_slot(src->line[r], mask);
+        while (slot[s] != SIZE_MAX) s = (s + 1) & mask;
+        slot[s] = r;
+    }
+    for (size_t r = 0; r < n; r++) {
+        if (!take[r] || src->sign[r] < 0) continue;
+        for (size_t s = run_slot(src->line[r], mask); slot[s] != SIZE_MAX; s = (s + 1) & mask) {
+            size_t w = slot[s];
+            if (!take[w] || src->line[w] != src->line[r] || src->key[w] != src->key[r]) continue;
+            take[w] = take[r] = 0;
+            break;
+        }
+    }
+    free(slot);
+    return 0;
+}
+
+/* Member r folded into folded row g of its group. */
+static void fold_member(fact_table *m, const job_group *def, size_t g, const member_rows *src, size_t r) {
+    for (size_t v = 0; v < def->nvalues; v++) {
+        int64_t *x = &m->col[M_VALUES + v][g], y = src->col[M_VALUES + v][r] == 1;
+        *x = def->values[v].kind == GROUP_COUNT ? *x + y : (*x | y);
+    }
+    if (eligible(src->col, r) && (!eligible(m->col, g) || older(src, r, m, g))) {
+        for (int c = M_OLDEST; c <= M_ELIGIBLE; c++) m->col[c][g] = src->col[c][r];
+        m->line[g] = src->line[r];
+    } else if (!eligible(m->col, g) && src->line[r] < m->line[g]) {
+        m->line[g] = src->line[r];
+    }
+}
+
+/* Member r as a new folded row (room was reserved). */
+static void start_group(fact_table *m, const job_group *def, const member_rows *src, size_t r) {
+    size_t g = m->n++;
+    m->key[g] = src->key[r], m->line[g] = src->line[r], m->sign[g] = 1;
+    for (size_t c = 0; c < M_VALUES; c++) m->col[c][g] = src->col[c][r];
+    for (size_t v = 0; v < def->nvalues; v++) m->col[M_VALUES + v][g] = src->col[M_VALUES + v][r] == 1;
+}
+
+/* The taken member rows of this rank into m, one row per run of one
+ * group, before they move: registries list a household's members
+ * together, so a household is many rows and one run (a registry in
+ * another order folds less, never wrongly). A folded row holds the group
+ * values added up (a count: how many members; any: whether one) and the
+ * member that would give the territory — or, when none may, the smallest
+ * line — with its line. build_entities combines folded rows exactly as it
+ * combined members, whichever rows of a group were folded together, so
+ * the entities are the same. Withdrawn rows cancel first (cancel_local);
+ * folded rows are accepted ones (sign +1). Only folded rows are written,
+ * so the pages reserved for the rest are never touched. 0, or -1 out of
+ * memory. */
+static int fold_members(fact_table *m, const job_group *def, const member_rows *src, unsigned char *take, size_t n) {
+    if (cancel_local(src, take, n) || facts_reserve(m, n)) return -1;
+    for (size_t r = 0; r < n; r++) {
+        if (!take[r]) continue;
+        if (m->n > 0 && m->key[m->n - 1] == src->key[r]) fold_member(m, def, m->n - 1, src, r);
+        else start_group(m, def, src, r);
+    }
+    return 0;
+}
+
 /* Member rows → member facts keyed by the group key: oldest, tie, value,
- * eligible, then one column per group value. */
+ * eligible, then one column per group value; folded on this rank
+ * (fold_members), moved to the group's owner, sorted. */
 static int build_members(engine *e, input_plan *ip) {
     fact_group *grp = ip->group;
     if (grp->members_built) return 0; /* an identical input built them */
@@ -260,22 +360,21 @@ static int build_members(engine *e, input_plan *ip) {
     scratch s = {0};
     size_t nv = ip->def->group.nvalues, n = f->n;
     int rc = owner_prepare(ip, &os);
-    int64_t *key = NULL, *cols[4 + JOB_MAX_GROUP_VALUES];
-    expr_program *progs[4] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
+    int64_t *key = NULL, *cols[M_VALUES + JOB_MAX_GROUP_VALUES];
+    expr_program *progs[M_VALUES] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
     if (rc == 0 && !(key = scratch_vec(&s, 0, n))) rc = -1;
     if (rc == 0) rc = rows_eval(ip->member_key, os.in, n, key);
-    for (size_t c = 0; rc == 0 && c < 4 + nv; c++) {
+    for (size_t c = 0; rc == 0 && c < M_VALUES + nv; c++) {
         if (!(cols[c] = scratch_vec(&s, 1 + c, n))) rc = -1;
-        else if (c == 3 && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
-        else rc = rows_eval(c < 4 ? progs[c] : ip->member_values[c - 4], os.in, n, cols[c]);
+        else if (c == M_ELIGIBLE && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
+        else rc = rows_eval(c < M_VALUES ? progs[c] : ip->member_values[c - M_VALUES], os.in, n, cols[c]);
     }
-    if (rc == 0) rc = facts_reserve(members, n);
-    for (size_t r = 0; rc == 0 && r < n; r++) { /* in place: room was reserved */
-        if (key[r] == EXPR_NULL || !member_row(ip, r)) continue;
-        size_t at = members->n++;
-        members->key[at] = key[r], members->line[at] = f->line[r], members->sign[at] = f->sign[r];
-        for (size_t c = 0; c < 4 + nv; c++) members->col[c][at] = cols[c][r];
-    }
+    unsigned char *take = rc == 0 ? malloc(n + 1) : NULL;
+    if (rc == 0 && !take) rc = -1;
+    for (size_t r = 0; rc == 0 && r < n; r++) take[r] = key[r] != EXPR_NULL && member_row(ip, r);
+    member_rows src = {key, f->line, f->sign, cols};
+    if (rc == 0) rc = fold_members(members, &ip->def->group, &src, take, n);
+    free(take);
     scratch_free(&s);
     owner_release(ip, &os);
     if (!dist_agree(e->comm, rc == 0)) return -1;
@@ -319,9 +418,9 @@ static int build_entities(engine *e, input_plan *ip) {
         long best = -1;
         for (size_t v = 0; v < nv; v++) gv[v][g] = 0;
         for (b = a; b < m->n && m->key[b] == m->key[a]; b++) {
-            for (size_t v = 0; v < nv; v++) {
-                int64_t x = m->col[4 + v][b] == 1;
-                gv[v][g] = ip->def->group.values[v].kind == GROUP_COUNT ? gv[v][g] + x : (gv[v][g] | x);
+            for (size_t v = 0; v < nv; v++) { /* folded rows: a count, or 0/1 (fold_members) */
+                int64_t x = m->col[M_VALUES + v][b];
+                gv[v][g] = ip->def->group.values[v].kind == GROUP_COUNT ? gv[v][g] + x : (gv[v][g] | (x != 0));
             }
             if (m->col[3][b] != 1 || m->col[0][b] == EXPR_NULL) continue;
             if (best < 0 || m->col[0][b] < m->col[0][best] ||

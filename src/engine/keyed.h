@@ -5,7 +5,8 @@
  * runs, built once per join), evaluates its kato, dimensions and measures
  * over the group's facts with its member bit, counts distinct keys per
  * cell and adds the rest to its tallies (rows.h); a grouped input builds
- * its member facts by group key (once for identical inputs) and one entity
+ * its member facts by group key (once for identical inputs), folded per
+ * household on the rank that read them before they move, and one entity
  * per household. */
 #ifndef ESEP_KEYED_H
 #define ESEP_KEYED_H
