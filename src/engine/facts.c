@@ -25,12 +25,15 @@ static int grow(fact_table *f, size_t want) {
     if (want <= f->cap) return 0;
     size_t cap = f->cap ? f->cap : 1024;
     while (cap < want) cap *= 2;
-    int64_t **arrays[3] = {&f->key, &f->line, &f->sign};
-    for (int a = 0; a < 3; a++) {
+    int64_t **arrays[2] = {&f->key, &f->line};
+    for (int a = 0; a < 2; a++) {
         int64_t *g = realloc(*arrays[a], cap * sizeof **arrays[a]);
         if (!g) return -1;
         *arrays[a] = g;
     }
+    int8_t *s = realloc(f->sign, cap * sizeof *s);
+    if (!s) return -1;
+    f->sign = s;
     for (size_t c = 0; c < f->ncols; c++) {
         int64_t *g = realloc(f->col[c], cap * sizeof *g);
         if (!g) return -1;
@@ -46,7 +49,7 @@ int facts_push(fact_table *f, int64_t key, int64_t line, int64_t sign, const int
     if (grow(f, f->n + 1)) return -1;
     f->key[f->n] = key;
     f->line[f->n] = line;
-    f->sign[f->n] = sign;
+    f->sign[f->n] = (int8_t)sign;
     for (size_t c = 0; c < f->ncols; c++) f->col[c][f->n] = values[c];
     f->n++;
     return 0;
@@ -62,11 +65,13 @@ void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), cons
     }
     f->n = kept;
     size_t cap = kept ? kept : 1; /* shrinking cannot fail in practice; keep the old block if it does */
-    int64_t **arrays[3] = {&f->key, &f->line, &f->sign};
-    for (int a = 0; a < 3 && f->cap > cap; a++) {
+    int64_t **arrays[2] = {&f->key, &f->line};
+    for (int a = 0; a < 2 && f->cap > cap; a++) {
         int64_t *g = realloc(*arrays[a], cap * sizeof *g);
         if (g) *arrays[a] = g;
     }
+    int8_t *s = f->cap > cap ? realloc(f->sign, cap * sizeof *s) : NULL;
+    if (s) f->sign = s;
     for (size_t c = 0; c < f->ncols && f->cap > cap; c++) {
         int64_t *g = realloc(f->col[c], cap * sizeof *g);
         if (g) f->col[c] = g;
@@ -79,7 +84,8 @@ void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), cons
 static void release_columns(fact_table *f) {
     for (size_t c = 0; c < f->ncols; c++) free(f->col[c]), f->col[c] = NULL;
     free(f->key), free(f->line), free(f->sign);
-    f->key = f->line = f->sign = NULL;
+    f->key = f->line = NULL;
+    f->sign = NULL;
     f->n = f->cap = 0;
 }
 
@@ -109,7 +115,7 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
         rc = grow(f, ngot);
         const int64_t *r = got;
         for (size_t i = 0; rc == 0 && i < ngot; i++, r += width) {
-            f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = r[2];
+            f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = (int8_t)r[2];
             for (size_t c = 0; c < f->ncols; c++) f->col[c][i] = r[3 + c];
         }
         if (rc == 0) f->n = ngot;
@@ -151,7 +157,7 @@ int facts_replicate(fact_table *f, MPI_Comm comm) {
     if (rc == 0) f->n = 0, rc = grow(f, n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const int64_t *r = all + i * width;
-        f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = r[2];
+        f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = (int8_t)r[2];
         for (size_t c = 0; c < f->ncols; c++) f->col[c][i] = r[3 + c];
     }
     if (rc == 0) f->n = n;
@@ -211,6 +217,13 @@ static void permute(int64_t *v, const size_t *perm, size_t n, int64_t *tmp) {
     memcpy(v, tmp, n * sizeof *v);
 }
 
+/* The same for the sign column, in the first n bytes of tmp. */
+static void permute_sign(int8_t *v, const size_t *perm, size_t n, int64_t *tmp) {
+    int8_t *t = (int8_t *)tmp;
+    for (size_t i = 0; i < n; i++) t[i] = v[perm[i]];
+    memcpy(v, t, n);
+}
+
 /* Whether the rows are in (key, line, sign) order already (a registry
  * listed by household, say): then there is nothing to move. */
 static int in_order(const fact_table *f) {
@@ -262,7 +275,7 @@ int facts_sort_and_cancel(fact_table *f) {
     sort_groups_by_rank(items, f->n);
     for (size_t i = 0; i < f->n; i++) perm[i] = items[i].idx;
     free(items), free(spare);
-    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute(f->sign, perm, f->n, tmp);
+    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute_sign(f->sign, perm, f->n, tmp);
     for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
     free(perm), free(tmp);
     cancel_withdrawn(f);
@@ -306,7 +319,7 @@ int facts_compact(fact_table *f) {
         if (!duplicate) items[kept++] = items[i];
     }
     for (size_t i = 0; i < kept; i++) perm[i] = items[i].idx;
-    permute(f->key, perm, kept, tmp), permute(f->line, perm, kept, tmp), permute(f->sign, perm, kept, tmp);
+    permute(f->key, perm, kept, tmp), permute(f->line, perm, kept, tmp), permute_sign(f->sign, perm, kept, tmp);
     for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, kept, tmp);
     f->n = kept;
     free(items), free(spare), free(perm), free(tmp);

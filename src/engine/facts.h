@@ -13,7 +13,9 @@
 typedef struct {
     size_t ncols;
     size_t n, cap;
-    int64_t *key, *line, *sign;
+    int64_t *key, *line;
+    int8_t *sign;               /* +1 or −1: one byte, as a table of persons
+                                   facts holds millions of rows per rank */
     int64_t **col;              /* ncols arrays of n values */
 } fact_table;
 

@@ -255,7 +255,8 @@ enum { M_OLDEST, M_TIE, M_VALUE, M_ELIGIBLE, M_VALUES };
 
 /* Member rows before they are folded: vectors over the group's facts. */
 typedef struct {
-    const int64_t *key, *line, *sign;
+    const int64_t *key, *line;
+    const int8_t *sign;
     int64_t *const *col; /* M_VALUES + the group values */
 } member_rows;
 

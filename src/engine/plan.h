@@ -97,7 +97,8 @@ struct input_plan;
 typedef struct {
     size_t n;
     int built;
-    int64_t *place, *leaf, *line, *sign; /* leaf: 0 (a grouped input gives no dimension) */
+    int64_t *place, *leaf, *line; /* leaf: 0 (a grouped input gives no dimension) */
+    int8_t *sign;
     int64_t *values[JOB_MAX_GROUP_VALUES];
     unsigned char *active;
 } group_entities;

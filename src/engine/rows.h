@@ -66,7 +66,7 @@ void rows_leaves(const cube *c, const int64_t *const *index, size_t n, int64_t *
 /* Adds n rows at the key owner to the tallies of ip's accumulated
  * measures (not the distinct ones): inactive rows are skipped, rows
  * without a place or leaf rejected. 0, or -1 out of memory. */
-int rows_accumulate(report_plan *rp, const input_plan *ip, size_t n, const row_values *rv, const int64_t *sign,
+int rows_accumulate(report_plan *rp, const input_plan *ip, size_t n, const row_values *rv, const int8_t *sign,
                     const int64_t *line, const unsigned char *active);
 
 /* Places, leaves and the measures' where and value (only the distinct
