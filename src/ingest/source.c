@@ -217,16 +217,18 @@ static int split_corrupt(byte_source *s, const char *why) {
     return -1;
 }
 
+static int split_truncated(byte_source *s) {
+    snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", s->file->path);
+    return -1;
+}
+
 /* Reads the frame header and allocates the ring. 0 or -1. */
 static int split_begin(byte_source *s) {
     const extract_file *f = s->file;
     ZSTD_frameHeader h;
     size_t rc = ZSTD_getFrameHeader(&h, f->map, f->file_size);
     if (ZSTD_isError(rc)) return split_corrupt(s, ZSTD_getErrorName(rc));
-    if (rc > 0) {
-        snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", f->path);
-        return -1;
-    }
+    if (rc > 0) return split_truncated(s);
     if (h.windowSize > SPLIT_MAX_WINDOW) return split_corrupt(s, "window larger than 128 MiB");
     size_t ring = ZSTD_decodingBufferSize_min(h.windowSize, h.frameContentSize);
     if (ZSTD_isError(ring)) return split_corrupt(s, ZSTD_getErrorName(ring));
@@ -257,10 +259,7 @@ static ssize_t split_next_block(byte_source *s) {
             s->frame_done = 1;
             return 0;
         }
-        if (need > f->file_size - s->frame_pos) {
-            snprintf(s->error, sizeof s->error, "%s: truncated zstd frame at byte offset 0", f->path);
-            return -1;
-        }
+        if (need > f->file_size - s->frame_pos) return split_truncated(s);
         if (s->ring_size < s->file->content_size && s->ring_size - s->ring_pos < s->block_max) s->ring_pos = 0;
         size_t n = ZSTD_decompressContinue(s->dctx, s->ring + s->ring_pos, s->ring_size - s->ring_pos,
                                            f->map + s->frame_pos, need);

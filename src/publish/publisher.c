@@ -316,7 +316,6 @@ static int publish_tables(MPI_Comm comm, publication *pb, sign_keypair *key, cha
     MPI_Comm_rank(comm, &rank);
     region_plan plans[101];
     int nplans = 0, rc = 0;
-    uint64_t fingerprint = tables_fingerprint(pb->tables, pb->ntables);
     if (rank == 0) {
         char spec[4200];
         snprintf(spec, sizeof spec, "%s/catalog.sqlite", pb->a->out_dir);
@@ -325,17 +324,11 @@ static int publish_tables(MPI_Comm comm, publication *pb, sign_keypair *key, cha
         if (rc == 0) rc = plan_regions(pb, plans, &nplans, err, errlen);
     }
     if (dist_agree_status(comm, rc ? 1 : 0, err, (int)errlen)) return -1;
-    uint64_t fingerprint0 = fingerprint;
     MPI_Bcast(&nplans, 1, MPI_INT, 0, comm);
     MPI_Bcast(plans, nplans * (int)sizeof *plans, MPI_BYTE, 0, comm);
-    MPI_Bcast(&fingerprint0, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0) {
         char path[4200];
-        if (fingerprint != fingerprint0)
-            rc = -1, snprintf(err, errlen, "rank %d reads other archived tables than rank 0: OUT must be one "
-                              "shared directory for every rank", rank);
-        else
-            rc = sign_load_secret(publish_key_path(pb->a, path, sizeof path), key, err, errlen);
+        rc = sign_load_secret(publish_key_path(pb->a, path, sizeof path), key, err, errlen);
     }
     if (dist_agree_status(comm, rc ? 1 : 0, err, (int)errlen)) return -1;
     char *all = NULL;
@@ -362,18 +355,24 @@ static int load_tables(const publish_args *a, const char *period, char *const *i
 
 int publish_period(MPI_Comm comm, const publish_args *a, const char *period, char *const *ids, size_t nids,
                    publish_summary *sum, char *err, size_t errlen) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
     memset(sum, 0, sizeof *sum);
     report_table *tables[PUBLISH_MAX_TABLES];
     size_t ntables = 0;
     dashboard_history *history = NULL;
     int rc = load_tables(a, period, ids, nids, tables, &ntables, &history, err, errlen);
+    /* rank 0's tables decide, and every rank must have read the same */
+    uint64_t mine[2] = {ntables, tables_fingerprint(tables, ntables)}, rank0[2] = {mine[0], mine[1]};
+    MPI_Bcast(rank0, 2, MPI_UINT64_T, 0, comm);
+    if (rc == 0 && (mine[0] != rank0[0] || mine[1] != rank0[1]))
+        rc = -1, snprintf(err, errlen, "rank %d reads other archived tables than rank 0: OUT must be one shared "
+                          "directory for every rank", rank);
     rc = dist_agree_status(comm, rc ? 1 : 0, err, (int)errlen) ? -1 : 0;
-    unsigned long long any = ntables;
-    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm);
     sum->reports = ntables;
     sign_keypair key;
     publication pb = {NULL, 0, a, tables, ntables, &key, newest_snapshot(tables, ntables), period, sum, history};
-    if (rc == 0 && any) rc = publish_tables(comm, &pb, &key, err, errlen);
+    if (rc == 0 && rank0[0]) rc = publish_tables(comm, &pb, &key, err, errlen);
     sodium_memzero(&key, sizeof key);
     if (pb.run_id) {
         char ignored[256];
