@@ -12,10 +12,37 @@ static size_t slot_of(int64_t key, size_t mask) {
 
 /* Builds the hash index of a small sealed set; leaves none when out of
  * memory (lookups then search the array). */
+/* Builds the range table of a large sealed set: about 16 keys a bucket
+ * when keys spread evenly (IINs cluster by birth date, so more in some);
+ * none when out of memory (lookups then halve the whole array). */
+static void build_range(keyset *s) {
+    free(s->range);
+    s->range = NULL;
+    if (s->count <= KEYSET_INDEX_MAX || s->count >= UINT32_MAX) return;
+    size_t buckets = 1;
+    while (buckets < s->count / 16) buckets *= 2;
+    uint64_t span = (uint64_t)s->keys[s->count - 1] - (uint64_t)s->keys[0];
+    int shift = 0;
+    while (shift < 63 && (span >> shift) >= buckets) shift++;
+    buckets = (size_t)(span >> shift) + 1;
+    uint32_t *range = malloc((buckets + 1) * sizeof *range);
+    if (!range) return;
+    size_t b = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        size_t mine = (size_t)(((uint64_t)s->keys[i] - (uint64_t)s->keys[0]) >> shift);
+        while (b <= mine) range[b++] = (uint32_t)i;
+    }
+    while (b <= buckets) range[b++] = (uint32_t)s->count;
+    s->range = range;
+    s->range_buckets = buckets;
+    s->range_shift = shift;
+}
+
 static void build_index(keyset *s) {
     free(s->index);
     s->index = NULL;
     s->empty_in_set = 0;
+    build_range(s);
     if (s->count == 0 || s->count > KEYSET_INDEX_MAX) return;
     size_t slots = 16;
     while (slots < 2 * s->count) slots *= 2;
@@ -40,7 +67,43 @@ static int compare_int64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* LSD radix sort by bytes, the sign bit flipped so bytes order like the
+ * values; one read of v fills every byte's histogram and bytes that are
+ * the same in every key (the top three of an IIN) cost no pass. Returns
+ * where the result is (v or tmp). */
+static int64_t *radix_int64(int64_t *v, int64_t *tmp, size_t n) {
+    size_t count[8][256] = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = (uint64_t)v[i] ^ (1ull << 63);
+        for (int d = 0; d < 8; d++) count[d][(x >> (8 * d)) & 0xFF]++;
+    }
+    for (int d = 0; d < 8; d++) {
+        size_t *c = count[d], sum = 0;
+        int constant = 0;
+        for (int b = 0; b < 256; b++) constant |= c[b] == n;
+        if (constant) continue;
+        for (int b = 0; b < 256; b++) {
+            size_t here = c[b];
+            c[b] = sum;
+            sum += here;
+        }
+        for (size_t i = 0; i < n; i++) tmp[c[(((uint64_t)v[i] ^ (1ull << 63)) >> (8 * d)) & 0xFF]++] = v[i];
+        int64_t *t = v;
+        v = tmp, tmp = t;
+    }
+    return v;
+}
+
 void sort_int64(int64_t *v, size_t n) {
+    if (n > 4096) { /* a national key set: radix, qsort only without memory */
+        int64_t *tmp = malloc(n * sizeof *tmp), *sorted;
+        if (tmp) {
+            if ((sorted = radix_int64(v, tmp, n)) != v)
+                for (size_t i = 0; i < n; i++) v[i] = sorted[i];
+            free(tmp);
+            return;
+        }
+    }
     if (n > 24) {
         qsort(v, n, sizeof *v, compare_int64);
         return;
@@ -63,8 +126,24 @@ int keyset_add(keyset *s, int64_t key) {
     }
     s->keys[s->count++] = key;
     s->sorted = 0;
-    free(s->index); /* describes the sealed set only */
+    free(s->index); /* describe the sealed set only */
+    free(s->range);
     s->index = NULL;
+    s->range = NULL;
+    return 0;
+}
+
+int keyset_adopt(keyset *s, int64_t *keys, size_t n) {
+    if (s->count > 0 || s->keys) {
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) rc = keyset_add(s, keys[i]);
+        free(keys);
+        if (rc == 0) keyset_seal(s);
+        return rc;
+    }
+    s->keys = keys;
+    s->count = s->capacity = n;
+    keyset_seal(s);
     return 0;
 }
 
@@ -89,6 +168,11 @@ int keyset_contains(const keyset *s, int64_t key) {
         }
     }
     size_t lo = 0, hi = s->count;
+    if (s->range) {
+        if (key < s->keys[0] || key > s->keys[s->count - 1]) return 0;
+        size_t b = (size_t)(((uint64_t)key - (uint64_t)s->keys[0]) >> s->range_shift);
+        lo = s->range[b], hi = s->range[b + 1];
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (s->keys[mid] < key) lo = mid + 1;
@@ -100,8 +184,10 @@ int keyset_contains(const keyset *s, int64_t key) {
 void keyset_free(keyset *s) {
     free(s->keys);
     free(s->index);
+    free(s->range);
     s->keys = NULL;
     s->index = NULL;
+    s->range = NULL;
     s->count = s->capacity = 0;
     s->sorted = 0;
 }

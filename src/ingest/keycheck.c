@@ -62,55 +62,66 @@ void verdict_list_finish(verdict_list *l) {
     l->n = n;
 }
 
-/* The sort digit of an entry: byte `shift/8` of its key or line, the sign
- * bit flipped so the bytes order like the values. */
-static unsigned digit(const owned_entry *e, int key_field, int shift) {
-    uint64_t v = (uint64_t)(key_field ? e->key : e->line) ^ (1ull << 63);
-    return (unsigned)(v >> shift) & 0xFF;
+static int compare_entries(const void *a, const void *b) {
+    const owned_entry *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->line > y->line) - (x->line < y->line);
 }
 
-/* Sorts stably by key (key_field) or by line: one LSD pass per byte that
- * varies. The eight histograms come from one read of the entries, and the
- * passes alternate between a and tmp; returns where the result is. */
-static owned_entry *radix_by_field(owned_entry *a, owned_entry *tmp, size_t n, int key_field) {
-    static const int shifts = 8;
-    size_t (*count)[256] = calloc((size_t)shifts, sizeof *count);
-    if (!count) return NULL;
-    for (size_t i = 0; i < n; i++)
-        for (int d = 0; d < shifts; d++) count[d][digit(&a[i], key_field, 8 * d)]++;
-    for (int d = 0; d < shifts; d++) {
-        size_t *c = count[d], sum = 0;
-        int constant = 0;
-        for (int b = 0; b < 256; b++) constant |= c[b] == n;
-        if (constant) continue;
-        for (int b = 0; b < 256; b++) {
-            size_t here = c[b];
-            c[b] = sum;
-            sum += here;
-        }
-        for (size_t i = 0; i < n; i++) tmp[c[digit(&a[i], key_field, 8 * d)]++] = a[i];
-        owned_entry *t = a;
-        a = tmp, tmp = t;
+static int contains_sorted(const int64_t *v, size_t n, int64_t key) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < key) lo = mid + 1;
+        else hi = mid;
     }
-    free(count);
-    return a;
+    return lo < n && v[lo] == key;
 }
 
-/* Orders by (key, line). Entries usually arrive in line order already (a
- * rank pushes them as it scans), so the line passes are skipped then.
- * Radix rather than qsort: this sorts every key of persons. -1 when out of
- * memory. */
-static int sort_owned(owned_entry *a, size_t n) {
-    if (n < 2) return 0;
-    owned_entry *tmp = malloc(n * sizeof *tmp), *v = a;
-    if (!tmp) return -1;
-    size_t i = 1;
-    while (i < n && a[i - 1].line <= a[i].line) i++;
-    if (i < n) v = radix_by_field(v, v == a ? tmp : a, n, 0);
-    if (v) v = radix_by_field(v, v == a ? tmp : a, n, 1);
-    if (v && v != a) memcpy(a, v, n * sizeof *a);
-    free(tmp);
-    return v ? 0 : -1;
+/* The keys of got, sorted, and those among them on more than one line
+ * (*dups, distinct, sorted; usually none). -1 when out of memory. */
+static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, int64_t **dups, size_t *ndups) {
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    *dups = NULL;
+    *ndups = 0;
+    if (!*keys) return -1;
+    for (size_t i = 0; i < n; i++) (*keys)[i] = got[i].key;
+    sort_int64(*keys, n);
+    size_t cap = 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((*keys)[i] != (*keys)[i - 1] || (*ndups && (*dups)[*ndups - 1] == (*keys)[i])) continue;
+        if (*ndups == cap) {
+            int64_t *grown = realloc(*dups, (cap = cap ? 2 * cap : 64) * sizeof *grown);
+            if (!grown) return -1;
+            *dups = grown;
+        }
+        (*dups)[(*ndups)++] = (*keys)[i];
+    }
+    return 0;
+}
+
+/* For every duplicated key the row on the smallest line keeps it and each
+ * other row gets a verdict naming that line: which row is "later" needs
+ * only the lines of the few duplicated keys, so the national sort is of
+ * keys alone (8 bytes, not 16, and no pass over lines). */
+static int decide_duplicates(const owned_entry *got, size_t n, const int64_t *dups, size_t ndups,
+                             int column, late_verdict **v, size_t *nv) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) m += contains_sorted(dups, ndups, got[i].key);
+    owned_entry *d = malloc((m ? m : 1) * sizeof *d);
+    *v = malloc((m ? m : 1) * sizeof **v);
+    *nv = 0;
+    if (!d || !*v) return free(d), -1;
+    m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (contains_sorted(dups, ndups, got[i].key)) d[m++] = got[i];
+    qsort(d, m, sizeof *d, compare_entries);
+    for (size_t i = 0, keeper = 0; i < m; i++) {
+        if (i == 0 || d[i].key != d[i - 1].key) keeper = i;
+        else (*v)[(*nv)++] = (late_verdict){d[i].line, d[keeper].line, REJ_DUPLICATE_KEY, column};
+    }
+    free(d);
+    return 0;
 }
 
 /* The rank whose rows include line: lines of a split extract rise with
@@ -202,23 +213,16 @@ static void decisions_free(decisions *d) { free(d->v); }
 int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
                         int column, verdict_list *out, keyset *owned) {
     owned_entry *got = NULL;
-    int64_t *first = NULL;
-    size_t ngot = 0;
+    int64_t *first = NULL, *keys = NULL, *dups = NULL;
+    size_t ngot = 0, ndups = 0;
     if (gather_at_owners(comm, replicated, entries, &got, &ngot, &first)) return free(first), -1;
-    decisions d;
-    int failed = sort_owned(got, ngot) != 0;
-    failed |= decisions_alloc(&d, ngot) != 0;
-    int64_t first_line = 0; /* the line that keeps the current key */
-    for (size_t i = 0; !failed && i < ngot; i++) {
-        if (i > 0 && got[i].key == got[i - 1].key) {
-            d.v[d.n++] = (late_verdict){got[i].line, first_line, REJ_DUPLICATE_KEY, column};
-        } else {
-            first_line = got[i].line;
-            failed = keyset_add(owned, got[i].key) != 0;
-        }
-    }
+    decisions d = {NULL, 0};
+    int failed = sorted_keys(got, ngot, &keys, &dups, &ndups) != 0;
+    if (!failed) failed = decide_duplicates(got, ngot, dups, ndups, column, &d.v, &d.n) != 0;
     free(got);
-    keyset_seal(owned);
+    free(dups);
+    if (!failed) failed = keyset_adopt(owned, keys, ngot) != 0;
+    else free(keys);
     if (!replicated) failed = !dist_agree(comm, !failed);
     int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, first, d.n, out);
     decisions_free(&d);

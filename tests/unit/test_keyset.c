@@ -1,6 +1,7 @@
 /* Key sets (src/base/keyset.h): sealing sorts and removes duplicates, the
  * result does not depend on insertion order, membership at the extremes of
- * int64, and sort_int64 against qsort on random data. */
+ * int64, sort_int64 against qsort on random data, and the lookups of
+ * small (hashed) and large (range table) sets against bsearch. */
 #include <stdlib.h>
 
 #include "base/keyset.h"
@@ -69,6 +70,35 @@ void suite_keyset(void) {
             EXPECT(a.index == NULL);
             keyset_seal(&a);
             EXPECT(keyset_contains(&a, 5));
+            keyset_free(&a);
+        }
+    }
+    TEST_CASE("keyset: a large set's range table agrees with bsearch (IIN-like clusters, int64 extremes)") {
+        const int shapes = 3;
+        uint64_t s = 0x9E3779B97F4A7C15ULL;
+        for (int shape = 0; shape < shapes; shape++) {
+            keyset a = {0};
+            for (size_t i = 0; i < 300000; i++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                int64_t yymmdd = (int64_t)(s % 100) * 10000 + (int64_t)(1 + s / 100 % 12) * 100 + (int64_t)(1 + s / 1200 % 28);
+                int64_t iin = yymmdd * 1000000 + (int64_t)(s >> 40) % 1000000;
+                keyset_add(&a, shape == 0 ? iin : shape == 1 ? iin - 400000000000LL : (int64_t)s);
+            }
+            if (shape == 2) keyset_add(&a, INT64_MIN), keyset_add(&a, INT64_MAX);
+            keyset_seal(&a);
+            EXPECT(a.range != NULL && a.index == NULL);
+            for (size_t i = 0; i < 400000; i++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                size_t at = s % a.count;
+                int64_t probe = i % 4 == 0 ? a.keys[at] : i % 4 == 1 ? a.keys[at] + 1
+                              : i % 4 == 2 ? a.keys[at] - 1 : (int64_t)s;
+                int want = bsearch(&probe, a.keys, a.count, sizeof *a.keys, cmp64) != NULL;
+                if (keyset_contains(&a, probe) != want) {
+                    test_fail(__FILE__, __LINE__, "shape %d: key %lld", shape, (long long)probe);
+                    break;
+                }
+            }
+            EXPECT(keyset_contains(&a, a.keys[0]) && keyset_contains(&a, a.keys[a.count - 1]));
             keyset_free(&a);
         }
     }
