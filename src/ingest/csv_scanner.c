@@ -61,6 +61,16 @@ csv_scanner *csv_scanner_new(byte_source *src, size_t buffer_size, csv_start sta
     return s;
 }
 
+void csv_scanner_restart(csv_scanner *s, csv_start start) {
+    s->pos = s->end = 0;
+    s->buf_offset = 0;
+    s->eof = 0;
+    s->start = start;
+    s->positioned = 0;
+    s->lead = 0;
+    s->line = start.first_line;
+}
+
 void csv_scanner_use_portable(csv_scanner *s) { s->portable = 1; }
 
 void csv_scanner_free(csv_scanner *s) {

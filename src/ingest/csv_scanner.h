@@ -58,6 +58,11 @@ typedef struct {
  * least 2 × CSV_MAX_RECORD. Returns NULL when out of memory. */
 csv_scanner *csv_scanner_new(byte_source *src, size_t buffer_size, csv_start start);
 
+/* Starts s over on the next bytes of its source as a new stream that
+ * begins at start (the source's next segment, relay.h), keeping its
+ * buffers. Cannot fail. */
+void csv_scanner_restart(csv_scanner *s, csv_start start);
+
 void csv_scanner_free(csv_scanner *s);
 
 /* Makes s find records with the portable block scan (plain C) instead of

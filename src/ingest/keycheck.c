@@ -134,6 +134,18 @@ static int32_t origin_of(int64_t line, const int64_t *first, int nranks) {
     return 0;
 }
 
+/* The rank of the last table entry starting at or before line (rank 0
+ * before the first). Cannot fail. */
+static int32_t owner_of(int64_t line, const line_owners *t) {
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->first_line[mid] <= line) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo ? t->owner[lo - 1] : 0;
+}
+
 /* Every rank's entries sent to their owners; *first (nranks entries, the
  * caller frees; NULL when local) gets every rank's first line. */
 static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
@@ -174,7 +186,7 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
 }
 
 /* Sends verdicts back to the ranks their lines belong to. */
-static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
+static int return_verdicts(MPI_Comm comm, int replicated, const line_owners *owners, const late_verdict *v,
                            const int64_t *first, size_t n, verdict_list *out) {
     if (replicated) {
         for (size_t i = 0; i < n; i++)
@@ -185,7 +197,10 @@ static int return_verdicts(MPI_Comm comm, int replicated, const late_verdict *v,
     MPI_Comm_size(comm, &nranks);
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof *v) != 0;
-    for (size_t i = 0; !failed && i < n; i++) failed = shuffle_push(&sh, origin_of(v[i].line, first, nranks), &v[i]) != 0;
+    for (size_t i = 0; !failed && i < n; i++) {
+        int32_t home = owners ? owner_of(v[i].line, owners) : origin_of(v[i].line, first, nranks);
+        failed = shuffle_push(&sh, home, &v[i]) != 0;
+    }
     failed = !dist_agree(comm, !failed);
     void *recv = NULL;
     size_t nrecv = 0;
@@ -210,8 +225,8 @@ static int decisions_alloc(decisions *d, size_t n) {
 
 static void decisions_free(decisions *d) { free(d->v); }
 
-int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
-                        int column, verdict_list *out, keyset *owned) {
+int keycheck_duplicates(MPI_Comm comm, int replicated, const line_owners *owners,
+                        key_entries *entries, int column, verdict_list *out, keyset *owned) {
     owned_entry *got = NULL;
     int64_t *first = NULL, *keys = NULL, *dups = NULL;
     size_t ngot = 0, ndups = 0;
@@ -224,14 +239,14 @@ int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
     if (!failed) failed = keyset_adopt(owned, keys, ngot) != 0;
     else free(keys);
     if (!replicated) failed = !dist_agree(comm, !failed);
-    int rc = failed ? -1 : return_verdicts(comm, replicated, d.v, first, d.n, out);
+    int rc = failed ? -1 : return_verdicts(comm, replicated, owners, d.v, first, d.n, out);
     decisions_free(&d);
     free(first);
     return rc;
 }
 
-int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entries,
-                        int column, const keyset *target, verdict_list *out) {
+int keycheck_references(MPI_Comm comm, int target_replicated, const line_owners *owners,
+                        key_entries *entries, int column, const keyset *target, verdict_list *out) {
     owned_entry *got = NULL;
     int64_t *first = NULL;
     size_t ngot = 0;
@@ -244,7 +259,7 @@ int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entri
     }
     free(got);
     if (!target_replicated) failed = !dist_agree(comm, !failed);
-    int rc = failed ? -1 : return_verdicts(comm, target_replicated, d.v, first, d.n, out);
+    int rc = failed ? -1 : return_verdicts(comm, target_replicated, owners, d.v, first, d.n, out);
     decisions_free(&d);
     free(first);
     return rc;

@@ -5,8 +5,10 @@
  * (key_owner), which decides and sends verdicts back; the decision is the
  * same for any number of ranks because "later" means "larger line number".
  * A replicated extract is decided locally. Verdicts find their way home by
- * line: a split extract's lines rise with the rank, as the reader cuts
- * shares in rank order. Owns the verdict lists. */
+ * line: either a split extract's lines rise with the rank (the reader cut
+ * shares in rank order), or a table says which rank holds which lines (a
+ * relayed frame's interleaved segments, relay.h). Owns the verdict
+ * lists. */
 #ifndef ESEP_KEYCHECK_H
 #define ESEP_KEYCHECK_H
 
@@ -39,26 +41,35 @@ typedef struct {
     size_t n, cap;
 } verdict_list;
 
+/* Which rank holds which rows: from first_line[i] up to first_line[i + 1]
+ * (exclusive), owner[i]; first_line rises. Not owned. */
+typedef struct {
+    const int64_t *first_line;
+    const int32_t *owner;
+    size_t n;
+} line_owners;
+
 /* Appends one pair. 0, or -1 out of memory. */
 int key_entries_push(key_entries *e, int64_t key, int64_t line);
 void key_entries_free(key_entries *e);
 
-/* Collective unless replicated. Finds keys that occur on more than one
- * line among every rank's entries; for this rank's rows that lose, appends
+/* Collective unless replicated. owners: where this extract's rows are,
+ * or NULL when lines rise with the rank. Finds keys that occur on more
+ * than one line among every rank's entries; for this rank's rows that lose, appends
  * REJ_DUPLICATE_KEY verdicts to out. Fills owned (sealed) with the keys
  * this rank owns (replicated: all keys). Unless replicated, entries are
  * freed once sent to their owners (they are copied there), so a national
  * persons extract is not held twice. 0, or -1 out of memory on any rank
  * (all return -1). */
-int keycheck_duplicates(MPI_Comm comm, int replicated, key_entries *entries,
-                        int column, verdict_list *out, keyset *owned);
+int keycheck_duplicates(MPI_Comm comm, int replicated, const line_owners *owners,
+                        key_entries *entries, int column, verdict_list *out, keyset *owned);
 
-/* Collective unless target_replicated. Appends REJ_UNKNOWN_REFERENCE for
+/* Collective unless target_replicated; owners as above. Appends REJ_UNKNOWN_REFERENCE for
  * this rank's entries whose key is not in target (for a split target, the
  * partition each rank owns). Unless target_replicated, entries are freed
  * once sent. 0, or -1 out of memory on any rank. */
-int keycheck_references(MPI_Comm comm, int target_replicated, key_entries *entries,
-                        int column, const keyset *target, verdict_list *out);
+int keycheck_references(MPI_Comm comm, int target_replicated, const line_owners *owners,
+                        key_entries *entries, int column, const keyset *target, verdict_list *out);
 
 /* Sorts by line; where a line has several verdicts keeps the one with the
  * smallest reason. Cannot fail. */

@@ -10,13 +10,12 @@
  * the share's end to finish the last one. True line numbers follow from the
  * counts. With one rank none of this is needed and the pre-pass is skipped.
  *
- * A single-frame `.csv.zst` (what plain `zstd` writes) is cut by
- * decompressed bytes instead. Its frame can only be decompressed from the
- * start, so every rank decompresses the bytes before its share, counting
- * their quotes and newlines as they pass: the rank then knows its start
- * exactly and needs no pre-pass and no exchange. Ranks further into the
- * file decompress more, so the shares shrink towards the end
- * (split_frame_cut) to give every rank the same work. */
+ * A single-frame `.csv.zst` (what plain `zstd` writes) is relayed instead
+ * (relay.h): its frame can only be decoded from the start, so the last
+ * rank decodes it and sends the other ranks segments that begin at record
+ * boundaries with their line numbers; a rank's share is then several
+ * segments, each scanned as a stream of its own, and the key checks learn
+ * from the segment table which rank holds which line. */
 #include "reader.h"
 
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "convert.h"
 #include "csv_scanner.h"
 #include "rejects.h"
+#include "relay.h"
 #include "source.h"
 
 #define READER_BUFFER_BYTES (4u << 20)
@@ -46,6 +46,10 @@ typedef struct {
     key_entries keys;
     key_entries *refs;            /* one per schema reference */
     verdict_list late;
+    int relayed;                  /* a split frame read by several ranks */
+    MPI_Comm relay_comm;          /* relayed: its messages, apart */
+    size_t segment_bytes;         /* relayed: the same on every rank */
+    relay_table owners;           /* relayed: every segment's rank */
     char ignored[256];            /* header columns no schema column binds */
     char msg[512];
 } read_state;
@@ -84,36 +88,19 @@ static int read_header(read_state *st) {
     return status;
 }
 
-/* Decompressing and counting a byte costs about this fraction of parsing
- * and validating it. Only the balance between ranks depends on it, never
- * a result. 0.2 was measured with `make bench` when parsing cost more;
- * after the block scan (2026-12-02, 2 M persons, -np 2) rank 1 spent 5–15 %
- * more scan CPU seconds than rank 0 on persons and social_payments, which
- * the cost model below fits with 0.35. With the ring decoder as well
- * (source.c) and that scan, the CPU seconds of both ranks (check --stats)
- * fit 0.45 (at 0.35 rank 1 spent ~8 % more, at 0.5 rank 0 ~5 % more):
- * decoding a byte costs 0.7–1.4 ns, parsing it 1.3–2.5 ns. */
-#define SPLIT_SKIP_COST 0.45
+/* Segments of about a megabyte: a few in flight per rank cost little
+ * memory, and a message costs microseconds against the milliseconds of
+ * parsing it. ESEP_RELAY_SEGMENT_BYTES overrides it (tests make segments
+ * small so that shares interleave within a small file). */
+#define RELAY_SEGMENT_DEFAULT (1u << 20)
 
-/* What the consumer of the batches (the report engine's row stage) adds
- * to the cost of each byte a rank parses, as a fraction of parsing it:
- * the regulated reports' row stage took 0.50 s against a 0.92 s scan
- * (2 M persons, -np 1, 2026-12-02). A rank that skips bytes hands the
- * engine no rows for them, so with a consumer the skip weighs less; cut
- * for the scan alone, rank 0 ended an `esep run` at 20 M persons with 59 %
- * of persons, the longer row stage and 190 MB more memory than rank 1. */
-#define SPLIT_CONSUMER_COST 0.5
-
-/* Where share k of n begins in a split frame of size bytes. Rank r costs
- * skip·c[r] + (1 + skip)·(c[r+1] − c[r]) (it decompresses everything up
- * to its share's end and parses its share); making every rank cost the
- * same gives c[r+1] = a·c[r] + (1 − a)·T with a = 1/(1 + skip) and the
- * total T fixed by c[n] = size: c[k] = size·(1 − a^k)/(1 − a^n). */
-static uint64_t split_frame_cut(uint64_t size, uint64_t k, uint64_t n, double skip) {
-    if (k >= n) return size;
-    double a = 1.0 / (1.0 + skip), ak = 1.0, an = 1.0;
-    for (uint64_t i = 0; i < n; i++) an *= a, ak *= i < k ? a : 1.0;
-    return (uint64_t)((double)size * (1.0 - ak) / (1.0 - an));
+/* Rank 0's segment size, so every rank cuts alike. */
+static size_t relay_segment_bytes(MPI_Comm comm, int rank) {
+    uint64_t bytes = RELAY_SEGMENT_DEFAULT;
+    const char *env = getenv("ESEP_RELAY_SEGMENT_BYTES");
+    if (rank == 0 && env && *env) bytes = strtoull(env, NULL, 10);
+    MPI_Bcast(&bytes, 1, MPI_UINT64_T, 0, comm);
+    return (size_t)bytes;
 }
 
 /* Cuts the file into nranks shares of about equal work. */
@@ -125,10 +112,10 @@ static void plan_share(read_state *st) {
         st->share_end = units;
         return;
     }
-    if (f->split_frame) {
-        double skip = SPLIT_SKIP_COST / (st->a->consume ? 1.0 + SPLIT_CONSUMER_COST : 1.0);
-        st->share_begin = split_frame_cut(units, r, n, skip);
-        st->share_end = split_frame_cut(units, r + 1, n, skip);
+    if (f->split_frame) { /* one rank: all of it; several: relayed */
+        st->share_begin = 0;
+        st->share_end = units;
+        st->relayed = n > 1;
         return;
     }
     if (!f->compressed) {
@@ -226,23 +213,102 @@ static int owns_rejects(const read_state *st) {
     return !st->ext->replicated || st->a->rank == 0;
 }
 
-static void count_skipped(void *ctx, const uint8_t *data, size_t len) {
-    csv_block_stats_add(ctx, data, len);
+/* Where one scan reads from: a byte range or frames of the file, or the
+ * segments of a relayed frame. */
+typedef struct {
+    relay *relay;                 /* relayed only */
+    byte_source *src;
+    csv_scanner *sc;
+} scan_input;
+
+/* Opens the input of a scan. The first pass of a relayed frame is
+ * collective (the last rank sends, the others receive) and agreed on
+ * before any message, so no rank waits for one that failed to open; the
+ * re-scan for late verdicts rebuilds this rank's segments alone. ST_OK,
+ * or ST_FATAL (out of memory). */
+static int open_scan_input(read_state *st, int rescan, scan_input *in) {
+    const extract_read_args *a = st->a;
+    memset(in, 0, sizeof *in);
+    if (st->relayed) {
+        relay_role role = rescan ? RELAY_LOCAL : a->rank == a->nranks - 1 ? RELAY_SEND : RELAY_RECEIVE;
+        in->relay = relay_open(&st->file, st->relay_comm, a->rank, a->nranks, role, st->segment_bytes,
+                               rescan ? &st->owners : NULL);
+        in->src = in->relay ? byte_source_open_relay(in->relay) : NULL;
+    } else {
+        in->src = byte_source_open(&st->file, st->share_begin, st->share_end);
+    }
+    in->sc = in->src ? csv_scanner_new(in->src, READER_BUFFER_BYTES, st->start) : NULL;
+    int ok = in->sc != NULL;
+    if (st->relayed && !rescan) ok = dist_agree(a->comm, ok);
+    return ok ? ST_OK : ST_FATAL;
 }
 
-/* A split-frame share that begins inside the file: decompresses the bytes
- * before it and derives where the share starts from their counts. */
-static int skip_to_share(read_state *st, byte_source *src) {
-    if (!st->file.split_frame || st->share_begin == 0 || st->share_begin >= st->share_end) {
-        if (st->file.split_frame && st->share_begin >= st->share_end && st->share_begin > 0)
-            st->start = (csv_start){1, 1, 0, 0}; /* empty: ends at once, reads nothing */
-        return ST_OK;
+/* Moves to the input's next stream: 1 (the scanner restarted on the next
+ * segment, or the first and only stream of an unrelayed share), 0 when
+ * none is left, -1 with the relay's message in st->msg. */
+static int next_stream(read_state *st, scan_input *in, int first) {
+    if (!in->relay) return first;
+    csv_start start;
+    int got = relay_next_segment(in->relay, &start);
+    if (got < 0) snprintf(st->msg, sizeof st->msg, "%s", relay_error(in->relay));
+    if (got == 1) csv_scanner_restart(in->sc, start);
+    return got;
+}
+
+/* Ends a scan's input. After a relay's first pass its segment table is
+ * kept, for the key checks. */
+static void close_scan_input(read_state *st, scan_input *in, int rescan) {
+    csv_scanner_free(in->sc);
+    byte_source_free(in->src);
+    if (in->relay) {
+        relay_table t;
+        relay_take_table(in->relay, &t);
+        if (rescan) relay_table_free(&t);
+        else relay_table_free(&st->owners), st->owners = t;
+        relay_free(in->relay);
     }
-    csv_block_stats stats = {0, 0, 0, -1};
-    if (byte_source_skip(src, count_skipped, &stats)) return ST_FAILED;
-    st->start = (csv_start){1 + (int64_t)stats.newlines, stats.last_byte == '\n' && !(stats.quotes & 1),
-                            (int)(stats.quotes & 1), 0};
-    return ST_OK;
+}
+
+typedef struct {
+    const verdict_list *late;     /* re-scan: the late verdicts */
+    size_t next_late;
+    reject_writer *w;
+    row_batch *b;
+    batch_consumer deliver;
+    progress *bar;
+} scan_pass;
+
+/* Converts one record, rejects or accepts it, hands full batches on. */
+static int scan_record(read_state *st, scan_pass *p, const csv_record *rec, scan_counts *counts,
+                       const byte_source *src) {
+    const verdict_list *late = p->late;
+    row_batch *b = p->b;
+    counts->read++;
+    counts->bytes += rec->raw_len + 1;
+    row_verdict v;
+    size_t text_mark = b->text_used;
+    int status = ST_OK, rejected = row_converter_apply(&st->conv, rec, b, &v);
+    while (late && p->next_late < late->n && late->v[p->next_late].line < rec->line) p->next_late++;
+    if (!rejected && late && p->next_late < late->n && late->v[p->next_late].line == rec->line) {
+        explain_late(st, &late->v[p->next_late], &v);
+        rejected = 1; /* stays in b: handed back as withdrawn */
+    } else if (!rejected && late) { /* accepted in both passes: not handed over again */
+        b->nrows--;
+        b->text_used = text_mark;
+    }
+    if (rejected) {
+        counts->reasons[v.reason]++;
+        if (p->w && write_reject(p->w, st, rec, &v)) status = ST_FATAL;
+    } else {
+        counts->accepted++;
+        if (!late && collect_keys(st, b, b->nrows - 1)) status = ST_FATAL;
+    }
+    if (b->nrows == b->capacity) {
+        if (p->deliver && p->deliver(st->a->consumer_data, b)) status = ST_FATAL;
+        row_batch_clear(b);
+        if (p->bar) progress_update(p->bar, byte_source_progress(src), p->w ? counts->read : 0);
+    }
+    return status;
 }
 
 /* One scan of this rank's share. First pass (late == NULL): batches go to
@@ -253,60 +319,36 @@ static int skip_to_share(read_state *st, byte_source *src) {
 static int scan_share(read_state *st, const verdict_list *late, scan_counts *counts, progress *bar) {
     const extract_read_args *a = st->a;
     char err[512] = "out of memory";
-    int writes_rejects = owns_rejects(st);
-    batch_consumer deliver = late ? a->consume_withdrawn : a->consume;
-    reject_writer *w = writes_rejects ? reject_writer_open(a->rejects_dir, st->ext->name, a->rank, err, sizeof err) : NULL;
-    byte_source *src = byte_source_open(&st->file, st->share_begin, st->share_end);
-    int skip = src ? skip_to_share(st, src) : ST_FATAL;
-    csv_scanner *sc = skip == ST_OK ? csv_scanner_new(src, READER_BUFFER_BYTES, st->start) : NULL;
-    row_batch *b = row_batch_new(st->ext, READER_BATCH_ROWS);
-    if ((writes_rejects && !w) || !sc || !b) {
-        if (skip == ST_FAILED) snprintf(err, sizeof err, "%s", byte_source_error(src));
-        else skip = ST_FATAL;
+    scan_pass p = {late, 0, NULL, NULL, late ? a->consume_withdrawn : a->consume, bar};
+    if (owns_rejects(st)) p.w = reject_writer_open(a->rejects_dir, st->ext->name, a->rank, err, sizeof err);
+    scan_input in;
+    int status = open_scan_input(st, late != NULL, &in);
+    p.b = row_batch_new(st->ext, READER_BATCH_ROWS);
+    if ((owns_rejects(st) && !p.w) || status != ST_OK || !p.b) {
         snprintf(st->msg, sizeof st->msg, "%s", err);
-        if (w) reject_writer_close(w, err, sizeof err);
-        csv_scanner_free(sc), byte_source_free(src), row_batch_free(b);
-        return skip;
+        if (p.w) reject_writer_close(p.w, err, sizeof err);
+        close_scan_input(st, &in, late != NULL);
+        row_batch_free(p.b);
+        return ST_FATAL;
     }
     memset(counts, 0, sizeof *counts);
-    size_t next_late = 0;
-    int status = ST_OK, r;
     csv_record rec;
-    while (status == ST_OK && (r = csv_scanner_next_record(sc, &rec)) == 1) {
-        if (rec.line == 1) continue; /* the header */
-        counts->read++;
-        counts->bytes += rec.raw_len + 1;
-        row_verdict v;
-        size_t text_mark = b->text_used;
-        int rejected = row_converter_apply(&st->conv, &rec, b, &v);
-        while (late && next_late < late->n && late->v[next_late].line < rec.line) next_late++;
-        if (!rejected && late && next_late < late->n && late->v[next_late].line == rec.line) {
-            explain_late(st, &late->v[next_late], &v);
-            rejected = 1; /* stays in b: handed back as withdrawn */
-        } else if (!rejected && late) { /* accepted in both passes: not handed over again */
-            b->nrows--;
-            b->text_used = text_mark;
+    int r = 0, got;
+    for (int first = 1; status == ST_OK && (got = next_stream(st, &in, first)) != 0; first = 0) {
+        if (got < 0) {
+            status = ST_FAILED;
+            break;
         }
-        if (rejected) {
-            counts->reasons[v.reason]++;
-            if (w && write_reject(w, st, &rec, &v)) status = ST_FATAL;
-        } else {
-            counts->accepted++;
-            if (!late && collect_keys(st, b, b->nrows - 1)) status = ST_FATAL;
-        }
-        if (b->nrows == b->capacity) {
-            if (deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
-            row_batch_clear(b);
-            if (bar) progress_update(bar, byte_source_progress(src), writes_rejects ? counts->read : 0);
-        }
+        while (status == ST_OK && (r = csv_scanner_next_record(in.sc, &rec)) == 1)
+            if (rec.line != 1) status = scan_record(st, &p, &rec, counts, in.src); /* line 1: the header */
+        if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(in.sc));
     }
-    if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(sc));
-    if (status == ST_OK && b->nrows && deliver && deliver(a->consumer_data, b)) status = ST_FATAL;
+    row_batch *b = p.b;
+    if (status == ST_OK && b->nrows && p.deliver && p.deliver(a->consumer_data, b)) status = ST_FATAL;
     if (status == ST_FATAL && !st->msg[0]) snprintf(st->msg, sizeof st->msg, "%s: cannot write rejects or out of memory", st->ext->name);
-    if (w && reject_writer_close(w, err, sizeof err) && status == ST_OK)
+    if (p.w && reject_writer_close(p.w, err, sizeof err) && status == ST_OK)
         status = ST_FATAL, snprintf(st->msg, sizeof st->msg, "%s", err);
-    csv_scanner_free(sc);
-    byte_source_free(src);
+    close_scan_input(st, &in, late != NULL);
     row_batch_free(b);
     return status;
 }
@@ -315,13 +357,15 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
 static int settle_keys(read_state *st) {
     const extract_read_args *a = st->a;
     const schema_extract *ext = st->ext;
-    int rc = 0;
-    if (ext->key_column >= 0)
-        rc = keycheck_duplicates(a->comm, ext->replicated, &st->keys, ext->key_column, &st->late,
+    int rc = st->relayed ? relay_table_broadcast(a->comm, a->nranks - 1, &st->owners) : 0;
+    line_owners table = {st->owners.first_line, st->owners.owner, st->owners.n};
+    const line_owners *owners = st->relayed ? &table : NULL;
+    if (rc == 0 && ext->key_column >= 0)
+        rc = keycheck_duplicates(a->comm, ext->replicated, owners, &st->keys, ext->key_column, &st->late,
                                  &a->keysets[a->extract]);
     for (size_t r = 0; rc == 0 && r < ext->nrefs; r++) {
         const schema_extract *target = &a->schemas->extracts[ext->refs[r].extract];
-        rc = keycheck_references(a->comm, target->replicated, &st->refs[r], ext->refs[r].column,
+        rc = keycheck_references(a->comm, target->replicated, owners, &st->refs[r], ext->refs[r].column,
                                  &a->keysets[ext->refs[r].extract], &st->late);
     }
     if (rc) {
@@ -394,6 +438,8 @@ static void state_free(read_state *st) {
     for (size_t r = 0; st->refs && r < st->ext->nrefs; r++) key_entries_free(&st->refs[r]);
     free(st->refs);
     verdict_list_free(&st->late);
+    relay_table_free(&st->owners);
+    if (st->relay_comm != MPI_COMM_NULL) MPI_Comm_free(&st->relay_comm);
 }
 
 /* Opening, the header and the plan: the steps before any row is read. */
@@ -406,6 +452,10 @@ static int prepare(read_state *st) {
     if ((status = agree(st, status)) != ST_OK) return status;
     if ((status = agree(st, read_header(st))) != ST_OK) return status;
     plan_share(st);
+    if (st->relayed) {
+        st->segment_bytes = relay_segment_bytes(st->a->comm, st->a->rank);
+        MPI_Comm_dup(st->a->comm, &st->relay_comm);
+    }
     return plan_start(st);
 }
 
@@ -424,6 +474,7 @@ int extract_read(const extract_read_args *a, extract_summary *sum) {
     st.ext = &a->schemas->extracts[a->extract];
     st.refs = calloc(st.ext->nrefs + 1, sizeof *st.refs);
     st.file.fd = -1; /* nothing open yet: safe to close */
+    st.relay_comm = MPI_COMM_NULL;
     scan_counts counts;
     memset(&counts, 0, sizeof counts);
     int status = prepare(&st);

@@ -1,7 +1,9 @@
 /* rejects.c — see rejects.h. The cap: each rank writes at most
  * REJECTS_MAX_ROWS rows (its first ones, in line order) and the join stops
  * after REJECTS_MAX_ROWS rows in all, so the file holds the first rows of
- * the whole extract whatever the rank count. */
+ * the whole extract whatever the rank count. The join merges the parts by
+ * line: a rank's rows are in line order, but a relayed frame's shares
+ * interleave. */
 #include "rejects.h"
 
 #include <fcntl.h>
@@ -79,20 +81,67 @@ int reject_writer_close(reject_writer *w, char *err, size_t errlen) {
     return failed ? -1 : 0;
 }
 
-/* Copies whole CSV rows of the file at path to out until *left rows have
- * been copied (a row ends at a newline outside quotes). 0, or -1. */
-static int append_rows(FILE *out, const char *path, int64_t *left, char *err, size_t errlen) {
-    FILE *in = fopen(path, "rb");
-    if (!in) return snprintf(err, errlen, "%s: cannot open: %m", path), -1;
+/* One part being merged: its next row (a row ends at a newline outside
+ * quotes) and that row's line, the number it starts with. */
+typedef struct {
+    FILE *in;
+    char *row;
+    size_t len, cap;
+    int64_t line;             /* INT64_MAX once the part is exhausted */
+} part_reader;
+
+/* Reads the part's next row. 0, or -1 (read error, out of memory). */
+static int part_next_row(part_reader *p) {
     int quoted = 0, c;
-    while (*left > 0 && (c = getc(in)) != EOF) {
-        if (putc(c, out) == EOF) break;
+    p->len = 0;
+    p->line = INT64_MAX;
+    while ((c = getc(p->in)) != EOF) {
+        if (p->len + 1 >= p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 4096;
+            char *grown = realloc(p->row, cap);
+            if (!grown) return -1;
+            p->row = grown, p->cap = cap;
+        }
+        p->row[p->len++] = (char)c;
         if (c == '"') quoted = !quoted;
-        else if (c == '\n' && !quoted) (*left)--;
+        else if (c == '\n' && !quoted) break;
     }
-    int failed = ferror(in) || ferror(out);
-    fclose(in);
-    if (failed) snprintf(err, errlen, "%s: cannot copy rejects: %m", path);
+    if (ferror(p->in)) return -1;
+    if (p->len == 0) return 0;
+    p->row[p->len] = '\0';
+    p->line = strtoll(p->row, NULL, 10);
+    return 0;
+}
+
+/* Writes the parts' rows to out in line order, until *left rows: each part
+ * is in line order already, and the shares of a relayed frame interleave
+ * (relay.h), so the join merges rather than appends. 0, or -1. */
+static int merge_parts(FILE *out, const char *dir, const char *extract, int nparts, int64_t *left,
+                       char *err, size_t errlen) {
+    part_reader *p = calloc((size_t)nparts, sizeof *p);
+    if (!p) return snprintf(err, errlen, "out of memory"), -1;
+    char path[4096];
+    int failed = 0;
+    for (int r = 0; !failed && r < nparts; r++) {
+        part_path(path, sizeof path, dir, extract, r);
+        const char *why = !(p[r].in = fopen(path, "rb")) ? "cannot open" : part_next_row(&p[r]) ? "cannot read rejects" : NULL;
+        if (why) failed = 1, snprintf(err, errlen, "%s: %s: %m", path, why);
+    }
+    while (!failed && *left > 0) {
+        int best = -1;
+        for (int r = 0; r < nparts; r++)
+            if (p[r].line != INT64_MAX && (best < 0 || p[r].line < p[best].line)) best = r;
+        if (best < 0) break;
+        if (fwrite(p[best].row, 1, p[best].len, out) != p[best].len) failed = 1;
+        else if (part_next_row(&p[best])) failed = 1;
+        if (failed) snprintf(err, errlen, "%s: cannot copy rejects: %m", extract);
+        (*left)--;
+    }
+    for (int r = 0; r < nparts; r++) {
+        if (p[r].in) fclose(p[r].in);
+        free(p[r].row);
+    }
+    free(p);
     return failed ? -1 : 0;
 }
 
@@ -102,12 +151,9 @@ int rejects_join_parts(const char *dir, const char *extract, int nranks,
     snprintf(final_path, sizeof final_path, "%s/%s.csv", dir, extract);
     FILE *out = fs_temp_open(final_path, 0644, tmp_path, sizeof tmp_path, err, errlen);
     if (!out) return -1;
-    int failed = fputs("line,column,reason,detail,raw\n", out) == EOF;
     int64_t left = REJECTS_MAX_ROWS;
-    for (int r = 0; !failed && r < nranks; r++) {
-        part_path(part, sizeof part, dir, extract, r);
-        failed = append_rows(out, part, &left, err, errlen) != 0;
-    }
+    int failed = fputs("line,column,reason,detail,raw\n", out) == EOF;
+    if (!failed) failed = merge_parts(out, dir, extract, nranks, &left, err, errlen) != 0;
     if (failed) {
         fclose(out);
         unlink(tmp_path);

@@ -1,8 +1,8 @@
 /* rejects.h — where rejected rows go: `OUT/rejects/<YYYYMMDD>/<extract>.csv`
  * with columns line,column,reason,detail,raw (RFC 4180, `,`), ordered by
  * line. Each rank writes its own part (its share of the file, in line
- * order); rank 0 joins the parts in rank order, which is file order, so the
- * file is identical for any number of ranks. The final file appears only
+ * order); rank 0 merges the parts by line, so the file is identical for
+ * any number of ranks however the shares interleave. The final file appears only
  * complete (temporary name, fsync, rename). Raw lines are kept verbatim,
  * except that bytes which are not valid UTF-8 are written as \xNN.
  *

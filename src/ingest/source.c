@@ -9,6 +9,8 @@
  * message whichever rank meets it first. */
 #include "source.h"
 
+#include "relay.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@ struct byte_source {
     const uint8_t *pending; /* split_frame: decoded bytes not yet handed out */
     size_t pending_len;
     ZSTD_DCtx *dctx;
+    relay *relay;           /* set: reads come from the relay's segments */
     char error[256];
 };
 
@@ -128,6 +131,12 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
     return s;
 }
 
+byte_source *byte_source_open_relay(relay *r) {
+    byte_source *s = calloc(1, sizeof *s);
+    if (s) s->relay = r;
+    return s;
+}
+
 void byte_source_free(byte_source *s) {
     if (!s) return;
     ZSTD_freeDCtx(s->dctx);
@@ -135,7 +144,7 @@ void byte_source_free(byte_source *s) {
     free(s);
 }
 
-const char *byte_source_error(const byte_source *s) { return s->error; }
+const char *byte_source_error(const byte_source *s) { return s->relay ? relay_error(s->relay) : s->error; }
 
 int byte_source_chunk_end(const byte_source *s, uint64_t *offset) {
     if (s->end_known) *offset = s->end_offset;
@@ -143,6 +152,7 @@ int byte_source_chunk_end(const byte_source *s, uint64_t *offset) {
 }
 
 double byte_source_progress(const byte_source *s) {
+    if (s->relay) return relay_progress(s->relay);
     if (s->end <= s->begin) return 1.0;
     if (s->file->split_frame) {
         double f = s->skip_left ? 0.0 : (double)s->produced / (double)(s->end - s->begin);
@@ -317,6 +327,10 @@ int byte_source_skip(byte_source *s, byte_observer observe, void *ctx) {
     return 0;
 }
 
+ssize_t byte_source_next_decoded(byte_source *s, const uint8_t **data) {
+    return split_take(s, SIZE_MAX, data);
+}
+
 /* The split_frame share, stopping once exactly at its end. */
 static ssize_t read_split(byte_source *s, uint8_t *buf, size_t cap) {
     if (s->skip_left && byte_source_skip(s, NULL, NULL)) return -1;
@@ -331,6 +345,7 @@ static ssize_t read_split(byte_source *s, uint8_t *buf, size_t cap) {
 
 ssize_t byte_source_read(byte_source *s, uint8_t *buf, size_t cap) {
     if (cap == 0) return 0;
+    if (s->relay) return relay_read(s->relay, buf, cap);
     if (s->file->split_frame) return read_split(s, buf, cap);
     return s->file->compressed ? read_compressed(s, buf, cap) : read_plain(s, buf, cap);
 }

@@ -48,12 +48,19 @@ uint64_t extract_file_units(const extract_file *f);
 uint64_t extract_file_unit_offset(const extract_file *f, uint64_t unit);
 
 typedef struct byte_source byte_source;
+struct relay;
 
 /* A reader of the decompressed stream starting at unit `begin`. Reads stop
  * exactly at the end of unit `end` once, so the caller learns where its
  * share ends (byte_source_chunk_end); later reads go on to the end of the
  * file. Returns NULL when out of memory. Free with byte_source_free. */
 byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t end);
+
+/* A reader of the segments a relay gives this rank (relay.h): a read
+ * returns 0 at the end of each segment, after which relay_next_segment
+ * moves to the next; the share's end is never known in advance. r is not
+ * owned. Returns NULL when out of memory. */
+byte_source *byte_source_open_relay(struct relay *r);
 
 /* Receives the decompressed bytes that precede a split_frame share. */
 typedef void (*byte_observer)(void *ctx, const uint8_t *data, size_t len);
@@ -63,6 +70,13 @@ typedef void (*byte_observer)(void *ctx, const uint8_t *data, size_t len);
  * order. Returns 0, or -1 with byte_source_error (corrupt or truncated
  * frame). byte_source_read does it first, unobserved, if not done. */
 int byte_source_skip(byte_source *s, byte_observer observe, void *ctx);
+
+/* Split-frame sources: points *data at the next decoded bytes of the
+ * frame, from its first byte on and ignoring the share (valid until the
+ * next call; they are consumed). Returns their count, 0 once the frame is
+ * complete, or -1 with byte_source_error. For a reader that routes the
+ * stream itself (relay.h) and so needs no copy. */
+ssize_t byte_source_next_decoded(byte_source *s, const uint8_t **data);
 
 /* Reads up to cap bytes. Returns the count, 0 at end of file, or -1 with a
  * message available from byte_source_error. */

@@ -5,6 +5,10 @@
 # archives and exports), and a corrupt frame fails its extract with the
 # same message for any rank count. Also: progress of a scan covers all ranks.
 source "$(dirname "$0")/../lib.sh"
+# Relayed segments of 16 KiB (src/ingest/relay.h; 1 MiB by default): the
+# 1 MB persons file then travels in ~60 segments that interleave between
+# the ranks, so every case below reads interleaved shares.
+export ESEP_RELAY_SEGMENT_BYTES=16384
 SNAP=$TMP_ROOT/snap
 "$GEN" --persons 20000 --date 20261122 --seed 11 --out "$SNAP/plain" --plain >/dev/null 2>&1
 
@@ -72,6 +76,43 @@ case_injected_rows() {
     ESEP=${BUILD[n]} esep_np "$n" check --snapshot "$TMP/bad/20261122" --out "$TMP/out$n" > /dev/null 2>&1 || fail "np $n exit"
     rejects_summary "$TMP/out$n/rejects/20261122" > "$TMP/got$n.txt"
     diff "$TMP/got$n.txt" "$TMP/expected.txt" || fail "np $n rejects differ"
+  done
+}
+
+# A quoted field of 1.5 MiB with newlines inside, in the middle of persons:
+# no segment may end inside it (its newlines are at odd quote parity), and
+# its record is longer than one relay message, so it travels in several.
+# The row is rejected as too long, and every other row and line number is
+# the same for 1–4 ranks; under --stats every rank parsed part of persons.
+case_long_quoted_record() {
+  mkdir -p "$TMP/lp/20261122"
+  cp "$SNAP/plain/20261122"/* "$TMP/lp/20261122/"
+  ( python3 - "$TMP/lp/20261122/persons.csv" <<'PY'
+import sys
+path = sys.argv[1]
+lines = open(path, encoding="utf-8").read().split("\n")
+field = '"' + ("x" * 1000 + "\n") * 1500 + '"'
+lines.insert(len(lines) // 2, "800101300016;" + field + ";1980-01-01;751110000;9;;;KAZ;long")
+open(path, "w", encoding="utf-8").write("\n".join(lines))
+print(len(lines) // 2 + 1)  # its line number: lines[0] is line 1
+PY
+  ) > "$TMP/line" || fail "writing the long record"
+  single_frame_copy "$TMP/lp/20261122" "$TMP/lz/20261122"
+  for n in 1 2 3 4; do
+    ESEP=${BUILD[n]} esep_np "$n" check --snapshot "$TMP/lz/20261122" --out "$TMP/o$n" --json --stats \
+      > "$TMP/l$n.json" 2> "$TMP/l$n.err" || { tail "$TMP/l$n.err"; fail "np $n exit"; }
+    cmp "$TMP/l1.json" "$TMP/l$n.json" || fail "np $n summary differs"
+    diff -r "$TMP/o1/rejects" "$TMP/o$n/rejects" || fail "np $n rejects differ"
+  done
+  python3 - "$TMP/l1.json" "$TMP/o1/rejects/20261122/persons.csv" "$(cat "$TMP/line")" <<'PY'
+import csv, json, sys
+j = json.load(open(sys.argv[1]))["persons"]
+assert j["read"] == 20001 and j["rejected"] == 1, j
+rows = list(csv.reader(open(sys.argv[2], encoding="utf-8")))
+assert len(rows) == 2 and rows[1][0] == sys.argv[3] and rows[1][2] == "record_too_long", rows[1][:4]
+PY
+  for r in 0 1; do
+    grep -Eq "^stats: extract=persons rank=$r bytes=[1-9]" "$TMP/l2.err" || fail "rank $r parsed no persons at -np 2"
   done
 }
 
@@ -184,6 +225,7 @@ run_case "single frame: esep check equals plain CSV for 1, 2, 3, 4 ranks" case_c
 run_case "engine: identical joins of several forms share their facts, same results" case_shared_joins
 run_case "progress: logged by rank 0 for all ranks under mpirun" case_progress_all_ranks
 run_case "single frame: injected bad rows rejected exactly for 1, 2, 3, 4 ranks" case_injected_rows
+run_case "single frame: a 1.5 MiB quoted record is never cut, same rejects for 1-4 ranks" case_long_quoted_record
 run_case "single frame: esep run archives identical for 1-4 ranks, exports equal plain" case_run_ranks
 run_case "single frame: tiny files on 4 ranks give the hand-worked reports" case_fixture_tiny_files
 run_case "single frame: a corrupt frame fails its extract, same message for 1, 2, 4 ranks" case_corrupt_frame
