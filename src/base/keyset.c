@@ -2,6 +2,7 @@
 #include "keyset.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define KEYSET_EMPTY INT64_MIN
 
@@ -67,17 +68,17 @@ static int compare_int64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* LSD radix sort by bytes, the sign bit flipped so bytes order like the
- * values; one read of v fills every byte's histogram and bytes that are
- * the same in every key (the top three of an IIN) cost no pass. Returns
- * where the result is (v or tmp). */
-static int64_t *radix_int64(int64_t *v, int64_t *tmp, size_t n) {
+/* LSD radix sort of v[0..n) by the bytes of (v[i] - base) below `bits`,
+ * tmp as scratch; one read fills every byte's histogram, and a byte that
+ * is the same in every key costs no pass. Returns where the result is. */
+static int64_t *radix_low_bytes(int64_t *v, int64_t *tmp, size_t n, uint64_t base, int bits) {
     size_t count[8][256] = {{0}};
+    int digits = (bits + 7) / 8;
     for (size_t i = 0; i < n; i++) {
-        uint64_t x = (uint64_t)v[i] ^ (1ull << 63);
-        for (int d = 0; d < 8; d++) count[d][(x >> (8 * d)) & 0xFF]++;
+        uint64_t x = (uint64_t)v[i] - base;
+        for (int d = 0; d < digits; d++) count[d][(x >> (8 * d)) & 0xFF]++;
     }
-    for (int d = 0; d < 8; d++) {
+    for (int d = 0; d < digits; d++) {
         size_t *c = count[d], sum = 0;
         int constant = 0;
         for (int b = 0; b < 256; b++) constant |= c[b] == n;
@@ -87,19 +88,41 @@ static int64_t *radix_int64(int64_t *v, int64_t *tmp, size_t n) {
             c[b] = sum;
             sum += here;
         }
-        for (size_t i = 0; i < n; i++) tmp[c[(((uint64_t)v[i] ^ (1ull << 63)) >> (8 * d)) & 0xFF]++] = v[i];
+        for (size_t i = 0; i < n; i++) tmp[c[(((uint64_t)v[i] - base) >> (8 * d)) & 0xFF]++] = v[i];
         int64_t *t = v;
         v = tmp, tmp = t;
     }
     return v;
 }
 
+/* Sorts v (n keys, tmp as scratch) into v: one pass by the top byte of
+ * the keys' span into 256 buckets, then each bucket by its low bytes.
+ * For 20 M IINs a bucket is about 80 000 keys, which its passes keep in
+ * the cache: two passes over main memory instead of one per byte. */
+static void radix_int64(int64_t *v, int64_t *tmp, size_t n) {
+    int64_t lo = v[0], hi = v[0];
+    for (size_t i = 1; i < n; i++) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
+    uint64_t base = (uint64_t)lo, span = (uint64_t)hi - base;
+    if (span == 0) return;
+    int bits = 64 - __builtin_clzll(span), shift = bits > 8 ? bits - 8 : 0;
+    size_t start[257] = {0};
+    for (size_t i = 0; i < n; i++) start[(((uint64_t)v[i] - base) >> shift) + 1]++;
+    for (int b = 0; b < 256; b++) start[b + 1] += start[b];
+    size_t at[256];
+    memcpy(at, start, sizeof at);
+    for (size_t i = 0; i < n; i++) tmp[at[((uint64_t)v[i] - base) >> shift]++] = v[i];
+    for (int b = 0; b < 256; b++) {
+        size_t first = start[b], m = start[b + 1] - first;
+        int64_t *sorted = shift && m > 1 ? radix_low_bytes(tmp + first, v + first, m, base, shift) : tmp + first;
+        if (sorted != v + first) memcpy(v + first, sorted, m * sizeof *v);
+    }
+}
+
 void sort_int64(int64_t *v, size_t n) {
     if (n > 4096) { /* a national key set: radix, qsort only without memory */
-        int64_t *tmp = malloc(n * sizeof *tmp), *sorted;
+        int64_t *tmp = malloc(n * sizeof *tmp);
         if (tmp) {
-            if ((sorted = radix_int64(v, tmp, n)) != v)
-                for (size_t i = 0; i < n; i++) v[i] = sorted[i];
+            radix_int64(v, tmp, n);
             free(tmp);
             return;
         }

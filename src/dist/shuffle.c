@@ -1,6 +1,9 @@
 /* shuffle.c — see shuffle.h. Each round a rank sends at most
- * SHUFFLE_ROUND_BYTES in total, split evenly over destinations; rounds go
- * on until every rank has sent everything (agreed with one Allreduce). */
+ * SHUFFLE_ROUND_BYTES in total, split evenly over destinations. The totals
+ * are exchanged first, so every rank allocates what it will receive once
+ * (at national scale each growth of that buffer was a fresh copy of
+ * hundreds of megabytes, and fresh pages are what a VM charges most for)
+ * and knows how many rounds there are; a round is then one Alltoallv. */
 #include "shuffle.h"
 
 #include <limits.h>
@@ -35,6 +38,16 @@ void shuffle_free(shuffle *s) {
     memset(s, 0, sizeof *s);
 }
 
+int shuffle_reserve(shuffle *s, int dest, size_t records) {
+    size_t want = s->len[dest] + records * s->record_size;
+    if (want <= s->cap[dest]) return 0;
+    char *grown = realloc(s->buf[dest], want);
+    if (!grown) return -1;
+    s->buf[dest] = grown;
+    s->cap[dest] = want;
+    return 0;
+}
+
 int shuffle_push(shuffle *s, int dest, const void *record) {
     if (s->len[dest] + s->record_size > s->cap[dest]) {
         size_t cap = s->cap[dest] ? s->cap[dest] * 2 : 64 * s->record_size;
@@ -49,74 +62,89 @@ int shuffle_push(shuffle *s, int dest, const void *record) {
 }
 
 /* One round: sends the next slice of every buffer, appends what arrives. */
-static int exchange_round(shuffle *s, MPI_Comm comm, size_t *sent, char **recv,
-                          size_t *recv_len, size_t *recv_cap) {
-    int n = s->nranks;
-    size_t slice = SHUFFLE_ROUND_BYTES / (size_t)n / s->record_size * s->record_size;
-    if (slice == 0) slice = s->record_size;
-    int *scount = calloc((size_t)n, sizeof *scount), *sdispl = calloc((size_t)n, sizeof *sdispl);
-    int *rcount = calloc((size_t)n, sizeof *rcount), *rdispl = calloc((size_t)n, sizeof *rdispl);
-    char *sbuf = NULL;
-    int failed = !scount || !sdispl || !rcount || !rdispl;
-    size_t total = 0;
-    for (int r = 0; !failed && r < n; r++) {
-        size_t left = s->len[r] - sent[r];
-        scount[r] = (int)(left < slice ? left : slice);
-        sdispl[r] = (int)total;
-        total += (size_t)scount[r];
+/* What one exchange knows before its rounds: every source's byte total
+ * for this rank (one Alltoall), so what arrives is allocated once and each
+ * round's receive counts are computed, not exchanged; and the number of
+ * rounds (one Allreduce). */
+typedef struct {
+    int n;
+    size_t slice;             /* bytes per destination per round */
+    uint64_t *to, *from;      /* bytes to each destination, from each source */
+    int *scount, *sdispl, *rcount, *rdispl;
+    char *sbuf;               /* one round's send buffer, reused */
+    uint64_t rounds;
+} exchange_plan;
+
+static void plan_free(exchange_plan *p) {
+    free(p->to), free(p->from);
+    free(p->scount), free(p->sdispl), free(p->rcount), free(p->rdispl);
+    free(p->sbuf);
+}
+
+/* Bytes of a total of `bytes` that go in round k. */
+static int round_part(uint64_t bytes, size_t slice, uint64_t k) {
+    uint64_t done = k * slice;
+    return done >= bytes ? 0 : (int)(bytes - done < slice ? bytes - done : slice);
+}
+
+/* Allocates the plan and learns the totals. 0; 1 when some rank is out of
+ * memory for the plan (every rank returns 1); -1 when this rank is out of
+ * memory for the round buffer (to be agreed). */
+static int plan_exchange(shuffle *s, MPI_Comm comm, exchange_plan *p, size_t *incoming) {
+    int n = p->n = s->nranks;
+    p->slice = SHUFFLE_ROUND_BYTES / (size_t)n / s->record_size * s->record_size;
+    if (p->slice == 0) p->slice = s->record_size;
+    p->to = calloc((size_t)n, sizeof *p->to), p->from = calloc((size_t)n, sizeof *p->from);
+    p->scount = calloc((size_t)n, sizeof *p->scount), p->sdispl = calloc((size_t)n, sizeof *p->sdispl);
+    p->rcount = calloc((size_t)n, sizeof *p->rcount), p->rdispl = calloc((size_t)n, sizeof *p->rdispl);
+    int ok = p->to && p->from && p->scount && p->sdispl && p->rcount && p->rdispl;
+    uint64_t most = 0;
+    for (int r = 0; ok && r < n; r++) {
+        p->to[r] = s->len[r];
+        if (s->len[r] > most) most = s->len[r];
     }
-    if (!failed && total && !(sbuf = malloc(total))) failed = 1;
-    for (int r = 0; !failed && r < n; r++) {
-        if (scount[r]) memcpy(sbuf + sdispl[r], s->buf[r] + sent[r], (size_t)scount[r]);
-        sent[r] += (size_t)scount[r];
+    if (!dist_agree_at(comm, "shuffle", ok)) return 1;
+    MPI_Alltoall(p->to, 1, MPI_UINT64_T, p->from, 1, MPI_UINT64_T, comm);
+    p->rounds = (most + p->slice - 1) / p->slice;
+    MPI_Allreduce(MPI_IN_PLACE, &p->rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
+    *incoming = 0;
+    for (int r = 0; r < n; r++) *incoming += (size_t)p->from[r];
+    p->sbuf = malloc(p->slice * (size_t)n);
+    return p->sbuf ? 0 : -1;
+}
+
+/* Round k: each destination's next slice, into recv at *at. */
+static void exchange_round(shuffle *s, MPI_Comm comm, exchange_plan *p, uint64_t k, char *recv, size_t *at) {
+    int total = 0, incoming = 0;
+    for (int r = 0; r < p->n; r++) {
+        p->scount[r] = round_part(p->to[r], p->slice, k);
+        p->sdispl[r] = total;
+        if (p->scount[r]) memcpy(p->sbuf + total, s->buf[r] + k * p->slice, (size_t)p->scount[r]);
+        total += p->scount[r];
+        p->rcount[r] = round_part(p->from[r], p->slice, k);
+        p->rdispl[r] = incoming;
+        incoming += p->rcount[r];
     }
-    int ok = dist_agree_at(comm, "shuffle", !failed);
-    if (ok) {
-        MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, comm);
-        size_t incoming = 0;
-        for (int r = 0; r < n; r++) rdispl[r] = (int)incoming, incoming += (size_t)rcount[r];
-        if (*recv_len + incoming > *recv_cap) {
-            size_t cap = (*recv_len + incoming) * 3 / 2 + 1;
-            char *grown = realloc(*recv, cap);
-            if (grown) *recv = grown, *recv_cap = cap;
-            else failed = 1;
-        }
-        ok = dist_agree(comm, !failed);
-        if (ok) {
-            MPI_Alltoallv(sbuf, scount, sdispl, MPI_BYTE, *recv + *recv_len, rcount, rdispl,
-                          MPI_BYTE, comm);
-            *recv_len += incoming;
-        }
-    }
-    free(sbuf);
-    free(scount);
-    free(sdispl);
-    free(rcount);
-    free(rdispl);
-    return ok ? 0 : -1;
+    MPI_Alltoallv(p->sbuf, p->scount, p->sdispl, MPI_BYTE, recv + *at, p->rcount, p->rdispl, MPI_BYTE, comm);
+    *at += (size_t)incoming;
 }
 
 int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv) {
-    size_t *sent = calloc((size_t)s->nranks, sizeof *sent);
+    exchange_plan p;
+    memset(&p, 0, sizeof p);
+    size_t incoming = 0, at = 0;
     char *out = NULL;
-    size_t out_len = 0, out_cap = 0;
-    int rc = sent ? 0 : -1;
-    for (;;) {
-        int pending = 0;
-        for (int r = 0; sent && r < s->nranks; r++) pending |= sent[r] < s->len[r];
-        int state[2] = {pending, rc != 0}; /* "more rounds?" and "failed?" agreed in one reduction */
-        MPI_Allreduce(MPI_IN_PLACE, state, 2, MPI_INT, MPI_MAX, comm);
-        if (state[1]) rc = -1;
-        if (!state[0] || rc) break;
-        rc = exchange_round(s, comm, sent, &out, &out_len, &out_cap);
-    }
-    free(sent);
+    int planned = plan_exchange(s, comm, &p, &incoming), failed = planned != 0;
+    if (!failed) failed = !(out = malloc(incoming ? incoming : 1));
+    if (planned != 1) failed = !dist_agree(comm, !failed);
+    for (uint64_t k = 0; !failed && k < p.rounds; k++) exchange_round(s, comm, &p, k, out, &at);
+    plan_free(&p);
     for (int r = 0; r < s->nranks; r++) s->len[r] = 0;
-    if (rc) {
+    if (failed) {
         free(out);
         return -1;
     }
     *recv = out;
-    *nrecv = out_len / s->record_size;
+    *nrecv = incoming / s->record_size;
     return 0;
 }

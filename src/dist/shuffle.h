@@ -30,6 +30,10 @@ int key_owner(int64_t key, int nranks);
 /* Prepares empty send buffers. 0, or -1 out of memory (then free). */
 int shuffle_init(shuffle *s, int nranks, size_t record_size);
 
+/* Makes room for records more records to dest, so a caller that counts
+ * first fills each buffer without growing it. 0, or -1 out of memory. */
+int shuffle_reserve(shuffle *s, int dest, size_t records);
+
 /* Copies one record into dest's buffer. 0, or -1 out of memory. */
 int shuffle_push(shuffle *s, int dest, const void *record);
 

@@ -162,6 +162,11 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
     }
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, sizeof(owned_entry)) != 0;
+    size_t *per_owner = failed ? NULL : calloc((size_t)nranks, sizeof *per_owner);
+    failed |= !per_owner;
+    for (size_t i = 0; !failed && i < entries->n; i++) per_owner[key_owner(entries->v[i].key, nranks)]++;
+    for (int r = 0; !failed && r < nranks; r++) failed = shuffle_reserve(&sh, r, per_owner[r]) != 0;
+    free(per_owner); /* counted first: each buffer is filled without growing */
     int64_t mine = INT64_MAX;
     for (size_t i = 0; !failed && i < entries->n; i++) {
         if (entries->v[i].line < mine) mine = entries->v[i].line;

@@ -87,6 +87,9 @@ void suite_keyset(void) {
             if (shape == 2) keyset_add(&a, INT64_MIN), keyset_add(&a, INT64_MAX);
             keyset_seal(&a);
             EXPECT(a.range != NULL && a.index == NULL);
+            size_t order = 1; /* sealed by the radix sort: strictly rising */
+            while (order < a.count && a.keys[order - 1] < a.keys[order]) order++;
+            EXPECT(order == a.count);
             for (size_t i = 0; i < 400000; i++) {
                 s ^= s << 13, s ^= s >> 7, s ^= s << 17;
                 size_t at = s % a.count;
