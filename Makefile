@@ -4,7 +4,7 @@
 
 SHELL    := /bin/bash
 CC       := mpicc
-PKGS     := libzstd yaml-0.1 hdf5-openmpi libsodium libarchive sqlite3 libpq libmicrohttpd xlsxwriter
+PKGS     := libzstd yaml-0.1 hdf5-openmpi libsodium libarchive sqlite3 libpq libmicrohttpd xlsxwriter libcrypto
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g

@@ -12,6 +12,7 @@ PACKAGES=(
   libarchive-dev libarchive-tools     # tar.zst bundles; bsdtar for the tests
   libyaml-dev                         # schemas/ and jobs/ files
   libsodium-dev                       # Ed25519 signatures
+  libssl-dev                          # SHA-256 of input files (libcrypto: the CPU's SHA extensions)
   libsqlite3-dev libpq-dev postgresql # publication catalog backends
   libmicrohttpd-dev curl              # download service and its tests
   libxlsxwriter-dev                   # xlsx forms in every bundle

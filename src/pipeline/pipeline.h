@@ -67,7 +67,7 @@ typedef struct {
 typedef struct {
     snapshot_result snap;       /* read/accepted/rejected per extract */
     int snap_ok;                /* snap holds a summary to print */
-    double seconds_scan, seconds_keyed, seconds_archive, seconds_publish;
+    double seconds_scan, seconds_keyed, seconds_digests, seconds_archive, seconds_publish;
     double consume_seconds;     /* row stage, summed over engines */
     double seconds_ledger;      /* rank 0: recording the items in the ledger */
     int published, unchanged;   /* bundles over all periods */

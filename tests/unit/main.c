@@ -22,6 +22,7 @@ void suite_disclosure(void);
 void suite_access(void);
 void suite_json(void);
 void suite_keyset(void);
+void suite_digest(void);
 void suite_territory(void);
 void suite_yaml_doc(void);
 void suite_request(void);
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
     suite_access();
     suite_json();
     suite_keyset();
+    suite_digest();
     suite_territory();
     suite_yaml_doc();
     suite_request();
