@@ -90,18 +90,19 @@ static int round_part(uint64_t bytes, size_t slice, uint64_t k) {
 /* Allocates the plan and learns the totals. 0; 1 when some rank is out of
  * memory for the plan (every rank returns 1); -1 when this rank is out of
  * memory for the round buffer (to be agreed). */
-static int plan_exchange(shuffle *s, MPI_Comm comm, exchange_plan *p, size_t *incoming) {
-    int n = p->n = s->nranks;
-    p->slice = SHUFFLE_ROUND_BYTES / (size_t)n / s->record_size * s->record_size;
-    if (p->slice == 0) p->slice = s->record_size;
+static int plan_exchange(MPI_Comm comm, int n, size_t record_size, const size_t *len, exchange_plan *p,
+                         size_t *incoming) {
+    p->n = n;
+    p->slice = SHUFFLE_ROUND_BYTES / (size_t)n / record_size * record_size;
+    if (p->slice == 0) p->slice = record_size;
     p->to = calloc((size_t)n, sizeof *p->to), p->from = calloc((size_t)n, sizeof *p->from);
     p->scount = calloc((size_t)n, sizeof *p->scount), p->sdispl = calloc((size_t)n, sizeof *p->sdispl);
     p->rcount = calloc((size_t)n, sizeof *p->rcount), p->rdispl = calloc((size_t)n, sizeof *p->rdispl);
     int ok = p->to && p->from && p->scount && p->sdispl && p->rcount && p->rdispl;
     uint64_t most = 0;
     for (int r = 0; ok && r < n; r++) {
-        p->to[r] = s->len[r];
-        if (s->len[r] > most) most = s->len[r];
+        p->to[r] = len[r];
+        if (len[r] > most) most = len[r];
     }
     if (!dist_agree_at(comm, "shuffle", ok)) return 1;
     MPI_Alltoall(p->to, 1, MPI_UINT64_T, p->from, 1, MPI_UINT64_T, comm);
@@ -114,12 +115,13 @@ static int plan_exchange(shuffle *s, MPI_Comm comm, exchange_plan *p, size_t *in
 }
 
 /* Round k: each destination's next slice, into recv at *at. */
-static void exchange_round(shuffle *s, MPI_Comm comm, exchange_plan *p, uint64_t k, char *recv, size_t *at) {
+static void exchange_round(const char *const *src, MPI_Comm comm, exchange_plan *p, uint64_t k, char *recv,
+                           size_t *at) {
     int total = 0, incoming = 0;
     for (int r = 0; r < p->n; r++) {
         p->scount[r] = round_part(p->to[r], p->slice, k);
         p->sdispl[r] = total;
-        if (p->scount[r]) memcpy(p->sbuf + total, s->buf[r] + k * p->slice, (size_t)p->scount[r]);
+        if (p->scount[r]) memcpy(p->sbuf + total, src[r] + k * p->slice, (size_t)p->scount[r]);
         total += p->scount[r];
         p->rcount[r] = round_part(p->from[r], p->slice, k);
         p->rdispl[r] = incoming;
@@ -129,22 +131,47 @@ static void exchange_round(shuffle *s, MPI_Comm comm, exchange_plan *p, uint64_t
     *at += (size_t)incoming;
 }
 
-int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv) {
+/* Sends len[r] bytes from src[r] to each rank r, in rounds. */
+static int exchange(MPI_Comm comm, int n, size_t record_size, const char *const *src, const size_t *len,
+                    void **recv, size_t *nrecv) {
     exchange_plan p;
     memset(&p, 0, sizeof p);
     size_t incoming = 0, at = 0;
     char *out = NULL;
-    int planned = plan_exchange(s, comm, &p, &incoming), failed = planned != 0;
+    int planned = plan_exchange(comm, n, record_size, len, &p, &incoming), failed = planned != 0;
     if (!failed) failed = !(out = malloc(incoming ? incoming : 1));
     if (planned != 1) failed = !dist_agree(comm, !failed);
-    for (uint64_t k = 0; !failed && k < p.rounds; k++) exchange_round(s, comm, &p, k, out, &at);
+    for (uint64_t k = 0; !failed && k < p.rounds; k++) exchange_round(src, comm, &p, k, out, &at);
     plan_free(&p);
-    for (int r = 0; r < s->nranks; r++) s->len[r] = 0;
     if (failed) {
         free(out);
         return -1;
     }
     *recv = out;
-    *nrecv = incoming / s->record_size;
+    *nrecv = incoming / record_size;
     return 0;
+}
+
+int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv) {
+    int rc = exchange(comm, s->nranks, s->record_size, (const char *const *)s->buf, s->len, recv, nrecv);
+    for (int r = 0; r < s->nranks; r++) s->len[r] = 0;
+    return rc;
+}
+
+int shuffle_exchange_grouped(MPI_Comm comm, size_t record_size, const void *records, const size_t *per_dest,
+                             void **recv, size_t *nrecv) {
+    int n;
+    MPI_Comm_size(comm, &n);
+    const char **src = calloc((size_t)n, sizeof *src);
+    size_t *len = calloc((size_t)n, sizeof *len), at = 0;
+    for (int r = 0; src && len && r < n; r++) {
+        src[r] = (const char *)records + at;
+        len[r] = per_dest[r] * record_size;
+        at += len[r];
+    }
+    int ok = dist_agree(comm, src && len);
+    int rc = ok ? exchange(comm, n, record_size, src, len, recv, nrecv) : -1;
+    free(src);
+    free(len);
+    return rc;
 }

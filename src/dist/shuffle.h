@@ -44,6 +44,16 @@ int shuffle_push(shuffle *s, int dest, const void *record);
  * rank (all ranks return -1 together). */
 int shuffle_exchange(shuffle *s, MPI_Comm comm, void **recv, size_t *nrecv);
 
+/* Collective over comm, like shuffle_exchange, for records already
+ * grouped by destination in one array (per_dest[r] records for rank r, in
+ * rank order; neither is owned): nothing is copied into send buffers
+ * first, so a caller can group its records in place and send them with no
+ * second copy of them in memory. Received records are ordered by round,
+ * then by source rank, then array order. 0, or -1 when out of memory on
+ * any rank (all ranks return -1 together). */
+int shuffle_exchange_grouped(MPI_Comm comm, size_t record_size, const void *records, const size_t *per_dest,
+                             void **recv, size_t *nrecv);
+
 void shuffle_free(shuffle *s);
 
 #endif

@@ -146,46 +146,63 @@ static int32_t owner_of(int64_t line, const line_owners *t) {
     return lo ? t->owner[lo - 1] : 0;
 }
 
+/* Groups v by owner in place (count[r] entries for rank r, in rank
+ * order), each entry moved once or twice: the exchange then sends from v
+ * itself, with no second copy of a national persons extract's pairs in
+ * memory. -1 when out of memory. */
+static int group_by_owner(owned_entry *v, size_t n, int nranks, size_t *count) {
+    size_t *next = calloc((size_t)nranks, sizeof *next), *end = calloc((size_t)nranks, sizeof *end);
+    if (!next || !end) return free(next), free(end), -1;
+    for (size_t i = 0; i < n; i++) count[key_owner(v[i].key, nranks)]++;
+    size_t at = 0;
+    for (int r = 0; r < nranks; r++) next[r] = at, at += count[r], end[r] = at;
+    for (int r = 0; r < nranks; r++)
+        while (next[r] < end[r]) { /* place the entry found here, and the one it displaces, ... */
+            owned_entry e = v[next[r]];
+            for (int o = key_owner(e.key, nranks); o != r; o = key_owner(e.key, nranks)) {
+                owned_entry displaced = v[next[o]];
+                v[next[o]++] = e;
+                e = displaced;
+            }
+            v[next[r]++] = e;
+        }
+    free(next);
+    free(end);
+    return 0;
+}
+
 /* Every rank's entries sent to their owners; *first (nranks entries, the
- * caller frees; NULL when local) gets every rank's first line. */
+ * caller frees; NULL when local) gets every rank's first line. A
+ * replicated extract keeps its entries and gets a copy to decide on. */
 static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
                             owned_entry **got, size_t *ngot, int64_t **first) {
     int nranks = 1;
     if (!replicated) MPI_Comm_size(comm, &nranks);
-    int local = replicated || nranks == 1;
     *first = NULL;
-    if (local && !replicated) { /* every key is ours: the entries are the set */
+    if (replicated) {
+        *ngot = entries->n;
+        if (!(*got = malloc((entries->n ? entries->n : 1) * sizeof **got))) return -1;
+        memcpy(*got, entries->v, entries->n * sizeof **got);
+        return 0;
+    }
+    if (nranks == 1) { /* every key is ours: the entries are the set */
         *got = entries->v;
         *ngot = entries->n;
         memset(entries, 0, sizeof *entries);
         return 0;
     }
-    shuffle sh;
-    int failed = shuffle_init(&sh, nranks, sizeof(owned_entry)) != 0;
-    size_t *per_owner = failed ? NULL : calloc((size_t)nranks, sizeof *per_owner);
-    failed |= !per_owner;
-    for (size_t i = 0; !failed && i < entries->n; i++) per_owner[key_owner(entries->v[i].key, nranks)]++;
-    for (int r = 0; !failed && r < nranks; r++) failed = shuffle_reserve(&sh, r, per_owner[r]) != 0;
-    free(per_owner); /* counted first: each buffer is filled without growing */
+    size_t *per_owner = calloc((size_t)nranks, sizeof *per_owner);
+    int failed = !per_owner || !(*first = malloc((size_t)nranks * sizeof **first));
     int64_t mine = INT64_MAX;
-    for (size_t i = 0; !failed && i < entries->n; i++) {
+    for (size_t i = 0; !failed && i < entries->n; i++)
         if (entries->v[i].line < mine) mine = entries->v[i].line;
-        failed = shuffle_push(&sh, key_owner(entries->v[i].key, nranks), &entries->v[i]) != 0;
-    }
-    void *recv = NULL;
-    if (local) { /* replicated: a copy of our own pushes, the entries stay */
-        *got = failed ? NULL : (owned_entry *)sh.buf[0];
-        *ngot = failed ? 0 : sh.len[0] / sizeof(owned_entry);
-        if (!failed) sh.buf[0] = NULL;
-        shuffle_free(&sh);
-        return failed ? -1 : 0;
-    }
-    key_entries_free(entries); /* copied into the send buffers */
-    failed |= !(*first = malloc((size_t)nranks * sizeof **first));
+    if (!failed) failed = group_by_owner(entries->v, entries->n, nranks, per_owner) != 0;
     failed = !dist_agree(comm, !failed);
     if (!failed) MPI_Allgather(&mine, 1, MPI_INT64_T, *first, 1, MPI_INT64_T, comm);
-    int rc = failed ? -1 : shuffle_exchange(&sh, comm, &recv, ngot);
-    shuffle_free(&sh);
+    void *recv = NULL;
+    int rc = failed ? -1 : shuffle_exchange_grouped(comm, sizeof(owned_entry), entries->v, per_owner, &recv, ngot);
+    key_entries_free(entries);
+    free(per_owner);
     *got = recv;
     return rc;
 }

@@ -40,13 +40,32 @@ static void make_record(unsigned char *rec, size_t size, int src, int seq) {
     for (size_t i = sizeof h; i < size; i++) rec[i] = fill_byte(&h, i);
 }
 
+/* The same records grouped by owner in one array, in push order within
+ * each owner, sent with shuffle_exchange_grouped. */
+static int exchange_grouped(int me, int n, size_t size, int per_rank, void **got, size_t *ngot) {
+    size_t *count = calloc((size_t)n, sizeof *count), *at = calloc((size_t)n, sizeof *at);
+    unsigned char *all = malloc(size * (size_t)per_rank), *rec = malloc(size);
+    int rc = -1;
+    if (count && at && all && rec) {
+        for (int q = 0; q < per_rank; q++) count[key_owner(key_of(me, q), n)]++;
+        for (int r = 1; r < n; r++) at[r] = at[r - 1] + count[r - 1];
+        for (int q = 0; q < per_rank; q++) {
+            make_record(rec, size, me, q);
+            memcpy(all + size * at[key_owner(key_of(me, q), n)]++, rec, size);
+        }
+        rc = shuffle_exchange_grouped(MPI_COMM_WORLD, size, all, count, got, ngot);
+    }
+    free(count), free(at), free(all), free(rec);
+    return rc;
+}
+
 /* Returns the number of problems found on this rank. */
-static int run_case(int me, int n, size_t size, int per_rank) {
+static int run_case(int me, int n, size_t size, int per_rank, int grouped) {
     shuffle s;
     int problems = 0;
     unsigned char *rec = malloc(size);
     if (!rec || shuffle_init(&s, n, size)) return 1;
-    for (int q = 0; q < per_rank; q++) {
+    for (int q = 0; !grouped && q < per_rank; q++) {
         make_record(rec, size, me, q);
         header h;
         memcpy(&h, rec, sizeof h);
@@ -54,7 +73,8 @@ static int run_case(int me, int n, size_t size, int per_rank) {
     }
     void *got = NULL;
     size_t ngot = 0;
-    if (shuffle_exchange(&s, MPI_COMM_WORLD, &got, &ngot)) problems++;
+    if (grouped ? exchange_grouped(me, n, size, per_rank, &got, &ngot) : shuffle_exchange(&s, MPI_COMM_WORLD, &got, &ngot))
+        problems++;
     /* what must arrive: every rank's pushes recomputed here */
     size_t want = 0;
     uint64_t want_sum = 0, got_sum = 0;
@@ -131,11 +151,12 @@ int main(int argc, char **argv) {
         size_t size;
         int per_rank;
     } cases[] = {{32, 50000}, {256 << 10, 600}}; /* 600 × 256 KiB = 150 MiB a rank: several rounds */
-    for (size_t c = 0; c < 2; c++) {
-        int problems = run_case(me, n, cases[c].size, cases[c].per_rank);
+    for (size_t c = 0; c < 4; c++) {
+        int grouped = c >= 2;
+        int problems = run_case(me, n, cases[c % 2].size, cases[c % 2].per_rank, grouped);
         MPI_Allreduce(MPI_IN_PLACE, &problems, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-        if (me == 0) printf("shuffle: %s np=%d record=%zu per_rank=%d problems=%d\n", problems ? "FAIL" : "ok", n,
-                            cases[c].size, cases[c].per_rank, problems);
+        if (me == 0) printf("shuffle: %s np=%d record=%zu per_rank=%d%s problems=%d\n", problems ? "FAIL" : "ok", n,
+                            cases[c % 2].size, cases[c % 2].per_rank, grouped ? " grouped" : "", problems);
         failed |= problems != 0;
     }
     int problems = agree_case(me, n);
