@@ -10,7 +10,7 @@
 
 /* What travels to a key's owner: the pair alone. Its origin rank follows
  * from the line (origin_of), which keeps a national persons extract's
- * exchange and sort at 16 bytes a row. */
+ * exchange at 12 bytes a row. */
 typedef key_entry owned_entry;
 
 int key_entries_push(key_entries *e, int64_t key, int64_t line) {
@@ -21,7 +21,7 @@ int key_entries_push(key_entries *e, int64_t key, int64_t line) {
         e->v = grown;
         e->cap = cap;
     }
-    e->v[e->n++] = (key_entry){key, line};
+    e->v[e->n++] = (key_entry){(uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32), (uint32_t)line};
     return 0;
 }
 
@@ -63,9 +63,9 @@ void verdict_list_finish(verdict_list *l) {
 }
 
 static int compare_entries(const void *a, const void *b) {
-    const owned_entry *x = a, *y = b;
-    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
-    return (x->line > y->line) - (x->line < y->line);
+    int64_t kx = key_entry_key(a), ky = key_entry_key(b), lx = key_entry_line(a), ly = key_entry_line(b);
+    if (kx != ky) return (kx > ky) - (kx < ky);
+    return (lx > ly) - (lx < ly);
 }
 
 static int contains_sorted(const int64_t *v, size_t n, int64_t key) {
@@ -85,7 +85,7 @@ static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, int64_t
     *dups = NULL;
     *ndups = 0;
     if (!*keys) return -1;
-    for (size_t i = 0; i < n; i++) (*keys)[i] = got[i].key;
+    for (size_t i = 0; i < n; i++) (*keys)[i] = key_entry_key(&got[i]);
     sort_int64(*keys, n);
     size_t cap = 0;
     for (size_t i = 1; i < n; i++) {
@@ -107,18 +107,18 @@ static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, int64_t
 static int decide_duplicates(const owned_entry *got, size_t n, const int64_t *dups, size_t ndups,
                              int column, late_verdict **v, size_t *nv) {
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) m += contains_sorted(dups, ndups, got[i].key);
+    for (size_t i = 0; i < n; i++) m += contains_sorted(dups, ndups, key_entry_key(&got[i]));
     owned_entry *d = malloc((m ? m : 1) * sizeof *d);
     *v = malloc((m ? m : 1) * sizeof **v);
     *nv = 0;
     if (!d || !*v) return free(d), -1;
     m = 0;
     for (size_t i = 0; i < n; i++)
-        if (contains_sorted(dups, ndups, got[i].key)) d[m++] = got[i];
+        if (contains_sorted(dups, ndups, key_entry_key(&got[i]))) d[m++] = got[i];
     qsort(d, m, sizeof *d, compare_entries);
     for (size_t i = 0, keeper = 0; i < m; i++) {
-        if (i == 0 || d[i].key != d[i - 1].key) keeper = i;
-        else (*v)[(*nv)++] = (late_verdict){d[i].line, d[keeper].line, REJ_DUPLICATE_KEY, column};
+        if (i == 0 || key_entry_key(&d[i]) != key_entry_key(&d[i - 1])) keeper = i;
+        else (*v)[(*nv)++] = (late_verdict){key_entry_line(&d[i]), key_entry_line(&d[keeper]), REJ_DUPLICATE_KEY, column};
     }
     free(d);
     return 0;
@@ -153,13 +153,13 @@ static int32_t owner_of(int64_t line, const line_owners *t) {
 static int group_by_owner(owned_entry *v, size_t n, int nranks, size_t *count) {
     size_t *next = calloc((size_t)nranks, sizeof *next), *end = calloc((size_t)nranks, sizeof *end);
     if (!next || !end) return free(next), free(end), -1;
-    for (size_t i = 0; i < n; i++) count[key_owner(v[i].key, nranks)]++;
+    for (size_t i = 0; i < n; i++) count[key_owner(key_entry_key(&v[i]), nranks)]++;
     size_t at = 0;
     for (int r = 0; r < nranks; r++) next[r] = at, at += count[r], end[r] = at;
     for (int r = 0; r < nranks; r++)
         while (next[r] < end[r]) { /* place the entry found here, and the one it displaces, ... */
             owned_entry e = v[next[r]];
-            for (int o = key_owner(e.key, nranks); o != r; o = key_owner(e.key, nranks)) {
+            for (int o = key_owner(key_entry_key(&e), nranks); o != r; o = key_owner(key_entry_key(&e), nranks)) {
                 owned_entry displaced = v[next[o]];
                 v[next[o]++] = e;
                 e = displaced;
@@ -195,7 +195,7 @@ static int gather_at_owners(MPI_Comm comm, int replicated, key_entries *entries,
     int failed = !per_owner || !(*first = malloc((size_t)nranks * sizeof **first));
     int64_t mine = INT64_MAX;
     for (size_t i = 0; !failed && i < entries->n; i++)
-        if (entries->v[i].line < mine) mine = entries->v[i].line;
+        if (key_entry_line(&entries->v[i]) < mine) mine = key_entry_line(&entries->v[i]);
     if (!failed) failed = group_by_owner(entries->v, entries->n, nranks, per_owner) != 0;
     failed = !dist_agree(comm, !failed);
     if (!failed) MPI_Allgather(&mine, 1, MPI_INT64_T, *first, 1, MPI_INT64_T, comm);
@@ -276,8 +276,8 @@ int keycheck_references(MPI_Comm comm, int target_replicated, const line_owners 
     decisions d;
     int failed = decisions_alloc(&d, ngot) != 0;
     for (size_t i = 0; !failed && i < ngot; i++) {
-        if (keyset_contains(target, got[i].key)) continue;
-        d.v[d.n++] = (late_verdict){got[i].line, 0, REJ_UNKNOWN_REFERENCE, column};
+        if (keyset_contains(target, key_entry_key(&got[i]))) continue;
+        d.v[d.n++] = (late_verdict){key_entry_line(&got[i]), 0, REJ_UNKNOWN_REFERENCE, column};
     }
     free(got);
     if (!target_replicated) failed = !dist_agree(comm, !failed);

@@ -339,8 +339,15 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
             status = ST_FAILED;
             break;
         }
-        while (status == ST_OK && (r = csv_scanner_next_record(in.sc, &rec)) == 1)
-            if (rec.line != 1) status = scan_record(st, &p, &rec, counts, in.src); /* line 1: the header */
+        while (status == ST_OK && (r = csv_scanner_next_record(in.sc, &rec)) == 1) {
+            if (rec.line > KEY_LINE_MAX) { /* the key checks keep lines in 32 bits */
+                status = ST_FAILED;
+                snprintf(st->msg, sizeof st->msg, "%s: more than %llu lines, too many for one extract", st->file.path,
+                         (unsigned long long)KEY_LINE_MAX);
+            } else if (rec.line != 1) { /* line 1: the header */
+                status = scan_record(st, &p, &rec, counts, in.src);
+            }
+        }
         if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(in.sc));
     }
     row_batch *b = p.b;
@@ -384,9 +391,10 @@ static int rebuild_replicated_keys(read_state *st) {
     keyset_free(ks);
     size_t j = 0;
     for (size_t i = 0; i < st->keys.n; i++) {
-        while (j < st->late.n && st->late.v[j].line < st->keys.v[i].line) j++;
-        if (j < st->late.n && st->late.v[j].line == st->keys.v[i].line) continue;
-        if (keyset_add(ks, st->keys.v[i].key)) return ST_FATAL;
+        int64_t line = key_entry_line(&st->keys.v[i]);
+        while (j < st->late.n && st->late.v[j].line < line) j++;
+        if (j < st->late.n && st->late.v[j].line == line) continue;
+        if (keyset_add(ks, key_entry_key(&st->keys.v[i]))) return ST_FATAL;
     }
     keyset_seal(ks);
     return ST_OK;
