@@ -2,11 +2,10 @@
  * walking the frame table then touches only frame and block headers, and
  * each rank's decompressor reads straight from the page cache. A single
  * frame is decoded block by block with zstd's buffer-less API into a ring
- * of the frame's window size (ZSTD_decodingBufferSize_min): the bytes
- * skipped before a share are counted where they were decoded, with no
- * copy, and the share's bytes are copied once, into the caller's buffer.
- * Every rank decodes the same way, so a corrupt frame gives the same
- * message whichever rank meets it first. */
+ * of the frame's window size (ZSTD_decodingBufferSize_min): the relay
+ * (relay.h) reads the decoded blocks where they are and copies each byte
+ * once, into a segment's message or the caller's buffer. A corrupt frame's
+ * message names the frame, not the rank that met it. */
 #include "source.h"
 
 #include "relay.h"
@@ -36,7 +35,6 @@ struct byte_source {
     int end_known;
     uint64_t end_offset;
     size_t frame_pos;       /* compressed: bytes of the current frame consumed */
-    uint64_t skip_left;     /* split_frame: stream bytes still before the share */
     int frame_done;         /* split_frame: the frame has been decompressed whole */
     uint8_t *ring;          /* split_frame: decoded blocks, ring_size bytes */
     size_t ring_size, ring_pos, block_max;
@@ -123,7 +121,10 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
     s->unit = s->begin = begin;
     s->end = end;
     if (begin >= end) s->end_known = 1;  /* an empty share ends at once */
-    if (f->split_frame) s->skip_left = begin;
+    if (f->split_frame && begin != 0) { /* a frame decodes from its start only: relay.h cuts it */
+        free(s);
+        return NULL;
+    }
     if (f->compressed && !(s->dctx = ZSTD_createDCtx())) {
         byte_source_free(s);
         return NULL;
@@ -155,7 +156,7 @@ double byte_source_progress(const byte_source *s) {
     if (s->relay) return relay_progress(s->relay);
     if (s->end <= s->begin) return 1.0;
     if (s->file->split_frame) {
-        double f = s->skip_left ? 0.0 : (double)s->produced / (double)(s->end - s->begin);
+        double f = (double)s->produced / (double)(s->end - s->begin);
         return f > 1.0 ? 1.0 : f;
     }
     uint64_t done = s->unit > s->end ? s->end : s->unit;
@@ -312,28 +313,12 @@ static ssize_t decompress_split(byte_source *s, uint8_t *buf, size_t cap) {
     return (ssize_t)done;
 }
 
-int byte_source_skip(byte_source *s, byte_observer observe, void *ctx) {
-    while (s->skip_left > 0) {
-        const uint8_t *data;
-        ssize_t n = split_take(s, s->skip_left < SIZE_MAX ? (size_t)s->skip_left : SIZE_MAX, &data);
-        if (n < 0) return -1;
-        if (n == 0) { /* zstd checks the declared size, so this is defensive */
-            snprintf(s->error, sizeof s->error, "%s: zstd frame shorter than its declared size", s->file->path);
-            return -1;
-        }
-        if (observe) observe(ctx, data, (size_t)n);
-        s->skip_left -= (uint64_t)n;
-    }
-    return 0;
-}
-
 ssize_t byte_source_next_decoded(byte_source *s, const uint8_t **data) {
     return split_take(s, SIZE_MAX, data);
 }
 
 /* The split_frame share, stopping once exactly at its end. */
 static ssize_t read_split(byte_source *s, uint8_t *buf, size_t cap) {
-    if (s->skip_left && byte_source_skip(s, NULL, NULL)) return -1;
     uint64_t share = s->end - s->begin;
     if (!s->end_known && cap > share - s->produced) cap = (size_t)(share - s->produced);
     ssize_t n = decompress_split(s, buf, cap);

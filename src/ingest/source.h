@@ -3,10 +3,9 @@
  * plain `.csv`, whole frames for a multi-frame `.csv.zst`, and decompressed
  * bytes for a single-frame `.csv.zst` (what the ordinary `zstd` command
  * writes). A frame can only be decompressed from its start, so a source
- * whose share begins inside the single frame decompresses the bytes before
- * it and hands them to the caller (byte_source_skip) instead of returning
- * them: the caller learns the quote parity and line count at its start from
- * them, with no exchange between ranks. Owns the file descriptor, the
+ * over a single frame always starts there; the ranks share such a frame
+ * through relay.h, which hands out its decoded blocks
+ * (byte_source_next_decoded) as segments. Owns the file descriptor, the
  * mapping of compressed files and the frame table; a byte_source reads the
  * decompressed stream from a given unit on, to the end of the file. */
 #ifndef ESEP_SOURCE_H
@@ -50,10 +49,12 @@ uint64_t extract_file_unit_offset(const extract_file *f, uint64_t unit);
 typedef struct byte_source byte_source;
 struct relay;
 
-/* A reader of the decompressed stream starting at unit `begin`. Reads stop
- * exactly at the end of unit `end` once, so the caller learns where its
- * share ends (byte_source_chunk_end); later reads go on to the end of the
- * file. Returns NULL when out of memory. Free with byte_source_free. */
+/* A reader of the decompressed stream starting at unit `begin` (0 for a
+ * split_frame file). Reads stop exactly at the end of unit `end` once, so
+ * the caller learns where its share ends (byte_source_chunk_end); later
+ * reads go on to the end of the file. Returns NULL when out of memory or
+ * when a split frame is asked for from elsewhere than its start. Free with
+ * byte_source_free. */
 byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t end);
 
 /* A reader of the segments a relay gives this rank (relay.h): a read
@@ -61,15 +62,6 @@ byte_source *byte_source_open(const extract_file *f, uint64_t begin, uint64_t en
  * moves to the next; the share's end is never known in advance. r is not
  * owned. Returns NULL when out of memory. */
 byte_source *byte_source_open_relay(struct relay *r);
-
-/* Receives the decompressed bytes that precede a split_frame share. */
-typedef void (*byte_observer)(void *ctx, const uint8_t *data, size_t len);
-
-/* Decompresses the stream before the share's first byte (split_frame
- * files; nothing to do otherwise), passing it to observe (may be NULL) in
- * order. Returns 0, or -1 with byte_source_error (corrupt or truncated
- * frame). byte_source_read does it first, unobserved, if not done. */
-int byte_source_skip(byte_source *s, byte_observer observe, void *ctx);
 
 /* Split-frame sources: points *data at the next decoded bytes of the
  * frame, from its first byte on and ignoring the share (valid until the

@@ -1,12 +1,14 @@
 /* Zstandard sources: several frames cut in the middle of records, a
  * truncated last frame, and a corrupted frame; a single frame (what plain
- * `zstd` writes) cut at every byte, with the start of each share derived
- * from the skipped bytes only. */
+ * `zstd` writes) cut into segments by the relay's local role (relay.h) at
+ * many sizes, each segment scanned as a stream of its own, against one
+ * sequential scan. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "ingest/csv_scanner.h"
+#include "ingest/relay.h"
 #include "ingest/source.h"
 #include "test.h"
 
@@ -55,30 +57,48 @@ static int write_one_frame(const char *path, const char *data, size_t len, int k
     return write_frame_window(path, data, len, known_size, 0);
 }
 
-static void count_into(void *ctx, const uint8_t *data, size_t len) {
-    csv_block_stats_add(ctx, data, len);
-}
-
-/* Reads the records of the split share [begin, end) the way reader.c does
- * (skip, derive the start, scan), appending "line:fields;" to out. */
-static int scan_split_share(const extract_file *f, uint64_t begin, uint64_t end, char *out, size_t cap,
-                            size_t *used) {
-    byte_source *s = byte_source_open(f, begin, end);
-    csv_block_stats st = {0, 0, 0, -1};
-    if (!s || byte_source_skip(s, count_into, &st)) return byte_source_free(s), -1;
-    if (st.bytes != begin) return byte_source_free(s), -1;
-    csv_start start = {1 + (int64_t)st.newlines, begin == 0 || (st.last_byte == '\n' && !(st.quotes & 1)),
-                       (int)(st.quotes & 1), begin == 0};
-    csv_scanner *sc = csv_scanner_new(s, 0, start);
+/* Appends "line:fields:last field;" for every record sc gives. */
+static int scan_records(csv_scanner *sc, char *out, size_t cap, size_t *used) {
     csv_record rec;
     int r;
     while ((r = csv_scanner_next_record(sc, &rec)) == 1)
         *used += (size_t)snprintf(out + *used, cap - *used, "%lld:%zu:%.*s;", (long long)rec.line, rec.nfields,
                                   (int)(rec.nfields ? rec.field_len[rec.nfields - 1] : 0),
                                   rec.nfields ? rec.field[rec.nfields - 1] : "");
+    return r;
+}
+
+/* The records of the whole frame, read sequentially. */
+static int scan_whole(const extract_file *f, char *out, size_t cap, size_t *used) {
+    byte_source *s = byte_source_open(f, 0, extract_file_units(f));
+    csv_scanner *sc = s ? csv_scanner_new(s, 0, (csv_start){1, 1, 0, 1}) : NULL;
+    int r = sc ? scan_records(sc, out, cap, used) : -1;
     csv_scanner_free(sc);
     byte_source_free(s);
     return r;
+}
+
+/* The records of rank's segments (replay: whose each is; NULL: all its
+ * own), each segment scanned from the start the relay gives it, the way
+ * reader.c does. *table (may be NULL) gets the segments seen. 0, or -1
+ * with the relay's message in err. */
+static int scan_segments(const extract_file *f, int rank, int nranks, size_t segment, const relay_table *replay,
+                         char *out, size_t cap, size_t *used, relay_table *table, char *err) {
+    relay *rl = relay_open(f, MPI_COMM_NULL, rank, nranks, RELAY_LOCAL, segment, replay);
+    byte_source *s = rl ? byte_source_open_relay(rl) : NULL;
+    csv_scanner *sc = s ? csv_scanner_new(s, 0, (csv_start){1, 1, 0, 1}) : NULL;
+    csv_start start;
+    int got = sc ? 1 : -1, r = 0;
+    while (got == 1 && r == 0 && (got = relay_next_segment(rl, &start)) == 1) {
+        csv_scanner_restart(sc, start);
+        r = scan_records(sc, out, cap, used);
+    }
+    if (got < 0 || r < 0) snprintf(err, 256, "%s", rl ? relay_error(rl) : "out of memory");
+    if (table && rl) relay_take_table(rl, table);
+    csv_scanner_free(sc);
+    byte_source_free(s);
+    relay_free(rl);
+    return got < 0 || r < 0 ? -1 : 0;
 }
 
 static char *read_all(const extract_file *f, uint64_t begin, size_t *len, char *err) {
@@ -166,53 +186,103 @@ void suite_source(void) {
         extract_file_close(&f);
     }
     TEST_CASE("zstd: one frame of known size is split by decompressed bytes") {
-        expect_one_frame(path, data, len, 1, 12345); /* the first 12345 bytes skipped unobserved */
+        expect_one_frame(path, data, len, 1, 0);
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+        EXPECT(byte_source_open(&f, 12345, len) == NULL); /* a frame decodes from its start only */
+        extract_file_close(&f);
     }
-    TEST_CASE("zstd: one frame cut anywhere gives the sequential records") {
-        /* every record spans two lines and holds quotes, so cuts fall
-         * inside quoted fields, on the inner newline and on record ends */
-        char *data2 = malloc(3000);
+    TEST_CASE("relay: one frame cut in segments of many sizes gives the sequential records") {
+        /* every record spans two lines and holds quotes, so the first
+         * newline after a segment's target is often inside a quoted field */
         size_t len2 = 0;
-        for (int i = 0; len2 + 60 < 3000; i++)
-            len2 += (size_t)snprintf(data2 + len2, 3000 - len2, "%d;\"a\n\"\"b\";%d\n", i, i * 3);
+        char *data2 = malloc(300000);
+        for (int i = 0; len2 + 60 < 300000; i++)
+            len2 += (size_t)snprintf(data2 + len2, 300000 - len2, "%d;\"a\n\"\"b\";%d\n", i, i * 3);
         EXPECT_EQ_INT(write_one_frame(path, data2, len2, 1), 0);
         extract_file f;
         EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
-        size_t cap = 1 << 16, whole_len = 0;
+        size_t cap = 1 << 23, whole_len = 0;
         char *whole = malloc(cap), *parts = malloc(cap);
-        EXPECT_EQ_INT(scan_split_share(&f, 0, len2, whole, cap, &whole_len), 0);
+        EXPECT_EQ_INT(scan_whole(&f, whole, cap, &whole_len), 0);
         EXPECT(whole_len > 0 && strncmp(whole, "1:3:0;3:3:3;5:3:6;", 18) == 0);
-        for (uint64_t cut = 1; cut < len2; cut++) {
+        for (size_t segment = RELAY_SEGMENT_MIN; segment < RELAY_SEGMENT_MIN + 40; segment++) {
             size_t parts_len = 0;
-            int a = scan_split_share(&f, 0, cut, parts, cap, &parts_len);
-            int b = scan_split_share(&f, cut, len2, parts, cap, &parts_len);
-            if (a || b || parts_len != whole_len || memcmp(parts, whole, whole_len)) {
-                EXPECT(!"records of two shares equal the whole");
+            relay_table t = {0};
+            int rc = scan_segments(&f, 0, 1, segment, NULL, parts, cap, &parts_len, &t, err);
+            int rises = t.n > 60 && t.first_line[0] == 1;
+            for (size_t i = 1; rises && i < t.n; i++) rises = t.first_line[i] > t.first_line[i - 1] && t.first_line[i] % 2;
+            relay_table_free(&t);
+            if (rc || !rises || parts_len != whole_len || memcmp(parts, whole, whole_len)) {
+                EXPECT(!"the segments' records equal the sequential records");
                 break;
             }
         }
         free(whole), free(parts), free(data2);
         extract_file_close(&f);
     }
-    TEST_CASE("zstd: one frame with a 1 KiB window, many times its size, read from any start") {
+    TEST_CASE("relay: a replayed table gives each of 3 ranks exactly its segments") {
+        extract_file f;
+        EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
+        size_t cap = 1 << 23, whole_len = 0, got_len[3] = {0, 0, 0};
+        char *whole = malloc(cap), *got[3] = {malloc(cap), malloc(cap), malloc(cap)};
+        relay_table t = {0};
+        EXPECT_EQ_INT(scan_segments(&f, 0, 1, 5000, NULL, whole, cap, &whole_len, &t, err), 0);
+        for (size_t i = 0; i < t.n; i++) t.owner[i] = (int32_t)(i * 7 % 3); /* any turns at all */
+        for (int r = 0; r < 3; r++) EXPECT_EQ_INT(scan_segments(&f, r, 3, 5000, &t, got[r], cap, &got_len[r], NULL, err), 0);
+        EXPECT_EQ_INT(got_len[0] + got_len[1] + got_len[2], whole_len);
+        /* merged by line, the three ranks' records are the whole, once each */
+        size_t at[3] = {0, 0, 0}, merged = 0, ok = 1;
+        while (ok && merged < whole_len) {
+            int best = -1;
+            long long best_line = 0;
+            for (int r = 0; r < 3; r++) {
+                long long line;
+                if (at[r] < got_len[r] && sscanf(got[r] + at[r], "%lld:", &line) == 1 && (best < 0 || line < best_line))
+                    best = r, best_line = line;
+            }
+            size_t n = best < 0 ? 0 : (size_t)(strchr(got[best] + at[best], ';') - (got[best] + at[best])) + 1;
+            ok = best >= 0 && memcmp(got[best] + at[best], whole + merged, n) == 0;
+            if (ok) at[best] += n, merged += n;
+        }
+        EXPECT(ok && merged == whole_len);
+        for (int r = 0; r < 3; r++) /* and each record lies in a segment the table gives its rank */
+            for (const char *p = got[r]; ok && p < got[r] + got_len[r]; p = strchr(p, ';') + 1) {
+                long long line = strtoll(p, NULL, 10);
+                size_t seg = 0;
+                while (seg + 1 < t.n && t.first_line[seg + 1] <= line) seg++;
+                ok = t.owner[seg] == r;
+            }
+        EXPECT(ok);
+        t.first_line[t.n / 2]++; /* a table of another file */
+        size_t ignored = 0;
+        EXPECT_EQ_INT(scan_segments(&f, 1, 3, 5000, &t, got[1], cap, &ignored, NULL, err), -1);
+        EXPECT(strstr(err, "segments differ") != NULL);
+        relay_table_free(&t);
+        free(whole), free(got[0]), free(got[1]), free(got[2]);
+        extract_file_close(&f);
+    }
+    TEST_CASE("zstd: one frame with a 1 KiB window, many times its size, read whole and relayed") {
         /* the ring of decoded blocks wraps hundreds of times here, while
          * blocks keep referring back into the window */
         extract_file f;
         EXPECT_EQ_INT(write_frame_window(path, data, len, 1, 10), 0);
         EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
-        static const uint64_t begins[] = {0, 1, 1023, 1024, 70001, 131072, 131073};
-        for (size_t i = 0; i < sizeof begins / sizeof *begins; i++) {
-            char *got = read_all(&f, begins[i], &got_len, err);
-            EXPECT_EQ_INT(got_len, len - begins[i]);
-            EXPECT(got_len == len - begins[i] && memcmp(got, data + begins[i], got_len) == 0);
-            free(got);
-        }
+        char *got = read_all(&f, 0, &got_len, err);
+        EXPECT(got_len == len && memcmp(got, data, got_len) == 0);
+        free(got);
+        size_t cap = 1 << 23, whole_len = 0, parts_len = 0;
+        char *whole = malloc(cap), *parts = malloc(cap);
+        EXPECT_EQ_INT(scan_whole(&f, whole, cap, &whole_len), 0);
+        EXPECT_EQ_INT(scan_segments(&f, 0, 1, RELAY_SEGMENT_MIN, NULL, parts, cap, &parts_len, NULL, err), 0);
+        EXPECT(whole_len > 0 && parts_len == whole_len && memcmp(parts, whole, whole_len) == 0);
+        free(whole), free(parts);
         extract_file_close(&f);
     }
     TEST_CASE("zstd: one frame of unknown size is read whole by one share") {
         expect_one_frame(path, data, len, 0, 0);
     }
-    TEST_CASE("zstd: a corrupt single frame fails the share that skips over it") {
+    TEST_CASE("relay: a corrupt single frame fails with the frame's message") {
         EXPECT_EQ_INT(write_one_frame(path, data, len, 1), 0);
         FILE *fp = fopen(path, "r+b");
         fseek(fp, 0, SEEK_END);
@@ -222,10 +292,11 @@ void suite_source(void) {
         fclose(fp);
         extract_file f;
         EXPECT_EQ_INT(extract_file_open(path, 1, &f, err, sizeof err), 0);
-        byte_source *s = byte_source_open(&f, len - 10, len);
-        EXPECT_EQ_INT(byte_source_skip(s, NULL, NULL), -1);
-        EXPECT(strstr(byte_source_error(s), "corrupt zstd frame at byte offset 0") != NULL);
-        byte_source_free(s);
+        size_t cap = 1 << 23, used = 0;
+        char *out = malloc(cap);
+        EXPECT_EQ_INT(scan_segments(&f, 0, 1, RELAY_SEGMENT_MIN, NULL, out, cap, &used, NULL, err), -1);
+        EXPECT(strstr(err, "corrupt zstd frame at byte offset 0") != NULL);
+        free(out);
         extract_file_close(&f);
     }
     TEST_CASE("zstd: truncated last frame fails the file") {
