@@ -146,11 +146,30 @@ static int32_t owner_of(int64_t line, const line_owners *t) {
     return lo ? t->owner[lo - 1] : 0;
 }
 
+/* Two owners: one sweep from both ends swaps the entries on the wrong
+ * side, reading memory in order (the general permutation below jumps to a
+ * random bucket for every entry: 0.27 s for 15 M pairs, this sweep 0.17 s
+ * for 14 M, 20 M persons at -np 2). */
+static void split_two_owners(owned_entry *v, size_t n, size_t *count) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        if (key_owner(key_entry_key(&v[lo]), 2) == 0) lo++;
+        else if (key_owner(key_entry_key(&v[hi - 1]), 2) == 1) hi--;
+        else {
+            owned_entry t = v[lo];
+            v[lo++] = v[--hi];
+            v[hi] = t;
+        }
+    }
+    count[0] = lo, count[1] = n - lo;
+}
+
 /* Groups v by owner in place (count[r] entries for rank r, in rank
  * order), each entry moved once or twice: the exchange then sends from v
  * itself, with no second copy of a national persons extract's pairs in
  * memory. -1 when out of memory. */
 static int group_by_owner(owned_entry *v, size_t n, int nranks, size_t *count) {
+    if (nranks == 2) return split_two_owners(v, n, count), 0;
     size_t *next = calloc((size_t)nranks, sizeof *next), *end = calloc((size_t)nranks, sizeof *end);
     if (!next || !end) return free(next), free(end), -1;
     for (size_t i = 0; i < n; i++) count[key_owner(key_entry_key(&v[i]), nranks)]++;
