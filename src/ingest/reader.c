@@ -221,14 +221,16 @@ typedef struct {
     csv_scanner *sc;
 } scan_input;
 
-/* Opens the input of a scan. The first pass of a relayed frame is
+/* Opens the input of a scan; ready says the rest of the scan (its rejects
+ * part, its batch) is set up. The first pass of a relayed frame is
  * collective (the last rank sends, the others receive) and agreed on
- * before any message, so no rank waits for one that failed to open; the
+ * before any message, so no rank waits for one that cannot scan; the
  * re-scan for late verdicts rebuilds this rank's segments alone. ST_OK,
- * or ST_FATAL (out of memory). */
-static int open_scan_input(read_state *st, int rescan, scan_input *in) {
+ * or ST_FATAL (out of memory, or not ready on some rank). */
+static int open_scan_input(read_state *st, int rescan, int ready, scan_input *in) {
     const extract_read_args *a = st->a;
     memset(in, 0, sizeof *in);
+    if (!ready && (!st->relayed || rescan)) return ST_FATAL;
     if (st->relayed) {
         relay_role role = rescan ? RELAY_LOCAL : a->rank == a->nranks - 1 ? RELAY_SEND : RELAY_RECEIVE;
         in->relay = relay_open(&st->file, st->relay_comm, a->rank, a->nranks, role, st->segment_bytes,
@@ -238,7 +240,7 @@ static int open_scan_input(read_state *st, int rescan, scan_input *in) {
         in->src = byte_source_open(&st->file, st->share_begin, st->share_end);
     }
     in->sc = in->src ? csv_scanner_new(in->src, READER_BUFFER_BYTES, st->start) : NULL;
-    int ok = in->sc != NULL;
+    int ok = in->sc != NULL && ready;
     if (st->relayed && !rescan) ok = dist_agree(a->comm, ok);
     return ok ? ST_OK : ST_FATAL;
 }
@@ -321,10 +323,10 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
     char err[512] = "out of memory";
     scan_pass p = {late, 0, NULL, NULL, late ? a->consume_withdrawn : a->consume, bar};
     if (owns_rejects(st)) p.w = reject_writer_open(a->rejects_dir, st->ext->name, a->rank, err, sizeof err);
-    scan_input in;
-    int status = open_scan_input(st, late != NULL, &in);
     p.b = row_batch_new(st->ext, READER_BATCH_ROWS);
-    if ((owns_rejects(st) && !p.w) || status != ST_OK || !p.b) {
+    scan_input in;
+    int status = open_scan_input(st, late != NULL, (!owns_rejects(st) || p.w) && p.b, &in);
+    if (status != ST_OK) {
         snprintf(st->msg, sizeof st->msg, "%s", err);
         if (p.w) reject_writer_close(p.w, err, sizeof err);
         close_scan_input(st, &in, late != NULL);

@@ -50,6 +50,7 @@ struct relay {
     char error[256];
     msg_slot *slots;          /* receive: RECV_DEPTH; send: SEND_DEPTH per rank */
     size_t nslots;
+    int started;              /* relay_next_segment was called */
     int finished;             /* no more segments for this rank */
     uint64_t reached;         /* stream offset this rank's segments reached */
     /* receiving */
@@ -419,6 +420,7 @@ static ssize_t receiver_read(relay *r, uint8_t *buf, size_t cap) {
 /* ---- public ----------------------------------------------------------- */
 
 int relay_next_segment(relay *r, csv_start *start) {
+    r->started = 1;
     return r->role == RELAY_RECEIVE ? receiver_next_segment(r, start) : decoder_next_segment(r, start);
 }
 
@@ -462,7 +464,7 @@ void relay_table_free(relay_table *t) {
 /* A receiver takes every message still coming, then withdraws the
  * receives that nothing will match. */
 static void drain_receives(relay *r) {
-    while (!r->finished) {
+    while (r->started && !r->finished) {
         if (receive_next(r) < 0) break;
     }
     for (size_t k = 0; k < r->nslots; k++) {
@@ -476,7 +478,7 @@ void relay_free(relay *r) {
     if (!r) return;
     if (r->role == RELAY_RECEIVE && r->slots) drain_receives(r);
     if (r->role == RELAY_SEND && r->slots) {
-        send_end(r, MSG_DONE);
+        if (r->started) send_end(r, MSG_DONE);
         for (size_t k = 0; k < r->nslots; k++)
             if (r->slots[k].req != MPI_REQUEST_NULL) wait_request(&r->slots[k].req);
     }

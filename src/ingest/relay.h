@@ -95,10 +95,11 @@ int relay_table_broadcast(MPI_Comm comm, int root, relay_table *t);
 
 void relay_table_free(relay_table *t);
 
-/* Ends this rank's side on every path. A receiving rank that stopped
- * early still takes the rest of its messages; a sending rank that stopped
- * early tells every other rank there is no more, so no rank waits. Frees
- * r; NULL is a no-op. */
+/* Ends this rank's side on every path. Once relay_next_segment has been
+ * called (which every rank must then have done), a receiving rank that
+ * stopped early still takes the rest of its messages and a sending rank
+ * that stopped early tells every other rank there is no more, so no rank
+ * waits; before, nothing is sent or awaited. Frees r; NULL is a no-op. */
 void relay_free(relay *r);
 
 #endif
