@@ -18,7 +18,10 @@
  * key checks included), keyed (after an input's keyed stage), reduce (the
  * gather of a report's observations on rank 0), rejects (a report's
  * rejected rows packed and gathered), digests (before the input digests),
- * publish (the outcomes of the bundles each rank built, gathered on rank 0). */
+ * publish (the outcomes of the bundles each rank built, gathered on rank 0).
+ * One fail point is not an agreement: relay (ingest/reader.c: a rank stops
+ * after its first segment of a relayed single frame, while the others are
+ * still sending and receiving). */
 #ifndef ESEP_DIST_AGREE_H
 #define ESEP_DIST_AGREE_H
 

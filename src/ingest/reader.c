@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "../base/progress.h"
+#include "../base/stoppoint.h"
 #include "../dist/agree.h"
 #include "convert.h"
 #include "csv_scanner.h"
@@ -351,6 +352,8 @@ static int scan_share(read_state *st, const verdict_list *late, scan_counts *cou
             }
         }
         if (status == ST_OK && r < 0) status = ST_FAILED, snprintf(st->msg, sizeof st->msg, "%s", csv_scanner_error(in.sc));
+        if (status == ST_OK && in.relay && !late && fail_point("relay", a->rank)) /* test hook: mid-relay */
+            status = ST_FATAL, snprintf(st->msg, sizeof st->msg, "out of memory while scanning");
     }
     row_batch *b = p.b;
     if (status == ST_OK && b->nrows && p.deliver && p.deliver(a->consumer_data, b)) status = ST_FATAL;

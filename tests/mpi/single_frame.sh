@@ -116,6 +116,27 @@ PY
   done
 }
 
+# A receiving rank that stops in the middle of a relayed frame
+# (ESEP_FAIL_AT=relay: after its first segment, as if out of memory) fails
+# the extract on every rank with one message, and no rank is left waiting:
+# it takes the rest of its messages while the relaying rank goes on. On 3
+# ranks, each receiving rank in turn. (The relaying rank's own segments
+# depend on timing, so its failure is the corrupt-frame case below: its
+# message reaches every rank.)
+case_relay_rank_fails() {
+  local r rc
+  for r in 0 1; do
+    rc=0
+    ESEP_FAIL_AT=relay ESEP_FAIL_RANK=$r timeout -k 10 120 mpirun --oversubscribe -np 3 "$RELEASE" check \
+      --snapshot "$SNAP/sf/20261122" --out "$TMP/f$r" --json > "$TMP/f$r.json" 2> "$TMP/f$r.err" || rc=$?
+    [ "$rc" != 124 ] && [ "$rc" != 137 ] || { tail "$TMP/f$r.err"; fail "rank $r failing: a rank still waited"; }
+    [ "$rc" = 1 ] || { tail "$TMP/f$r.err"; fail "rank $r failing: exit $rc, expected 1"; }
+    grep -q "ESEP_FAIL_AT=relay: rank $r fails here" "$TMP/f$r.err" || { cat "$TMP/f$r.err"; fail "hook did not fire on rank $r"; }
+    grep -q 'level=error rank=0 .*msg="persons: out of memory while scanning"' "$TMP/f$r.err" \
+      || { cat "$TMP/f$r.err"; fail "rank $r failing: no error for persons"; }
+  done
+}
+
 # Every report of a month: archives identical for 1–4 ranks, exports equal
 # to those computed from the uncompressed CSV.
 case_run_ranks() {
@@ -226,6 +247,7 @@ run_case "engine: identical joins of several forms share their facts, same resul
 run_case "progress: logged by rank 0 for all ranks under mpirun" case_progress_all_ranks
 run_case "single frame: injected bad rows rejected exactly for 1, 2, 3, 4 ranks" case_injected_rows
 run_case "single frame: a 1.5 MiB quoted record is never cut, same rejects for 1-4 ranks" case_long_quoted_record
+run_case "single frame: a rank failing mid-relay fails the extract on every rank, none left waiting" case_relay_rank_fails
 run_case "single frame: esep run archives identical for 1-4 ranks, exports equal plain" case_run_ranks
 run_case "single frame: tiny files on 4 ranks give the hand-worked reports" case_fixture_tiny_files
 run_case "single frame: a corrupt frame fails its extract, same message for 1, 2, 4 ranks" case_corrupt_frame
