@@ -57,34 +57,36 @@ static size_t find_run(const join_plan *j, int64_t key) {
     }
 }
 
-/* Join outputs for every fact of ip (in any order) from the join facts.
- * out[k] is the vector of join output k; no_match[r] is set when a
- * required take-join found nothing. */
-static int join_outputs(input_plan *ip, int64_t **out, unsigned char *no_match) {
+/* Join outputs for facts [r0, r1) of ip (in any order) from the join
+ * facts: out[k][r - r0] is join output k of fact r; no_match[r - r0] is
+ * set when a required take-join found nothing. */
+static int join_outputs(input_plan *ip, size_t r0, size_t r1, int64_t **out, unsigned char *no_match) {
     const fact_table *f = &ip->group->facts;
     for (size_t k = 0; k < ip->njoins; k++) {
         join_plan *jp = &ip->joins[k], *j = canonical(jp);
         if (index_runs(j)) return -1;
         size_t slot = jp->first_output;
-        for (size_t r = 0; r < f->n; r++) {
-            size_t a = find_run(j, f->key[r]);
+        for (size_t r = r0; r < r1; r++) {
+            size_t a = find_run(j, f->key[r]), o = r - r0;
             if (jp->def->kind == JOIN_EXISTS) {
-                out[slot][r] = a != SIZE_MAX;
+                out[slot][o] = a != SIZE_MAX;
             } else if (jp->def->kind == JOIN_DISTINCT) {
-                out[slot][r] = a != SIZE_MAX ? j->run_distinct[a] : 0;
+                out[slot][o] = a != SIZE_MAX ? j->run_distinct[a] : 0;
             } else {
-                for (size_t v = 0; v < jp->nvalues; v++) out[slot + v][r] = a != SIZE_MAX ? j->facts.col[v][a] : EXPR_NULL;
-                if (a == SIZE_MAX && jp->def->required) no_match[r] = 1;
+                for (size_t v = 0; v < jp->nvalues; v++) out[slot + v][o] = a != SIZE_MAX ? j->facts.col[v][a] : EXPR_NULL;
+                if (a == SIZE_MAX && jp->def->required) no_match[o] = 1;
             }
         }
     }
     return 0;
 }
 
-static void bind_facts(const name_table *names, const fact_table *f, int64_t *const *join_out, expr_input *in) {
+/* Binds the names to facts r0 … of f and to the join outputs. */
+static void bind_facts(const name_table *names, const fact_table *f, size_t r0, int64_t *const *join_out,
+                       expr_input *in) {
     memset(in, 0, names->count * sizeof *in);
     for (size_t i = 0; i < names->count; i++) {
-        if (names->source[i] == SRC_CARRIED) in[i].i64 = f->col[names->index[i]];
+        if (names->source[i] == SRC_CARRIED) in[i].i64 = f->col[names->index[i]] + r0;
         else if (names->source[i] == SRC_JOIN) in[i].i64 = join_out[names->index[i]];
     }
 }
@@ -205,16 +207,22 @@ typedef struct {
     expr_input *in;
 } owner_state;
 
-static int owner_prepare(input_plan *ip, owner_state *os) {
-    size_t n = ip->group->facts.n;
+/* Room for the join outputs of n facts and the names' bindings. */
+static int owner_alloc(input_plan *ip, owner_state *os, size_t n) {
     os->join_out = calloc(ip->njoin_outputs + 1, sizeof *os->join_out);
     os->no_match = calloc(n + 1, 1);
     os->in = calloc(ip->names.count + 1, sizeof *os->in);
     if (!os->join_out || !os->no_match || !os->in) return -1;
     for (size_t k = 0; k < ip->njoin_outputs; k++)
         if (!(os->join_out[k] = malloc((n + 1) * sizeof **os->join_out))) return -1;
-    if (join_outputs(ip, os->join_out, os->no_match)) return -1;
-    bind_facts(&ip->names, &ip->group->facts, os->join_out, os->in);
+    return 0;
+}
+
+/* The names bound to every fact of ip's group and their join outputs. */
+static int owner_prepare(input_plan *ip, owner_state *os) {
+    if (owner_alloc(ip, os, ip->group->facts.n) || join_outputs(ip, 0, ip->group->facts.n, os->join_out, os->no_match))
+        return -1;
+    bind_facts(&ip->names, &ip->group->facts, 0, os->join_out, os->in);
     return 0;
 }
 
@@ -328,53 +336,106 @@ static void start_group(fact_table *m, const job_group *def, const member_rows *
     for (size_t v = 0; v < def->nvalues; v++) m->col[M_VALUES + v][g] = src->col[M_VALUES + v][r] == 1;
 }
 
-/* The taken member rows of this rank into m, one row per run of one
- * group, before they move: registries list a household's members
- * together, so a household is many rows and one run (a registry in
- * another order folds less, never wrongly). A folded row holds the group
- * values added up (a count: how many members; any: whether one) and the
- * member that would give the territory — or, when none may, the smallest
- * line — with its line. build_entities combines folded rows exactly as it
+/* The taken member rows of one chunk (src, take: n rows) into m, one row
+ * per run of one group, before they move: registries list a household's
+ * members together, so a household is many rows and one run (a registry
+ * in another order folds less, never wrongly); a run continues from the
+ * previous chunk's last folded row. A folded row holds the group values
+ * added up (a count: how many members; any: whether one) and the member
+ * that would give the territory — or, when none may, the smallest line —
+ * with its line. build_entities combines folded rows exactly as it
  * combined members, whichever rows of a group were folded together, so
- * the entities are the same. Withdrawn rows cancel first (cancel_local);
- * folded rows are accepted ones (sign +1). Only folded rows are written,
- * so the pages reserved for the rest are never touched. 0, or -1 out of
- * memory. */
-static int fold_members(fact_table *m, const job_group *def, const member_rows *src, unsigned char *take, size_t n) {
-    if (cancel_local(src, take, n) || facts_reserve(m, n)) return -1;
+ * the entities are the same. Folded rows are accepted ones (sign +1);
+ * withdrawn rows were untaken with their originals (cancel_withdrawn).
+ * Room for every row was reserved, but only folded rows are written, so
+ * the pages reserved for the rest are never touched. Cannot fail. */
+static void fold_members(fact_table *m, const job_group *def, const member_rows *src, const unsigned char *take,
+                         size_t n) {
     for (size_t r = 0; r < n; r++) {
         if (!take[r]) continue;
         if (m->n > 0 && m->key[m->n - 1] == src->key[r]) fold_member(m, def, m->n - 1, src, r);
         else start_group(m, def, src, r);
     }
+}
+
+/* Facts a grouped input turns into member rows at once: the vectors of a
+ * chunk (and its programs' own buffers) stay in cache and are allocated
+ * for a chunk, not for the 11 M persons a rank holds at national scale. */
+enum { MEMBER_CHUNK = 4096 };
+
+/* The member key of facts [r0, r1) of ip's group into s's slot 0 (*key),
+ * and unless key_only the member columns into slots 1 … (cols: M_VALUES
+ * + the group values), over the chunk's join outputs (os: room for a
+ * chunk). 0, or -1 out of memory. */
+static int member_chunk(input_plan *ip, size_t r0, size_t r1, int key_only, owner_state *os, scratch *s,
+                        int64_t **key, int64_t **cols) {
+    const fact_table *f = &ip->group->facts;
+    size_t n = r1 - r0, nv = ip->def->group.nvalues;
+    expr_program *progs[M_VALUES] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
+    if (join_outputs(ip, r0, r1, os->join_out, os->no_match)) return -1;
+    bind_facts(&ip->names, f, r0, os->join_out, os->in);
+    if (!(*key = scratch_vec(s, 0, n)) || rows_eval(ip->member_key, os->in, n, *key)) return -1;
+    for (size_t c = 0; !key_only && c < M_VALUES + nv; c++) {
+        if (!(cols[c] = scratch_vec(s, 1 + c, n))) return -1;
+        if (c == M_ELIGIBLE && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
+        else if (rows_eval(c < M_VALUES ? progs[c] : ip->member_values[c - M_VALUES], os->in, n, cols[c])) return -1;
+    }
     return 0;
 }
 
+/* take[r] for facts [r0, r1) of ip's group (key: their member keys from
+ * r0 on): one of ip's rows, with a key. Cannot fail. */
+static void take_rows(const input_plan *ip, const int64_t *key, size_t r0, size_t r1, unsigned char *take) {
+    for (size_t r = r0; r < r1; r++) take[r] = key[r - r0] != EXPR_NULL && member_row(ip, r);
+}
+
+/* When some facts of ip's group are withdrawn rows: take[] for every fact,
+ * with each withdrawn row untaken with its original (cancel_local over
+ * the member keys of all facts, evaluated chunk by chunk); *done = 1.
+ * Otherwise nothing (*done = 0): no row cancels, and the caller takes rows
+ * chunk by chunk. 0, or -1 out of memory. */
+static int cancel_withdrawn(input_plan *ip, owner_state *os, scratch *s, unsigned char *take, int *done) {
+    const fact_table *f = &ip->group->facts;
+    size_t n = f->n, withdrawn = 0;
+    for (size_t r = 0; r < n; r++) withdrawn += f->sign[r] < 0;
+    *done = withdrawn > 0;
+    if (!withdrawn) return 0;
+    int64_t *all = malloc((n + 1) * sizeof *all), *key;
+    int rc = all ? 0 : -1;
+    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += MEMBER_CHUNK) {
+        size_t r1 = n - r0 < MEMBER_CHUNK ? n : r0 + MEMBER_CHUNK;
+        rc = member_chunk(ip, r0, r1, 1, os, s, &key, NULL);
+        if (rc == 0) memcpy(all + r0, key, (r1 - r0) * sizeof *key), take_rows(ip, key, r0, r1, take);
+    }
+    member_rows src = {all, f->line, f->sign, NULL};
+    if (rc == 0) rc = cancel_local(&src, take, n);
+    free(all);
+    return rc;
+}
+
 /* Member rows → member facts keyed by the group key: oldest, tie, value,
- * eligible, then one column per group value; folded on this rank
- * (fold_members), moved to the group's owner, sorted. */
+ * eligible, then one column per group value; evaluated and folded on
+ * this rank chunk by chunk (fold_members), moved to the group's owner,
+ * sorted. */
 static int build_members(engine *e, input_plan *ip) {
     fact_group *grp = ip->group;
     if (grp->members_built) return 0; /* an identical input built them */
     fact_table *f = &grp->facts, *members = &grp->members_of_groups;
     owner_state os = {0};
     scratch s = {0};
-    size_t nv = ip->def->group.nvalues, n = f->n;
-    int rc = owner_prepare(ip, &os);
-    int64_t *key = NULL, *cols[M_VALUES + JOB_MAX_GROUP_VALUES];
-    expr_program *progs[M_VALUES] = {ip->member_oldest, ip->member_tie, ip->member_value, ip->member_where};
-    if (rc == 0 && !(key = scratch_vec(&s, 0, n))) rc = -1;
-    if (rc == 0) rc = rows_eval(ip->member_key, os.in, n, key);
-    for (size_t c = 0; rc == 0 && c < M_VALUES + nv; c++) {
-        if (!(cols[c] = scratch_vec(&s, 1 + c, n))) rc = -1;
-        else if (c == M_ELIGIBLE && !ip->member_where) for (size_t r = 0; r < n; r++) cols[c][r] = 1;
-        else rc = rows_eval(c < M_VALUES ? progs[c] : ip->member_values[c - M_VALUES], os.in, n, cols[c]);
+    size_t n = f->n;
+    int64_t *key, *cols[M_VALUES + JOB_MAX_GROUP_VALUES];
+    unsigned char *take = malloc(n + 1);
+    int taken = 0;
+    int rc = take && !owner_alloc(ip, &os, MEMBER_CHUNK) && !facts_reserve(members, n) ? 0 : -1;
+    if (rc == 0) rc = cancel_withdrawn(ip, &os, &s, take, &taken);
+    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += MEMBER_CHUNK) {
+        size_t r1 = n - r0 < MEMBER_CHUNK ? n : r0 + MEMBER_CHUNK;
+        if ((rc = member_chunk(ip, r0, r1, 0, &os, &s, &key, cols))) break;
+        if (!taken) take_rows(ip, key, r0, r1, take);
+        member_rows src = {key, f->line + r0, f->sign + r0, cols};
+        fold_members(members, &ip->def->group, &src, take + r0, r1 - r0);
     }
-    unsigned char *take = rc == 0 ? malloc(n + 1) : NULL;
-    if (rc == 0 && !take) rc = -1;
-    for (size_t r = 0; rc == 0 && r < n; r++) take[r] = key[r] != EXPR_NULL && member_row(ip, r);
-    member_rows src = {key, f->line, f->sign, cols};
-    if (rc == 0) rc = fold_members(members, &ip->def->group, &src, take, n);
     free(take);
     scratch_free(&s);
     owner_release(ip, &os);
