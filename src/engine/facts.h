@@ -36,7 +36,9 @@ int facts_reserve(fact_table *f, size_t more);
  * back the memory of the others. Cannot fail. */
 void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), const void *ctx);
 
-/* Collective: every row moves to key_owner(key). 0, or -1 out of memory on
+/* Collective: every row moves to key_owner(key); the rows a rank owns
+ * already stay, first and in their order, and the rows it receives follow
+ * (in no order a caller may rely on: sort them). 0, or -1 out of memory on
  * any rank (all return -1; the rows are then lost, the table stays valid
  * to free). */
 int facts_shuffle(fact_table *f, MPI_Comm comm);
