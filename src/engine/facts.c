@@ -261,9 +261,77 @@ static void cancel_withdrawn(fact_table *f) {
     f->n = kept;
 }
 
+/* Up to this many ascending runs are merged instead of sorted: the rows a
+ * rank kept and those it received from each other rank, each part in
+ * order (a registry listed by household gives its folded households so). */
+enum { MERGE_MAX_RUNS = 16 };
+
+/* Whether row i comes strictly before row j in (key, line, sign) order. */
+static int row_before(const fact_table *f, size_t i, size_t j) {
+    if (f->key[i] != f->key[j]) return f->key[i] < f->key[j];
+    return (uint64_t)f->line[i] * 2 + (f->sign[i] > 0) < (uint64_t)f->line[j] * 2 + (f->sign[j] > 0);
+}
+
+/* The starts of f's strictly ascending runs into start (start[nruns] = n):
+ * their count, or 0 when there are more than max or two rows are equal
+ * (then the sort decides, as it always did). Cannot fail. */
+static size_t ascending_runs(const fact_table *f, size_t *start, size_t max) {
+    size_t nruns = 1;
+    start[0] = 0;
+    for (size_t i = 1; i < f->n; i++) {
+        if (row_before(f, i - 1, i)) continue;
+        if (!row_before(f, i, i - 1) || nruns == max) return 0;
+        start[nruns++] = i;
+    }
+    start[nruns] = f->n;
+    return nruns;
+}
+
+/* The rows in order, by merging the runs pairwise: perm or spare (both
+ * room for n), whichever holds the result. The order is the sort's, since
+ * no two rows are equal. Cannot fail. */
+static size_t *merge_runs(const fact_table *f, size_t *start, size_t nruns, size_t *perm, size_t *spare) {
+    for (size_t i = 0; i < f->n; i++) perm[i] = i;
+    while (nruns > 1) {
+        size_t m = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = start[r], mid = start[r + 1], hi = r + 2 <= nruns ? start[r + 2] : mid, a = lo, b = mid, o = lo;
+            while (a < mid && b < hi) spare[o++] = row_before(f, perm[b], perm[a]) ? perm[b++] : perm[a++];
+            while (a < mid) spare[o++] = perm[a++];
+            while (b < hi) spare[o++] = perm[b++];
+            start[m++] = lo;
+        }
+        start[m] = f->n, nruns = m;
+        size_t *t = perm;
+        perm = spare, spare = t;
+    }
+    return perm;
+}
+
+/* Rows in the order of perm. */
+static void permute_rows(fact_table *f, const size_t *perm, int64_t *tmp) {
+    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute_sign(f->sign, perm, f->n, tmp);
+    for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
+}
+
+/* A few ascending runs merged into order. 0, or -1 out of memory. */
+static int merge_sort_runs(fact_table *f, size_t *start, size_t nruns) {
+    size_t *perm = malloc(f->n * sizeof *perm), *spare = malloc(f->n * sizeof *spare);
+    int64_t *tmp = malloc(f->n * sizeof *tmp);
+    int rc = perm && spare && tmp ? 0 : -1;
+    if (rc == 0) permute_rows(f, merge_runs(f, start, nruns, perm, spare), tmp);
+    free(perm), free(spare), free(tmp);
+    return rc;
+}
+
 int facts_sort_and_cancel(fact_table *f) {
     if (f->n == 0) return 0;
     if (in_order(f)) return cancel_withdrawn(f), 0;
+    size_t start[MERGE_MAX_RUNS + 1], nruns = ascending_runs(f, start, MERGE_MAX_RUNS);
+    if (nruns) {
+        if (merge_sort_runs(f, start, nruns)) return -1;
+        return cancel_withdrawn(f), 0;
+    }
     size_t *perm = malloc(f->n * sizeof *perm);
     int64_t *tmp = malloc(f->n * sizeof *tmp);
     if (!perm || !tmp) {
@@ -281,8 +349,7 @@ int facts_sort_and_cancel(fact_table *f) {
     sort_groups_by_rank(items, f->n);
     for (size_t i = 0; i < f->n; i++) perm[i] = items[i].idx;
     free(items), free(spare);
-    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute_sign(f->sign, perm, f->n, tmp);
-    for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
+    permute_rows(f, perm, tmp);
     free(perm), free(tmp);
     cancel_withdrawn(f);
     return 0;
