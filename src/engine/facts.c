@@ -85,25 +85,28 @@ static void move_row(fact_table *f, size_t to, size_t i) {
     for (size_t c = 0; c < f->ncols; c++) f->col[c][to] = f->col[c][i];
 }
 
-/* Rows this rank owns stay in the columns, moved up in order; only the
- * others are copied into send buffers and received rows appended, so a
- * table is never held whole in messages as well as in columns: columns,
- * the rows leaving and the rows arriving, about twice the table as when
- * every row went through the buffers and the columns were freed first. */
-int facts_shuffle(fact_table *f, MPI_Comm comm) {
+/* Rows that stay remain in the columns, moved up in order (not at all
+ * before the first row that leaves); only the others are copied into send
+ * buffers and received rows appended, so a table is never held whole in
+ * messages as well as in columns: columns, the rows leaving and the rows
+ * arriving, about twice the table as when every row went through the
+ * buffers and the columns were freed first. */
+int facts_shuffle_to(fact_table *f, MPI_Comm comm, int (*dest)(const void *ctx, const fact_table *f, size_t row),
+                     const void *ctx) {
     int nranks, me;
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &me);
-    if (nranks == 1) return 0; /* every row is at its owner already */
+    if (nranks == 1) return 0; /* every row is where it goes already */
     size_t width = 3 + f->ncols, kept = 0;
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, width * sizeof(int64_t)) != 0;
     int64_t *rec = malloc(width * sizeof *rec);
     failed |= rec == NULL;
     for (size_t i = 0; !failed && i < f->n; i++) {
-        int owner = key_owner(f->key[i], nranks);
+        int owner = dest(ctx, f, i);
         if (owner == me) {
-            move_row(f, kept++, i);
+            if (kept != i) move_row(f, kept, i);
+            kept++;
             continue;
         }
         rec[0] = f->key[i], rec[1] = f->line[i], rec[2] = f->sign[i];
@@ -128,6 +131,16 @@ int facts_shuffle(fact_table *f, MPI_Comm comm) {
     }
     free(got);
     return dist_agree(comm, rc == 0) ? 0 : -1;
+}
+
+static int owner_of_key(const void *nranks, const fact_table *f, size_t row) {
+    return key_owner(f->key[row], *(const int *)nranks);
+}
+
+int facts_shuffle(fact_table *f, MPI_Comm comm) {
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    return facts_shuffle_to(f, comm, owner_of_key, &nranks);
 }
 
 /* Every rank's rows packed row by row (key, line, sign, values). */

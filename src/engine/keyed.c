@@ -413,10 +413,67 @@ static int cancel_withdrawn(input_plan *ip, owner_state *os, scratch *s, unsigne
     return rc;
 }
 
+/* A rank's folded member keys: whether strictly ascending, whether any,
+ * and their range — int64 each, gathered from every rank. */
+typedef struct {
+    int64_t ascending, any, lo, hi;
+} key_range;
+
+typedef struct {
+    const key_range *ranges;
+    int nranks, me;
+} holders;
+
+/* Whether no key lies inside one rank's range and in another's, but for
+ * the ends two ranges share (a household whose members two ranks read):
+ * then every other key is on one rank only. */
+static int ranges_apart(const key_range *r, int nranks) {
+    for (int i = 0; i < nranks; i++) {
+        if (!r[i].any) continue;
+        if (!r[i].ascending) return 0;
+        for (int j = i + 1; j < nranks; j++)
+            if (r[j].any && r[i].hi > r[j].lo && r[j].hi > r[i].lo) return 0;
+    }
+    return 1;
+}
+
+/* Where a folded row goes when the ranges are apart: a first or last row
+ * to the lowest rank whose range holds its key (itself, unless the key is
+ * shared), every other row nowhere. */
+static int shared_end_owner(const void *ctx, const fact_table *m, size_t row) {
+    const holders *h = ctx;
+    if (row != 0 && row + 1 != m->n) return h->me;
+    for (int q = 0; q < h->nranks; q++)
+        if (h->ranges[q].any && h->ranges[q].lo <= m->key[row] && m->key[row] <= h->ranges[q].hi) return q;
+    return h->me;
+}
+
+/* Brings all folded rows of a group to one rank. Registries list a
+ * household's members together and households in order, and each rank
+ * reads one stretch of the file: then each rank's folded keys ascend and
+ * its range meets another's at most at a shared end, so only those end
+ * rows move (to the lowest rank holding the key) — not the 2.8 M folded
+ * rows per rank a move by key owner sends at 20 M persons. Otherwise
+ * every row goes to its key owner. Where a group's entity is then built
+ * does not change the tables: the reduction sums every rank's cells and
+ * sorts the observations and rejects it gathers. Collective; 0, or -1
+ * out of memory (all ranks). */
+static int members_to_owners(engine *e, fact_table *m) {
+    key_range mine = {1, m->n > 0, m->n ? m->key[0] : 0, m->n ? m->key[m->n - 1] : 0};
+    for (size_t i = 1; i < m->n && mine.ascending; i++) mine.ascending = m->key[i - 1] < m->key[i];
+    key_range *all = malloc((size_t)e->nranks * sizeof *all);
+    if (!dist_agree(e->comm, all != NULL)) return free(all), -1;
+    MPI_Allgather(&mine, 4, MPI_INT64_T, all, 4, MPI_INT64_T, e->comm);
+    holders h = {all, e->nranks, e->rank};
+    int rc = ranges_apart(all, e->nranks) ? facts_shuffle_to(m, e->comm, shared_end_owner, &h) : facts_shuffle(m, e->comm);
+    free(all);
+    return rc;
+}
+
 /* Member rows → member facts keyed by the group key: oldest, tie, value,
  * eligible, then one column per group value; evaluated and folded on
- * this rank chunk by chunk (fold_members), moved to the group's owner,
- * sorted. */
+ * this rank chunk by chunk (fold_members), each group's rows brought to
+ * one rank (members_to_owners), sorted. */
 static int build_members(engine *e, input_plan *ip) {
     fact_group *grp = ip->group;
     if (grp->members_built) return 0; /* an identical input built them */
@@ -441,7 +498,7 @@ static int build_members(engine *e, input_plan *ip) {
     owner_release(ip, &os);
     if (!dist_agree(e->comm, rc == 0)) return -1;
     /* without joins the rows were already partitioned by the group key */
-    if (ip->njoins && facts_shuffle(members, e->comm)) return -1;
+    if (ip->njoins && members_to_owners(e, members)) return -1;
     grp->members_built = 1;
     facts_free(f); /* every member of the group reads the member facts now */
     return facts_sort_and_cancel(members);
