@@ -11,6 +11,12 @@
 
 static join_plan *canonical(join_plan *jp) { return share_canonical_join(jp); }
 
+/* Facts an input's keyed stage evaluates at once: the vectors of a chunk
+ * (and its programs' own buffers) stay in cache and are allocated once
+ * for a chunk, not faulted in for every input over the 1 M payments or
+ * 11 M persons a rank holds at national scale. */
+enum { FACT_CHUNK = 4096 };
+
 static size_t run_slot(int64_t key, size_t mask) {
     uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
     return (size_t)(h ^ (h >> 29)) & mask;
@@ -93,15 +99,15 @@ static void bind_facts(const name_table *names, const fact_table *f, size_t r0, 
 
 /* Distinct measures: per key, each cell counted once. The cell buffer
  * grows with the largest key group, not with the whole table. */
-static int count_distinct(report_plan *rp, const input_plan *ip, const fact_table *f, const row_values *rv,
-                          const unsigned char *active) {
+static int count_distinct(report_plan *rp, const input_plan *ip, const int64_t *key, size_t nrows,
+                          const row_values *rv, const unsigned char *active) {
     cube *c = &rp->cube;
     int64_t *cells = NULL, *leaves = NULL;
     size_t cap = 0;
     int32_t row_cells[CUBE_MAX_CELLS_PER_ROW];
     int64_t nleaves = (int64_t)c->nleaves;
-    for (size_t a = 0, b; a < f->n; a = b) {
-        for (b = a; b < f->n && f->key[b] == f->key[a]; b++) {}
+    for (size_t a = 0, b; a < nrows; a = b) {
+        for (b = a; b < nrows && key[b] == key[a]; b++) {}
         size_t need = (b - a) * CUBE_MAX_CELLS_PER_ROW;
         if (need > cap) {
             int64_t *grown = realloc(cells, need * sizeof *grown), *more = grown ? realloc(leaves, need * sizeof *more) : NULL;
@@ -218,38 +224,62 @@ static int owner_alloc(input_plan *ip, owner_state *os, size_t n) {
     return 0;
 }
 
-/* The names bound to every fact of ip's group and their join outputs. */
-static int owner_prepare(input_plan *ip, owner_state *os) {
-    if (owner_alloc(ip, os, ip->group->facts.n) || join_outputs(ip, 0, ip->group->facts.n, os->join_out, os->no_match))
-        return -1;
-    bind_facts(&ip->names, &ip->group->facts, 0, os->join_out, os->in);
-    return 0;
-}
 
 static void owner_release(input_plan *ip, owner_state *os) {
     for (size_t k = 0; os->join_out && k < ip->njoin_outputs; k++) free(os->join_out[k]);
     free(os->join_out), free(os->no_match), free(os->in);
 }
 
-static int keyed_input(engine *e, input_plan *ip) {
+/* The end of the chunk of facts from r0: FACT_CHUNK rows, or more to end
+ * a run of one key (a key's rows count distinct values together). */
+static size_t chunk_end(const fact_table *f, size_t r0) {
+    size_t r1 = f->n - r0 < FACT_CHUNK ? f->n : r0 + FACT_CHUNK;
+    while (r1 < f->n && f->key[r1] == f->key[r1 - 1]) r1++;
+    return r1;
+}
+
+/* Facts [r0, r1) of ip at the key owner (os, active: room for them): the
+ * rows of a required join without a match rejected, the others added
+ * up and their distinct values counted. 0, or -1 out of memory. */
+static int keyed_chunk(engine *e, input_plan *ip, size_t r0, size_t r1, owner_state *os, scratch *s,
+                       unsigned char *active) {
     report_plan *rp = ip->report;
-    fact_table *f = &ip->group->facts;
-    owner_state os = {0};
-    scratch s = {0};
+    const fact_table *f = &ip->group->facts;
+    size_t n = r1 - r0;
     row_values rv;
-    int rc = owner_prepare(ip, &os);
-    if (rc == 0) rc = rows_at_owner(e, ip, os.in, f->n, ip->distinct_only, &s, &rv);
-    unsigned char *active = rc == 0 ? malloc(f->n + 1) : NULL;
-    if (rc == 0 && !active) rc = -1;
-    for (size_t r = 0; rc == 0 && r < f->n; r++) {
-        active[r] = member_row(ip, r) && !os.no_match[r];
-        if (member_row(ip, r) && os.no_match[r])
-            rc = rows_reject(rp, ip->extract, f->line[r], f->sign[r], REPORT_REJECT_NO_MATCH);
+    memset(os->no_match, 0, n);
+    if (join_outputs(ip, r0, r1, os->join_out, os->no_match)) return -1;
+    bind_facts(&ip->names, f, r0, os->join_out, os->in);
+    if (rows_at_owner(e, ip, os->in, n, ip->distinct_only, s, &rv)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        int member = member_row(ip, r0 + i);
+        active[i] = member && !os->no_match[i];
+        if (member && os->no_match[i] &&
+            rows_reject(rp, ip->extract, f->line[r0 + i], f->sign[r0 + i], REPORT_REJECT_NO_MATCH))
+            return -1;
     }
     /* distinct-only inputs added everything else at the row stage */
-    if (rc == 0 && !ip->distinct_only)
-        rc = rows_accumulate(rp, ip, f->n, &rv, f->sign, f->line, active);
-    if (rc == 0) rc = count_distinct(rp, ip, f, &rv, active);
+    if (!ip->distinct_only && rows_accumulate(rp, ip, n, &rv, f->sign + r0, f->line + r0, active)) return -1;
+    return count_distinct(rp, ip, f->key + r0, n, &rv, active);
+}
+
+/* ip's facts at the key owner, chunk by chunk. A reject's place among the
+ * report's rejects does not matter: the reduction sorts them. */
+static int keyed_input(engine *e, input_plan *ip) {
+    const fact_table *f = &ip->group->facts;
+    owner_state os = {0};
+    scratch s = {0};
+    size_t most = 0;
+    for (size_t r0 = 0, r1; r0 < f->n; r0 = r1) {
+        r1 = chunk_end(f, r0);
+        if (r1 - r0 > most) most = r1 - r0;
+    }
+    unsigned char *active = malloc(most + 1);
+    int rc = active && !owner_alloc(ip, &os, most) ? 0 : -1;
+    for (size_t r0 = 0, r1; rc == 0 && r0 < f->n; r0 = r1) {
+        r1 = chunk_end(f, r0);
+        rc = keyed_chunk(e, ip, r0, r1, &os, &s, active);
+    }
     free(active);
     scratch_free(&s);
     owner_release(ip, &os);
@@ -358,11 +388,6 @@ static void fold_members(fact_table *m, const job_group *def, const member_rows 
     }
 }
 
-/* Facts a grouped input turns into member rows at once: the vectors of a
- * chunk (and its programs' own buffers) stay in cache and are allocated
- * for a chunk, not for the 11 M persons a rank holds at national scale. */
-enum { MEMBER_CHUNK = 4096 };
-
 /* The member key of facts [r0, r1) of ip's group into s's slot 0 (*key),
  * and unless key_only the member columns into slots 1 … (cols: M_VALUES
  * + the group values), over the chunk's join outputs (os: room for a
@@ -402,8 +427,8 @@ static int cancel_withdrawn(input_plan *ip, owner_state *os, scratch *s, unsigne
     if (!withdrawn) return 0;
     int64_t *all = malloc((n + 1) * sizeof *all), *key;
     int rc = all ? 0 : -1;
-    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += MEMBER_CHUNK) {
-        size_t r1 = n - r0 < MEMBER_CHUNK ? n : r0 + MEMBER_CHUNK;
+    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += FACT_CHUNK) {
+        size_t r1 = n - r0 < FACT_CHUNK ? n : r0 + FACT_CHUNK;
         rc = member_chunk(ip, r0, r1, 1, os, s, &key, NULL);
         if (rc == 0) memcpy(all + r0, key, (r1 - r0) * sizeof *key), take_rows(ip, key, r0, r1, take);
     }
@@ -484,10 +509,10 @@ static int build_members(engine *e, input_plan *ip) {
     int64_t *key, *cols[M_VALUES + JOB_MAX_GROUP_VALUES];
     unsigned char *take = malloc(n + 1);
     int taken = 0;
-    int rc = take && !owner_alloc(ip, &os, MEMBER_CHUNK) && !facts_reserve(members, n) ? 0 : -1;
+    int rc = take && !owner_alloc(ip, &os, FACT_CHUNK) && !facts_reserve(members, n) ? 0 : -1;
     if (rc == 0) rc = cancel_withdrawn(ip, &os, &s, take, &taken);
-    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += MEMBER_CHUNK) {
-        size_t r1 = n - r0 < MEMBER_CHUNK ? n : r0 + MEMBER_CHUNK;
+    for (size_t r0 = 0; rc == 0 && r0 < n; r0 += FACT_CHUNK) {
+        size_t r1 = n - r0 < FACT_CHUNK ? n : r0 + FACT_CHUNK;
         if ((rc = member_chunk(ip, r0, r1, 0, &os, &s, &key, cols))) break;
         if (!taken) take_rows(ip, key, r0, r1, take);
         member_rows src = {key, f->line + r0, f->sign + r0, cols};
