@@ -238,19 +238,48 @@ static size_t chunk_end(const fact_table *f, size_t r0) {
     return r1;
 }
 
+/* How an input finds its facts' places and leaves: in the group's
+ * owner_places (computed by an earlier member), computed into them for
+ * the members after it, or computed for itself alone. */
+enum { PLACES_OWN, PLACES_FILL, PLACES_READ };
+
+/* Which of the three for ip: the group's places are read when an earlier
+ * member with the same kato and dimensions filled them; filled (room for
+ * every fact taken) when none are kept and members follow. 0, or -1 out
+ * of memory. */
+static int places_mode(input_plan *ip, int *mode) {
+    fact_group *g = ip->group;
+    owner_places *op = &g->places;
+    int known = ip->place_memo >= 0 && ip->leaf_memo >= 0;
+    *mode = PLACES_OWN;
+    if (known && op->ready && op->place_memo == ip->place_memo && op->leaf_memo == ip->leaf_memo) *mode = PLACES_READ;
+    if (!known || op->place || g->users < 2) return 0;
+    size_t n = g->facts.n + 1;
+    if (!(op->place = malloc(n * sizeof *op->place)) || !(op->leaf = malloc(n * sizeof *op->leaf))) return -1;
+    op->place_memo = ip->place_memo, op->leaf_memo = ip->leaf_memo;
+    *mode = PLACES_FILL;
+    return 0;
+}
+
 /* Facts [r0, r1) of ip at the key owner (os, active: room for them): the
  * rows of a required join without a match rejected, the others added
  * up and their distinct values counted. 0, or -1 out of memory. */
-static int keyed_chunk(engine *e, input_plan *ip, size_t r0, size_t r1, owner_state *os, scratch *s,
+static int keyed_chunk(engine *e, input_plan *ip, size_t r0, size_t r1, int mode, owner_state *os, scratch *s,
                        unsigned char *active) {
     report_plan *rp = ip->report;
     const fact_table *f = &ip->group->facts;
+    const owner_places *op = &ip->group->places;
     size_t n = r1 - r0;
     row_values rv;
     memset(os->no_match, 0, n);
     if (join_outputs(ip, r0, r1, os->join_out, os->no_match)) return -1;
     bind_facts(&ip->names, f, r0, os->join_out, os->in);
-    if (rows_at_owner(e, ip, os->in, n, ip->distinct_only, s, &rv)) return -1;
+    int64_t *place = mode == PLACES_OWN ? scratch_vec(s, 0, n) : op->place + r0,
+            *leaf = mode == PLACES_OWN ? scratch_vec(s, 1, n) : op->leaf + r0;
+    if (!place || !leaf || (mode != PLACES_READ && rows_places_at_owner(e, ip, os->in, n, s, place, leaf)) ||
+        rows_measures_at_owner(ip, os->in, n, ip->distinct_only, s, &rv))
+        return -1;
+    rv.place = place, rv.leaf = leaf;
     for (size_t i = 0; i < n; i++) {
         int member = member_row(ip, r0 + i);
         active[i] = member && !os->no_match[i];
@@ -275,11 +304,13 @@ static int keyed_input(engine *e, input_plan *ip) {
         if (r1 - r0 > most) most = r1 - r0;
     }
     unsigned char *active = malloc(most + 1);
-    int rc = active && !owner_alloc(ip, &os, most) ? 0 : -1;
+    int mode;
+    int rc = active && !owner_alloc(ip, &os, most) && !places_mode(ip, &mode) ? 0 : -1;
     for (size_t r0 = 0, r1; rc == 0 && r0 < f->n; r0 = r1) {
         r1 = chunk_end(f, r0);
-        rc = keyed_chunk(e, ip, r0, r1, &os, &s, active);
+        rc = keyed_chunk(e, ip, r0, r1, mode, &os, &s, active);
     }
+    if (rc == 0 && mode == PLACES_FILL) ip->group->places.ready = 1;
     free(active);
     scratch_free(&s);
     owner_release(ip, &os);
@@ -620,6 +651,8 @@ void keyed_release(input_plan *ip) {
     if (--ip->group->users == 0) {
         facts_free(&ip->group->facts), facts_free(&ip->group->members_of_groups);
         group_entities_free(&ip->group->entities);
+        free(ip->group->places.place), free(ip->group->places.leaf);
+        memset(&ip->group->places, 0, sizeof ip->group->places);
     }
     for (size_t k = 0; k < ip->njoins; k++) {
         join_plan *j = canonical(&ip->joins[k]);
