@@ -79,49 +79,68 @@ void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), cons
     if (f->cap > cap) f->cap = cap;
 }
 
-/* Frees the row arrays (keeping ncols), so a table being shuffled is not
- * held three times at once: columns, send buffers and received rows. */
-static void release_columns(fact_table *f) {
-    for (size_t c = 0; c < f->ncols; c++) free(f->col[c]), f->col[c] = NULL;
-    free(f->key), free(f->line), free(f->sign);
-    f->key = f->line = NULL;
-    f->sign = NULL;
-    f->n = f->cap = 0;
+/* Row i moved to row `to` (to <= i). */
+static void move_row(fact_table *f, size_t to, size_t i) {
+    f->key[to] = f->key[i], f->line[to] = f->line[i], f->sign[to] = f->sign[i];
+    for (size_t c = 0; c < f->ncols; c++) f->col[c][to] = f->col[c][i];
 }
 
-int facts_shuffle(fact_table *f, MPI_Comm comm) {
-    int nranks;
+/* Rows that stay remain in the columns, moved up in order (not at all
+ * before the first row that leaves); only the others are copied into send
+ * buffers and received rows appended, so a table is never held whole in
+ * messages as well as in columns: columns, the rows leaving and the rows
+ * arriving, about twice the table as when every row went through the
+ * buffers and the columns were freed first. */
+int facts_shuffle_to(fact_table *f, MPI_Comm comm, int (*dest)(const void *ctx, const fact_table *f, size_t row),
+                     const void *ctx) {
+    int nranks, me;
     MPI_Comm_size(comm, &nranks);
-    if (nranks == 1) return 0; /* every row is at its owner already */
-    size_t width = 3 + f->ncols;
+    MPI_Comm_rank(comm, &me);
+    if (nranks == 1) return 0; /* every row is where it goes already */
+    size_t width = 3 + f->ncols, kept = 0;
     shuffle sh;
     int failed = shuffle_init(&sh, nranks, width * sizeof(int64_t)) != 0;
     int64_t *rec = malloc(width * sizeof *rec);
     failed |= rec == NULL;
     for (size_t i = 0; !failed && i < f->n; i++) {
+        int owner = dest(ctx, f, i);
+        if (owner == me) {
+            if (kept != i) move_row(f, kept, i);
+            kept++;
+            continue;
+        }
         rec[0] = f->key[i], rec[1] = f->line[i], rec[2] = f->sign[i];
         for (size_t c = 0; c < f->ncols; c++) rec[3 + c] = f->col[c][i];
-        failed = shuffle_push(&sh, key_owner(f->key[i], nranks), rec) != 0;
+        failed = shuffle_push(&sh, owner, rec) != 0;
     }
     free(rec);
     failed = !dist_agree(comm, !failed);
     void *got = NULL;
     size_t ngot = 0;
-    if (!failed) release_columns(f); /* the send buffers hold every row now */
     int rc = failed ? -1 : shuffle_exchange(&sh, comm, &got, &ngot);
     shuffle_free(&sh);
     if (rc == 0) {
-        f->n = 0;
-        rc = grow(f, ngot);
+        f->n = kept;
+        rc = grow(f, kept + ngot);
         const int64_t *r = got;
-        for (size_t i = 0; rc == 0 && i < ngot; i++, r += width) {
+        for (size_t i = kept; rc == 0 && i < kept + ngot; i++, r += width) {
             f->key[i] = r[0], f->line[i] = r[1], f->sign[i] = (int8_t)r[2];
             for (size_t c = 0; c < f->ncols; c++) f->col[c][i] = r[3 + c];
         }
-        if (rc == 0) f->n = ngot;
+        if (rc == 0) f->n = kept + ngot;
     }
     free(got);
     return dist_agree(comm, rc == 0) ? 0 : -1;
+}
+
+static int owner_of_key(const void *nranks, const fact_table *f, size_t row) {
+    return key_owner(f->key[row], *(const int *)nranks);
+}
+
+int facts_shuffle(fact_table *f, MPI_Comm comm) {
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    return facts_shuffle_to(f, comm, owner_of_key, &nranks);
 }
 
 /* Every rank's rows packed row by row (key, line, sign, values). */
@@ -255,9 +274,77 @@ static void cancel_withdrawn(fact_table *f) {
     f->n = kept;
 }
 
+/* Up to this many ascending runs are merged instead of sorted: the rows a
+ * rank kept and those it received from each other rank, each part in
+ * order (a registry listed by household gives its folded households so). */
+enum { MERGE_MAX_RUNS = 16 };
+
+/* Whether row i comes strictly before row j in (key, line, sign) order. */
+static int row_before(const fact_table *f, size_t i, size_t j) {
+    if (f->key[i] != f->key[j]) return f->key[i] < f->key[j];
+    return (uint64_t)f->line[i] * 2 + (f->sign[i] > 0) < (uint64_t)f->line[j] * 2 + (f->sign[j] > 0);
+}
+
+/* The starts of f's strictly ascending runs into start (start[nruns] = n):
+ * their count, or 0 when there are more than max or two rows are equal
+ * (then the sort decides, as it always did). Cannot fail. */
+static size_t ascending_runs(const fact_table *f, size_t *start, size_t max) {
+    size_t nruns = 1;
+    start[0] = 0;
+    for (size_t i = 1; i < f->n; i++) {
+        if (row_before(f, i - 1, i)) continue;
+        if (!row_before(f, i, i - 1) || nruns == max) return 0;
+        start[nruns++] = i;
+    }
+    start[nruns] = f->n;
+    return nruns;
+}
+
+/* The rows in order, by merging the runs pairwise: perm or spare (both
+ * room for n), whichever holds the result. The order is the sort's, since
+ * no two rows are equal. Cannot fail. */
+static size_t *merge_runs(const fact_table *f, size_t *start, size_t nruns, size_t *perm, size_t *spare) {
+    for (size_t i = 0; i < f->n; i++) perm[i] = i;
+    while (nruns > 1) {
+        size_t m = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = start[r], mid = start[r + 1], hi = r + 2 <= nruns ? start[r + 2] : mid, a = lo, b = mid, o = lo;
+            while (a < mid && b < hi) spare[o++] = row_before(f, perm[b], perm[a]) ? perm[b++] : perm[a++];
+            while (a < mid) spare[o++] = perm[a++];
+            while (b < hi) spare[o++] = perm[b++];
+            start[m++] = lo;
+        }
+        start[m] = f->n, nruns = m;
+        size_t *t = perm;
+        perm = spare, spare = t;
+    }
+    return perm;
+}
+
+/* Rows in the order of perm. */
+static void permute_rows(fact_table *f, const size_t *perm, int64_t *tmp) {
+    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute_sign(f->sign, perm, f->n, tmp);
+    for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
+}
+
+/* A few ascending runs merged into order. 0, or -1 out of memory. */
+static int merge_sort_runs(fact_table *f, size_t *start, size_t nruns) {
+    size_t *perm = malloc(f->n * sizeof *perm), *spare = malloc(f->n * sizeof *spare);
+    int64_t *tmp = malloc(f->n * sizeof *tmp);
+    int rc = perm && spare && tmp ? 0 : -1;
+    if (rc == 0) permute_rows(f, merge_runs(f, start, nruns, perm, spare), tmp);
+    free(perm), free(spare), free(tmp);
+    return rc;
+}
+
 int facts_sort_and_cancel(fact_table *f) {
     if (f->n == 0) return 0;
     if (in_order(f)) return cancel_withdrawn(f), 0;
+    size_t start[MERGE_MAX_RUNS + 1], nruns = ascending_runs(f, start, MERGE_MAX_RUNS);
+    if (nruns) {
+        if (merge_sort_runs(f, start, nruns)) return -1;
+        return cancel_withdrawn(f), 0;
+    }
     size_t *perm = malloc(f->n * sizeof *perm);
     int64_t *tmp = malloc(f->n * sizeof *tmp);
     if (!perm || !tmp) {
@@ -275,8 +362,7 @@ int facts_sort_and_cancel(fact_table *f) {
     sort_groups_by_rank(items, f->n);
     for (size_t i = 0; i < f->n; i++) perm[i] = items[i].idx;
     free(items), free(spare);
-    permute(f->key, perm, f->n, tmp), permute(f->line, perm, f->n, tmp), permute_sign(f->sign, perm, f->n, tmp);
-    for (size_t c = 0; c < f->ncols; c++) permute(f->col[c], perm, f->n, tmp);
+    permute_rows(f, perm, tmp);
     free(perm), free(tmp);
     cancel_withdrawn(f);
     return 0;

@@ -36,10 +36,19 @@ int facts_reserve(fact_table *f, size_t more);
  * back the memory of the others. Cannot fail. */
 void facts_retain(fact_table *f, int (*keep)(const void *ctx, int64_t key), const void *ctx);
 
-/* Collective: every row moves to key_owner(key). 0, or -1 out of memory on
+/* Collective: every row moves to key_owner(key); the rows a rank owns
+ * already stay, first and in their order, and the rows it receives follow
+ * (in no order a caller may rely on: sort them). 0, or -1 out of memory on
  * any rank (all return -1; the rows are then lost, the table stays valid
  * to free). */
 int facts_shuffle(fact_table *f, MPI_Comm comm);
+
+/* Collective: the same, but row i of f moves to rank dest(ctx, f, i), for
+ * rows that belong elsewhere than key_owner (dest is called for each row
+ * in order, with that row and the later ones still in place and f->n as
+ * it was). */
+int facts_shuffle_to(fact_table *f, MPI_Comm comm, int (*dest)(const void *ctx, const fact_table *f, size_t row),
+                     const void *ctx);
 
 /* Collective: every rank ends with every rank's rows (its own among them),
  * for a small table that a big one probes where the big one lies instead

@@ -513,6 +513,7 @@ void plan_free(run_plan *p) {
         facts_free(&p->groups[g]->facts), facts_free(&p->groups[g]->members_of_groups);
         free(p->groups[g]->batch_bits);
         group_entities_free(&p->groups[g]->entities);
+        free(p->groups[g]->places.place), free(p->groups[g]->places.leaf);
         free(p->groups[g]);
     }
     free(p->groups);

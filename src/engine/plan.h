@@ -103,6 +103,16 @@ typedef struct {
     unsigned char *active;
 } group_entities;
 
+/* Places and leaves of a fact group's facts at the key owner, computed by
+ * its first member that needs them and read by every later member with
+ * the same kato and dimensions (memo ids: the 12 variants of a report
+ * differ in levels, where or measures, not in where a fact lands). */
+typedef struct {
+    int place_memo, leaf_memo;    /* the inputs' ids (share.c) */
+    int64_t *place, *leaf;        /* per fact; NULL: none kept */
+    int ready;                    /* every fact's values are in */
+} owner_places;
+
 /* The facts of keyed inputs that read one extract by one key, kept once
  * (share.c groups the inputs; the engine fills, moves and frees it). A
  * fact is a row that passes the where of at least one member; it carries
@@ -133,6 +143,7 @@ typedef struct fact_group {
     fact_table members_of_groups; /* grouped: member facts by group key, built once */
     int members_built;
     group_entities entities;      /* grouped: built once from the member facts */
+    owner_places places;          /* keyed inputs: shared places and leaves */
     int users;                    /* members whose keyed stage has not run */
     int ready;                    /* compacted, shuffled and sorted */
 } fact_group;

@@ -114,12 +114,12 @@ int rows_accumulate(report_plan *rp, const input_plan *ip, size_t n, const row_v
 
 /* Places, leaves and the measures' where/value of n rows bound in `in`,
  * evaluated into scratch vectors (at the key owner, over facts). */
-int rows_at_owner(engine *e, input_plan *ip, const expr_input *in, size_t n, int only_distinct, scratch *s,
-                            row_values *rv) {
+int rows_places_at_owner(engine *e, input_plan *ip, const expr_input *in, size_t n, scratch *s, int64_t *place,
+                         int64_t *leaf) {
     size_t slot = 100;
     const job *j = ip->report->job;
-    int64_t *kato = scratch_vec(s, slot++, n), *place = scratch_vec(s, slot++, n), *leaf = scratch_vec(s, slot++, n);
-    if (!kato || !place || !leaf || rows_eval(ip->kato, in, n, kato)) return -1;
+    int64_t *kato = scratch_vec(s, slot++, n);
+    if (!kato || rows_eval(ip->kato, in, n, kato)) return -1;
     rows_places(&e->terr, kato, n, place);
     const int64_t *index[REPORT_MAX_DIMS];
     for (size_t d = 0; d < j->ndims; d++) {
@@ -129,7 +129,12 @@ int rows_at_owner(engine *e, input_plan *ip, const expr_input *in, size_t n, int
         index[d] = idx;
     }
     rows_leaves(&ip->report->cube, index, n, leaf);
-    rv->place = place, rv->leaf = leaf;
+    return 0;
+}
+
+int rows_measures_at_owner(input_plan *ip, const expr_input *in, size_t n, int only_distinct, scratch *s,
+                           row_values *rv) {
+    size_t slot = 200;
     for (size_t k = 0; k < ip->nmeasures; k++) {
         int64_t *mask = NULL, *value = NULL;
         rv->mask[k] = rv->value[k] = NULL;

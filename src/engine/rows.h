@@ -69,10 +69,16 @@ void rows_leaves(const cube *c, const int64_t *const *index, size_t n, int64_t *
 int rows_accumulate(report_plan *rp, const input_plan *ip, size_t n, const row_values *rv, const int8_t *sign,
                     const int64_t *line, const unsigned char *active);
 
-/* Places, leaves and the measures' where and value (only the distinct
- * ones' when only_distinct) of n facts bound in `in`, into s's vectors
- * from slot 100 on. 0, or -1 out of memory. */
-int rows_at_owner(engine *e, input_plan *ip, const expr_input *in, size_t n, int only_distinct, scratch *s,
-                  row_values *rv);
+/* Places and leaves of n facts bound in `in` into place and leaf (room
+ * for n each; kato and dimensions in s's vectors from slot 100 on). 0, or
+ * -1 out of memory. */
+int rows_places_at_owner(engine *e, input_plan *ip, const expr_input *in, size_t n, scratch *s, int64_t *place,
+                         int64_t *leaf);
+
+/* The measures' where and value (only the distinct ones' when
+ * only_distinct) of n facts bound in `in` into rv, in s's vectors from
+ * slot 200 on. 0, or -1 out of memory. */
+int rows_measures_at_owner(input_plan *ip, const expr_input *in, size_t n, int only_distinct, scratch *s,
+                           row_values *rv);
 
 #endif

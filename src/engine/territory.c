@@ -8,8 +8,8 @@
 #define SUCCESSOR_CHAIN_MAX 64 /* a longer chain is a cycle or data error */
 
 int territory_add_row(territory *t, const kato_row *row, int sign) {
-    free(t->slot_row); /* rows change: the hash is rebuilt with the objects */
-    t->slot_row = NULL;
+    free(t->slot); /* rows change: the hash is rebuilt with the objects */
+    t->slot = NULL;
     if (sign < 0) {
         for (size_t i = 0; i < t->nrows; i++)
             if (t->rows[i].line == row->line) {
@@ -39,11 +39,9 @@ static size_t slot_of(int32_t code, size_t mask) { return (size_t)(((uint32_t)co
 /* The row of code after territory_build (the hash), else binary search
  * over the sorted rows (while building). */
 static long find_row(const territory *t, int32_t code) {
-    if (t->slot_row) {
-        for (size_t s = slot_of(code, t->slot_mask);; s = (s + 1) & t->slot_mask) {
-            int32_t i = t->slot_row[s];
-            if (i < 0 || t->rows[i].code == code) return i;
-        }
+    if (t->slot) {
+        for (size_t s = slot_of(code, t->slot_mask);; s = (s + 1) & t->slot_mask)
+            if (t->slot[s].row < 0 || t->slot[s].code == code) return t->slot[s].row;
     }
     size_t lo = 0, hi = t->nrows;
     while (lo < hi) {
@@ -161,15 +159,15 @@ static int build_places(territory *t) {
 static int build_slots(territory *t) {
     size_t nslots = 16;
     while (nslots < 2 * t->nrows + 2) nslots *= 2;
-    int32_t *slots = malloc(nslots * sizeof *slots);
+    territory_slot *slots = malloc(nslots * sizeof *slots);
     if (!slots) return -1;
-    for (size_t s = 0; s < nslots; s++) slots[s] = -1;
+    for (size_t s = 0; s < nslots; s++) slots[s].code = 0, slots[s].row = -1;
     for (size_t i = 0; i < t->nrows; i++) {
         size_t s = slot_of(t->rows[i].code, nslots - 1);
-        while (slots[s] >= 0 && t->rows[slots[s]].code != t->rows[i].code) s = (s + 1) & (nslots - 1);
-        if (slots[s] < 0) slots[s] = (int32_t)i;
+        while (slots[s].row >= 0 && slots[s].code != t->rows[i].code) s = (s + 1) & (nslots - 1);
+        if (slots[s].row < 0) slots[s].code = t->rows[i].code, slots[s].row = (int32_t)i;
     }
-    t->slot_row = slots;
+    t->slot = slots;
     t->slot_mask = nslots - 1;
     return 0;
 }
@@ -179,8 +177,8 @@ int territory_build(territory *t, int32_t end) {
     t->end = end;
     if (t->nrows) qsort(t->rows, t->nrows, sizeof *t->rows, compare_rows);
     free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
-    free(t->place), free(t->place_ancestors), free(t->slot_row);
-    t->place = NULL, t->place_ancestors = NULL, t->nplaces = 0, t->slot_row = NULL;
+    free(t->place), free(t->place_ancestors), free(t->slot);
+    t->place = NULL, t->place_ancestors = NULL, t->nplaces = 0, t->slot = NULL;
     t->ancestors = malloc((t->nrows + 1) * sizeof *t->ancestors);
     t->resolved = malloc((t->nrows + 1) * sizeof *t->resolved);
     long *pred = malloc((t->nrows + 1) * sizeof *pred);
@@ -224,6 +222,6 @@ const kato_row *territory_row(const territory *t, int32_t code) {
 
 void territory_free(territory *t) {
     free(t->rows), free(t->object_code), free(t->object_level), free(t->ancestors), free(t->resolved);
-    free(t->place), free(t->place_ancestors), free(t->slot_row);
+    free(t->place), free(t->place_ancestors), free(t->slot);
     memset(t, 0, sizeof *t);
 }

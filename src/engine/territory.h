@@ -25,6 +25,11 @@ typedef struct {
     char name_kk[REPORT_NAME_CAP], name_ru[REPORT_NAME_CAP]; /* what forms print */
 } kato_row;
 
+/* A slot of the code hash: a code and its first row (-1: empty). */
+typedef struct {
+    int32_t code, row;
+} territory_slot;
+
 typedef struct {
     /* classifier, sorted by code */
     kato_row *rows;
@@ -44,8 +49,10 @@ typedef struct {
     int32_t (*place_ancestors)[4];
     size_t nplaces;
     /* codes → first row of that code, open addressing (built with the
-     * objects; a row of the batch is located without a binary search) */
-    int32_t *slot_row;            /* -1: empty */
+     * objects; a row of the batch is located without a binary search);
+     * each slot holds its code too, so a probe reads one slot and not the
+     * row, whose names make it a few hundred bytes away */
+    territory_slot *slot;
     size_t slot_mask;
     int32_t end;
 } territory;

@@ -27,6 +27,7 @@ void suite_territory(void);
 void suite_yaml_doc(void);
 void suite_request(void);
 void suite_fsutil(void);
+void suite_facts(void);
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
     suite_yaml_doc();
     suite_request();
     suite_fsutil();
+    suite_facts();
     printf("unit: %d passed, %d failed\n", test_results.passed, test_results.failed);
     MPI_Finalize();
     return test_results.failed ? 1 : 0;
