@@ -11,10 +11,12 @@
  * weighted turns keep rare. Waits poll and yield the core between polls. */
 #include "relay.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
+
+#include "../dist/agree.h"
 
 #define RELAY_TAG 7
 #define RECV_DEPTH 4
@@ -71,6 +73,7 @@ struct relay {
     int seg_sent;             /* send: a message of the segment has gone */
     int filling;              /* send: the slot of the current remote segment */
     int *dest;                /* send: each slot's receiving rank */
+    int *ahead;               /* send: messages on their way, per rank */
     const relay_table *replay; /* local: whose each segment is */
     relay_table table;
 };
@@ -142,6 +145,7 @@ relay *relay_open(const extract_file *f, MPI_Comm comm, int rank, int nranks, re
         if (ok && role == RELAY_SEND) {
             ok = alloc_slots(r, SEND_DEPTH * (size_t)(nranks - 1)) == 0;
             ok = ok && (r->dest = calloc(r->nslots, sizeof *r->dest)) != NULL;
+            ok = ok && (r->ahead = calloc((size_t)nranks, sizeof *r->ahead)) != NULL;
         }
     }
     if (!ok) {
@@ -176,8 +180,8 @@ static int free_slot(relay *r) {
 
 static int send_slot(relay *r, int k, int dest, int flags) {
     msg_slot *s = &r->slots[k];
-    msg_header h = {MSG_DATA, flags, (int64_t)(1 + r->newlines), r->offset - s->fill, s->fill};
-    if (flags & SEG_BEGIN) h.first_line = r->table.first_line[r->table.n - 1];
+    int64_t first_line = flags & SEG_BEGIN ? r->table.first_line[r->table.n - 1] : 0; /* the current segment's */
+    msg_header h = {MSG_DATA, flags, first_line, r->offset - s->fill, s->fill};
     memcpy(s->buf, &h, sizeof h);
     int rc = MPI_Isend(s->buf, (int)(sizeof h + s->fill), MPI_BYTE, dest, RELAY_TAG, r->comm, &s->req);
     s->fill = 0;
@@ -219,8 +223,8 @@ static int next_block(relay *r) {
  * sending rank parses, and the sending rank parses whatever the others
  * leave: the turns follow the ranks' speeds, and the table records them. */
 static int choose_owner(relay *r) {
-    int ahead[64] = {0}, best = r->rank;
-    if (r->nranks > 64) return (int)(r->table.n % (size_t)(r->nranks - 1));
+    int *ahead = r->ahead, best = r->rank;
+    memset(ahead, 0, (size_t)r->nranks * sizeof *ahead);
     for (size_t k = 0; k < r->nslots; k++) {
         int done = r->slots[k].req == MPI_REQUEST_NULL;
         if (!done) MPI_Test(&r->slots[k].req, &done, MPI_STATUS_IGNORE);
@@ -439,17 +443,15 @@ int relay_table_broadcast(MPI_Comm comm, int root, relay_table *t) {
     MPI_Comm_rank(comm, &rank);
     uint64_t n = t->n;
     MPI_Bcast(&n, 1, MPI_UINT64_T, root, comm);
-    int ok = 1;
-    if (rank != root) {
+    int ok = n <= INT32_MAX; /* the count of one broadcast */
+    if (ok && rank != root) {
         relay_table_free(t);
         t->first_line = malloc((n ? n : 1) * sizeof *t->first_line);
         t->owner = malloc((n ? n : 1) * sizeof *t->owner);
-        ok = t->first_line && t->owner && n <= INT32_MAX;
+        ok = t->first_line && t->owner;
         t->n = t->cap = ok ? (size_t)n : 0;
     }
-    int all_ok;
-    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_LAND, comm);
-    if (!all_ok) return relay_table_free(t), -1;
+    if (!dist_agree(comm, ok)) return relay_table_free(t), -1;
     MPI_Bcast(t->first_line, (int)n, MPI_INT64_T, root, comm);
     MPI_Bcast(t->owner, (int)n, MPI_INT32_T, root, comm);
     return 0;
@@ -486,6 +488,7 @@ void relay_free(relay *r) {
     free(r->slots);
     byte_source_free(r->src);
     free(r->dest);
+    free(r->ahead);
     relay_table_free(&r->table);
     free(r);
 }
