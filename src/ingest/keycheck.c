@@ -68,53 +68,37 @@ static int compare_entries(const void *a, const void *b) {
     return (lx > ly) - (lx < ly);
 }
 
-static int contains_sorted(const int64_t *v, size_t n, int64_t key) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < key) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && v[lo] == key;
-}
-
-/* The keys of got, sorted, and those among them on more than one line
- * (*dups, distinct, sorted; usually none). -1 when out of memory. */
-static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, int64_t **dups, size_t *ndups) {
+/* The keys of got, sorted, and in *dups (sealed) those among them on more
+ * than one line (usually none). -1 when out of memory. */
+static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, keyset *dups) {
     *keys = malloc((n ? n : 1) * sizeof **keys);
-    *dups = NULL;
-    *ndups = 0;
     if (!*keys) return -1;
     for (size_t i = 0; i < n; i++) (*keys)[i] = key_entry_key(&got[i]);
     sort_int64(*keys, n);
-    size_t cap = 0;
     for (size_t i = 1; i < n; i++) {
-        if ((*keys)[i] != (*keys)[i - 1] || (*ndups && (*dups)[*ndups - 1] == (*keys)[i])) continue;
-        if (*ndups == cap) {
-            int64_t *grown = realloc(*dups, (cap = cap ? 2 * cap : 64) * sizeof *grown);
-            if (!grown) return -1;
-            *dups = grown;
-        }
-        (*dups)[(*ndups)++] = (*keys)[i];
+        int64_t k = (*keys)[i];
+        if (k == (*keys)[i - 1] && (dups->count == 0 || dups->keys[dups->count - 1] != k) && keyset_add(dups, k))
+            return -1;
     }
+    keyset_seal(dups);
     return 0;
 }
 
 /* For every duplicated key the row on the smallest line keeps it and each
  * other row gets a verdict naming that line: which row is "later" needs
  * only the lines of the few duplicated keys, so the national sort is of
- * keys alone (8 bytes, not 16, and no pass over lines). */
-static int decide_duplicates(const owned_entry *got, size_t n, const int64_t *dups, size_t ndups,
-                             int column, late_verdict **v, size_t *nv) {
+ * keys alone (8 bytes, not a 12-byte pair, and no pass over lines). */
+static int decide_duplicates(const owned_entry *got, size_t n, const keyset *dups, int column, late_verdict **v,
+                             size_t *nv) {
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) m += contains_sorted(dups, ndups, key_entry_key(&got[i]));
+    for (size_t i = 0; dups->count && i < n; i++) m += keyset_contains(dups, key_entry_key(&got[i]));
     owned_entry *d = malloc((m ? m : 1) * sizeof *d);
     *v = malloc((m ? m : 1) * sizeof **v);
     *nv = 0;
     if (!d || !*v) return free(d), -1;
     m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (contains_sorted(dups, ndups, key_entry_key(&got[i]))) d[m++] = got[i];
+    for (size_t i = 0; dups->count && i < n; i++)
+        if (keyset_contains(dups, key_entry_key(&got[i]))) d[m++] = got[i];
     qsort(d, m, sizeof *d, compare_entries);
     for (size_t i = 0, keeper = 0; i < m; i++) {
         if (i == 0 || key_entry_key(&d[i]) != key_entry_key(&d[i - 1])) keeper = i;
@@ -269,14 +253,15 @@ static void decisions_free(decisions *d) { free(d->v); }
 int keycheck_duplicates(MPI_Comm comm, int replicated, const line_owners *owners,
                         key_entries *entries, int column, verdict_list *out, keyset *owned) {
     owned_entry *got = NULL;
-    int64_t *first = NULL, *keys = NULL, *dups = NULL;
-    size_t ngot = 0, ndups = 0;
+    int64_t *first = NULL, *keys = NULL;
+    keyset dups = {0};
+    size_t ngot = 0;
     if (gather_at_owners(comm, replicated, entries, &got, &ngot, &first)) return free(first), -1;
     decisions d = {NULL, 0};
-    int failed = sorted_keys(got, ngot, &keys, &dups, &ndups) != 0;
-    if (!failed) failed = decide_duplicates(got, ngot, dups, ndups, column, &d.v, &d.n) != 0;
+    int failed = sorted_keys(got, ngot, &keys, &dups) != 0;
+    if (!failed) failed = decide_duplicates(got, ngot, &dups, column, &d.v, &d.n) != 0;
     free(got);
-    free(dups);
+    keyset_free(&dups);
     if (!failed) failed = keyset_adopt(owned, keys, ngot) != 0;
     else free(keys);
     if (!replicated) failed = !dist_agree(comm, !failed);
