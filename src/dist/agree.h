@@ -14,7 +14,7 @@
  * Test hook: the agreements taken with dist_agree_at and
  * dist_gather_bytes are named, and ESEP_FAIL_AT=<name> (ESEP_FAIL_RANK=<r>
  * for one rank) makes that rank see a local failure there
- * (base/stoppoint.h). Names: shuffle (every round of the bounded shuffle,
+ * (base/stoppoint.h). Names: shuffle (the start of every bounded shuffle,
  * key checks included), keyed (after an input's keyed stage), reduce (the
  * gather of a report's observations on rank 0), rejects (a report's
  * rejected rows packed and gathered), digests (before the input digests),
