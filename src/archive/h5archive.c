@@ -682,12 +682,14 @@ static int write_image(h5ctx *c, const char *tmp, const unsigned char *image, si
 }
 
 /* The file is built in memory (HDF5's core driver, no backing store) and
- * its image written by us: HDF5 itself never meets a full disk. When
- * HDF5's own close of a file fails on a write error, the file stays half
- * closed in the library and HDF5's clean-up inside MPI_Finalize crashes
- * on it; written this way, a full disk is one failed write(2) of ours,
- * with a clear error and nothing left behind. */
-static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *tmp, int sync) {
+ * its image handed back in a malloc'd buffer (*image, *size): HDF5 itself
+ * never meets a full disk. When HDF5's own close of a file fails on a
+ * write error, the file stays half closed in the library and HDF5's
+ * clean-up inside MPI_Finalize crashes on it; built this way, a full disk
+ * is one failed write(2) of ours, with a clear error and nothing left
+ * behind. name only labels the in-memory file. */
+static int build_image(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *name,
+                       unsigned char **image, size_t *size) {
     writer w = {c, -1, -1, -1, -1};
     w.dcpl = new_plist(c, H5P_DATASET_CREATE, setup_dcpl);
     w.gcpl = new_plist(c, H5P_GROUP_CREATE, setup_gcpl);
@@ -695,23 +697,34 @@ static int write_file(h5ctx *c, const report_table *const *tables, size_t n, int
     hid_t fapl = new_plist(c, H5P_FILE_ACCESS, setup_fapl);
     int rc = w.dcpl < 0 || w.gcpl < 0 || fcpl < 0 || fapl < 0 ? -1 : 0;
     if (rc == 0 && H5Pset_fapl_core(fapl, 1 << 20, 0) < 0) rc = h5fail(c, "set up the in-memory file");
-    if (rc == 0 && (w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
-        rc = h5fail(c, "create %s", tmp);
+    if (rc == 0 && (w.file = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
+        rc = h5fail(c, "create %s", name);
     if (rc == 0) rc = write_tables(&w, tables, n, grouped);
-    unsigned char *image = NULL;
-    ssize_t size = -1;
+    ssize_t got = -1;
+    *image = NULL;
     if (rc == 0 && H5Fflush(w.file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail(c, "finish writing");
-    if (rc == 0 && ((size = H5Fget_file_image(w.file, NULL, 0)) <= 0 || !(image = malloc((size_t)size)) ||
-                    H5Fget_file_image(w.file, image, (size_t)size) != size))
-        rc = image || size <= 0 ? h5fail(c, "read back the file image") : fail(c, "out of memory");
+    if (rc == 0 && ((got = H5Fget_file_image(w.file, NULL, 0)) <= 0 || !(*image = malloc((size_t)got)) ||
+                    H5Fget_file_image(w.file, *image, (size_t)got) != got))
+        rc = *image || got <= 0 ? h5fail(c, "read back the file image") : fail(c, "out of memory");
     rc = close_id(c, w.dcpl, rc);
     rc = close_id(c, w.gcpl, rc);
     rc = close_id(c, fcpl, rc);
     rc = close_id(c, fapl, rc);
     if (w.file >= 0 && H5Fclose(w.file) < 0 && rc == 0) rc = h5fail(c, "finish writing");
-    if (rc == 0) rc = write_image(c, tmp, image, (size_t)size, sync);
-    free(image);
+    if (rc) free(*image), *image = NULL;
+    else *size = (size_t)got;
     return rc;
+}
+
+/* build_image, with HDF5's error printing off and the tables checked. */
+static int quiet_build_image(h5ctx *c, const report_table *const *tables, size_t n, int grouped, const char *name,
+                             unsigned char **image, size_t *size) {
+    H5E_auto2_t func;
+    void *data;
+    for (size_t i = 0; i < n; i++)
+        if (check_table(c, tables[i]) != 0) return -1;
+    if (quiet_hdf5(c, &func, &data) != 0) return -1;
+    return restore_hdf5(c, func, data, build_image(c, tables, n, grouped, name, image, size));
 }
 
 /* A fresh "<dir>/.<name>.<pid>.<random>.tmp" beside path, created empty
@@ -730,14 +743,12 @@ static int temp_path(h5ctx *c, char *out, size_t cap) {
 static int write_temp(const report_table *const *tables, size_t n, int grouped, const char *path, char *tmp,
                       size_t tmpcap, int sync, char *err, size_t errlen) {
     h5ctx c = {path, err, errlen, 0};
-    H5E_auto2_t func;
-    void *data;
-    for (size_t i = 0; i < n; i++)
-        if (check_table(&c, tables[i]) != 0) return -1;
-    if (temp_path(&c, tmp, tmpcap) != 0) return -1;
-    if (quiet_hdf5(&c, &func, &data) != 0) return unlink(tmp), -1;
-    int rc = restore_hdf5(&c, func, data, write_file(&c, tables, n, grouped, tmp, sync));
-    if (rc != 0) (void)unlink(tmp);
+    unsigned char *image;
+    size_t size;
+    if (quiet_build_image(&c, tables, n, grouped, path, &image, &size)) return -1;
+    int rc = temp_path(&c, tmp, tmpcap);
+    if (rc == 0 && (rc = write_image(&c, tmp, image, size, sync)) != 0) (void)unlink(tmp);
+    free(image);
     return rc ? -1 : 0;
 }
 
@@ -757,9 +768,10 @@ int h5archive_write_temp(const report_table *t, const char *path, char *tmp, siz
     return write_temp(&t, 1, 0, path, tmp, tmpcap, 0, err, errlen);
 }
 
-int h5archive_write_bundle(const report_table *const *tables, size_t n, const char *path, char *err,
-                           size_t errlen) {
-    return write_atomically(tables, n, 1, path, err, errlen);
+int h5archive_bundle_image(const report_table *const *tables, size_t n, unsigned char **image, size_t *size,
+                           char *err, size_t errlen) {
+    h5ctx c = {"reports.h5", err, errlen, 0};
+    return quiet_build_image(&c, tables, n, 1, "reports.h5", image, size) ? -1 : 0;
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -51,12 +51,14 @@ int h5archive_write_temp(const report_table *t, const char *path, char *tmp, siz
  * held. On success the caller owns t's rows and dimension value lists and
  * releases them with report_table_free. Returns 0, or -1 with a message
  * naming path in err, with t holding nothing that needs freeing. */
-/* Writes several tables into one file, each in a group named by its report
- * id with the same layout as an archive file (rows, measures, dimensions,
- * inputs, attributes): a bundle's reports.h5. Same determinism and
- * atomicity as h5archive_write; ids must differ. 0, or -1 with a message. */
-int h5archive_write_bundle(const report_table *const *tables, size_t n, const char *path, char *err,
-                           size_t errlen);
+/* Builds several tables as one file image, each in a group named by its
+ * report id with the same layout as an archive file (rows, measures,
+ * dimensions, inputs, attributes): a bundle's reports.h5, never written
+ * to disk by itself. Same determinism as h5archive_write; ids must
+ * differ. Returns 0 with a malloc'd image (*image, *size; the caller
+ * frees it), or -1 with a message in err and *image NULL. */
+int h5archive_bundle_image(const report_table *const *tables, size_t n, unsigned char **image, size_t *size,
+                           char *err, size_t errlen);
 
 int h5archive_read(const char *path, report_table *t, char *err, size_t errlen);
 

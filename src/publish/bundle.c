@@ -116,22 +116,14 @@ static int read_whole(const char *path, char **data, size_t *size) {
     return rc;
 }
 
-/* reports.h5 through a staging file in the bundle directory. */
-static int add_h5(bundle_build *b, const char *dir, char *err, size_t errlen) {
+/* reports.h5, built in memory. */
+static int add_h5(bundle_build *b, char *err, size_t errlen) {
     const report_table *tables[64];
-    char staging[4200];
     for (size_t i = 0; i < b->ncut; i++) tables[i] = &b->cut[i];
-    /* named like fs_temp_open's files, so a crashed run's is removed */
-    uint32_t nonce;
-    randombytes_buf(&nonce, sizeof nonce);
-    snprintf(staging, sizeof staging, "%s/.reports.%ld.%08x.tmp", dir, (long)getpid(), (unsigned)nonce);
-    if (h5archive_write_bundle(tables, b->ncut, staging, err, errlen)) return -1;
-    char *data;
+    unsigned char *image;
     size_t size;
-    int rc = read_whole(staging, &data, &size);
-    unlink(staging);
-    if (rc) return snprintf(err, errlen, "%s: cannot read back", staging), -1;
-    return add_file(b, "reports.h5", data, size);
+    if (h5archive_bundle_image(tables, b->ncut, &image, &size, err, errlen)) return -1;
+    return add_file(b, "reports.h5", (char *)image, size);
 }
 
 /* xlsx/<ID>.xlsx for every report and index.html: what akimat staff open. */
@@ -443,7 +435,7 @@ int bundle_publish(const bundle_spec *s, bundle_result *r, char *err, size_t err
                  : 0;
     if (rc == 0) rc = fs_mkdirs(dir, err, errlen);
     if (rc == 0) rc = cut_and_check(s, b, err, errlen);
-    if (rc == 0) rc = add_h5(b, dir, err, errlen);
+    if (rc == 0) rc = add_h5(b, err, errlen);
     for (size_t i = 0; rc == 0 && i < b->ncut; i++) {
         r->rows += b->cut[i].nrows;
         if (add_csv(b, &b->cut[i])) rc = -1, snprintf(err, errlen, "out of memory writing CSV");

@@ -62,7 +62,9 @@ case_sigkill_at_every_rename_and_link() {
       total=$((total + 1))
     done
   done
-  [ "$total" -ge 25 ] || fail "only $total renames/links were tried"
+  # the fixture's bundles: each revision directory, its links and the
+  # latest pointer (reports.h5 is built in memory, with no rename of its own)
+  [ "$total" -ge 20 ] || fail "only $total renames/links were tried"
   echo "    killed at $total renames and links" >&2
 }
 

@@ -319,6 +319,53 @@ static void determinism_cases(const char *dir) {
     report_table_free(&t);
 }
 
+/* Writes image to path; 1 when every byte went. */
+static int write_bytes(const char *path, const unsigned char *image, size_t size) {
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(image, 1, size, f) == size;
+    if (f && fclose(f) != 0) ok = 0;
+    return ok;
+}
+
+/* 1 when the file at path opens as HDF5 and holds a group at each name. */
+static int has_groups(const char *path, const char *const *names, size_t n) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int ok = f >= 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        hid_t g = H5Lexists(f, names[i], H5P_DEFAULT) > 0 ? H5Gopen2(f, names[i], H5P_DEFAULT) : -1;
+        ok = g >= 0 && H5Lexists(g, "rows", H5P_DEFAULT) > 0 && H5Lexists(g, "measures", H5P_DEFAULT) > 0;
+        if (g >= 0) H5Gclose(g);
+    }
+    if (f >= 0) H5Fclose(f);
+    return ok;
+}
+
+static void bundle_image_cases(const char *dir) {
+    report_table t, other;
+    char path[4096], err[512] = "";
+    sample_table(&t, 1);
+    sample_table(&other, 2);
+    set_text(other.id, sizeof other.id, "POP-01");
+    const report_table *tables[2] = {&t, &other};
+    static const char *const groups[2] = {"SOC-01", "POP-01"};
+    unsigned char *first = NULL, *again = NULL;
+    size_t first_size = 0, again_size = 0;
+    path_in(path, dir, "bundle.h5");
+    TEST_CASE("h5archive: a bundle image holds every table in its own group, the same bytes each time") {
+        int before = entries(dir);
+        EXPECT_EQ_INT(h5archive_bundle_image(tables, 2, &first, &first_size, err, sizeof err), 0);
+        EXPECT_EQ_INT(h5archive_bundle_image(tables, 2, &again, &again_size, err, sizeof err), 0);
+        EXPECT_EQ_INT(entries(dir), before); /* built in memory: no file anywhere in dir */
+        EXPECT(first && again && first_size == again_size && memcmp(first, again, first_size) == 0);
+        EXPECT(first && write_bytes(path, first, first_size) && has_groups(path, groups, 2));
+    }
+    free(first);
+    free(again);
+    unlink(path);
+    report_table_free(&other);
+    report_table_free(&t);
+}
+
 static void error_cases(const char *dir) {
     report_table t, back;
     char path[4096], sub[4096], err[512] = "";
@@ -381,6 +428,7 @@ void suite_h5archive(void) {
     }
     round_trip_cases(dir);
     determinism_cases(dir);
+    bundle_image_cases(dir);
     error_cases(dir);
     remove_dir(dir);
 }

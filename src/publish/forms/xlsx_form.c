@@ -1,18 +1,22 @@
 /* xlsx_form.c — see xlsx_form.h. Owns every libxlsxwriter detail of esep:
- * the formats, the two sheets and the round trip through a private
- * scratch directory (libxlsxwriter 1.1.4 cannot write to memory). */
+ * the formats, the two sheets and the round trip through a memory file
+ * (libxlsxwriter 1.1.4 writes its output and its parts to files). */
 #include "xlsx_form.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
 #define FORM_HEADER_ROW 8 /* title block above it */
+#define XLSX_PARTS_DIR "/dev/shm"
 
 typedef struct {
     lxw_format *title, *bold, *label, *wrap, *header, *text, *name[4], *number[3], *suppressed, *note;
@@ -273,7 +277,7 @@ static int form_sheet(lxw_workbook *wb, const report_table *t, const form_format
     return rc;
 }
 
-/* ---- the workbook through a scratch directory ---------------------------- */
+/* ---- the workbook through a memory file ---------------------------------- */
 
 static time_t snapshot_time(const char *yyyymmdd) {
     struct tm tm = {0};
@@ -296,37 +300,51 @@ static int build_workbook(const form_bundle *b, const report_table *t, const cha
     return rc || closed != LXW_NO_ERROR ? -1 : 0;
 }
 
-static int read_back(const char *path, char **out, size_t *size) {
-    FILE *f = fopen(path, "rb");
+/* Where libxlsxwriter puts the part files it assembles the zip from: it
+ * creates each with O_EXCL under a random name and unlinks it at once, so
+ * none outlives the process under any name. On a memory file system they
+ * cost no inode of the disk that holds OUT; there, about ten per workbook
+ * would be created and deleted in OUT for every form of every bundle
+ * (a metadata round trip each on a shared cluster file system). */
+static char *parts_dir(const char *scratch_dir, char *buf, size_t n) {
+    struct statfs fs;
+    const char *dir = scratch_dir;
+    if (statfs(XLSX_PARTS_DIR, &fs) == 0 && fs.f_type == TMPFS_MAGIC && access(XLSX_PARTS_DIR, W_OK | X_OK) == 0)
+        dir = XLSX_PARTS_DIR;
+    snprintf(buf, n, "%s", dir);
+    return buf;
+}
+
+/* The workbook in an anonymous memory file: libxlsxwriter 1.1.4 opens its
+ * output by path, and /proc/self/fd/N names the memory file, so the
+ * finished zip never appears in any directory. */
+static int read_memory_file(int fd, char **out, size_t *size) {
     struct stat st;
-    if (!f) return -1;
-    int rc = fstat(fileno(f), &st) == 0 && (*out = malloc((size_t)st.st_size + 1)) ? 0 : -1;
-    if (rc == 0 && fread(*out, 1, (size_t)st.st_size, f) != (size_t)st.st_size) rc = -1, free(*out);
-    if (rc == 0) *size = (size_t)st.st_size;
-    fclose(f);
-    return rc;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0) return -1;
+    char *data = malloc((size_t)st.st_size + 1);
+    if (!data) return -1;
+    for (size_t at = 0; at < (size_t)st.st_size;) {
+        ssize_t got = pread(fd, data + at, (size_t)st.st_size - at, (off_t)at);
+        if (got <= 0) return free(data), -1;
+        at += (size_t)got;
+    }
+    *out = data, *size = (size_t)st.st_size;
+    return 0;
 }
 
 int xlsx_form_render(const form_bundle *b, size_t which, const char *scratch_dir, char **out, size_t *size,
                      char *err, size_t errlen) {
-    char dir[4200], path[4300];
+    char parts[4200], path[64];
     *out = NULL, *size = 0;
     if (which >= b->ntables) return snprintf(err, errlen, "no report %zu in the bundle", which), -1;
     const report_table *t = b->tables[which];
-    /* named like fs_temp_open's files (".<name>.<pid>.<8 hex>.tmp"), so
-     * what a crashed run leaves is recognised and removed */
-    int made = 0;
-    for (int attempt = 0; attempt < 16 && !made; attempt++) {
-        snprintf(dir, sizeof dir, "%s/.xlsx.%ld.%08x.tmp", scratch_dir, (long)getpid(), (unsigned)random());
-        made = mkdir(dir, 0700) == 0;
-        if (!made && errno != EEXIST) break;
-    }
-    if (!made) return snprintf(err, errlen, "%s: cannot create a scratch directory: %s", scratch_dir, strerror(errno)), -1;
-    snprintf(path, sizeof path, "%s/form.xlsx", dir);
-    int rc = build_workbook(b, t, path, dir);
-    if (rc == 0 && read_back(path, out, size)) rc = -1, *out = NULL;
-    unlink(path);
-    if (rmdir(dir) != 0 && rc == 0) free(*out), *out = NULL, rc = -1;
-    if (rc) snprintf(err, errlen, "xlsx/%s.xlsx: cannot build the workbook in %s", t->id, dir);
+    int fd = memfd_create("esep-xlsx", MFD_CLOEXEC);
+    if (fd < 0) return snprintf(err, errlen, "xlsx/%s.xlsx: cannot create a memory file: %s", t->id, strerror(errno)), -1;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int rc = build_workbook(b, t, path, parts_dir(scratch_dir, parts, sizeof parts));
+    if (rc == 0 && read_memory_file(fd, out, size)) rc = -1;
+    close(fd);
+    if (rc) snprintf(err, errlen, "xlsx/%s.xlsx: cannot build the workbook (parts in %s, the workbook in %s)", t->id,
+                     parts, path);
     return rc;
 }

@@ -40,10 +40,11 @@ typedef struct {
 } form_bundle;
 
 /* Renders b->tables[which] as an xlsx workbook into a malloc'd buffer
- * (*out, *size; the caller frees it). libxlsxwriter writes files, so the
- * workbook is built in a fresh private directory made with mkdtemp under
- * scratch_dir and removed before returning. Returns 0, or -1 with a
- * message in err (nothing is left behind, *out is NULL). */
+ * (*out, *size; the caller frees it). The workbook is written to an
+ * anonymous memory file; libxlsxwriter's part files, unlinked as soon as
+ * it creates them, go to /dev/shm when that is a writable memory file
+ * system, else to scratch_dir. Returns 0, or -1 with a message in err
+ * (nothing is left behind, *out is NULL). */
 int xlsx_form_render(const form_bundle *b, size_t which, const char *scratch_dir, char **out, size_t *size,
                      char *err, size_t errlen);
 
