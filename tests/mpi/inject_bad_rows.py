@@ -3,7 +3,8 @@
 rejects esep must report as "extract,line,column,reason" lines, worked out
 here independently of esep: which rows were broken, how, and which rows of
 other extracts lose their person as a consequence (job_seekers must refer
-to an accepted person). A valid multi-line record is also inserted, so the
+to an accepted person). One duplicated IIN is on an early row and on the
+last, which are on different ranks for any split. A valid multi-line record is also inserted, so the
 expected line numbers check that true physical lines are reported.
 
 usage: inject_bad_rows.py SRC_SNAPSHOT DST_SNAPSHOT EXPECTED_FILE
@@ -78,11 +79,15 @@ def main(src, dst, expected_path):
     expected.append(("persons", cand[3], "", "field_count"))
     persons[10] = persons[5]  # same IIN again, later line: the later row loses
     expected.append(("persons", 10, "iin", "duplicate_key"))
-    # the person replaced at line 10 no longer exists: their spells lose them
+    last = len(persons) - 1
+    assert last not in cand[:4]
+    persons[last] = persons[20]  # the last row (on the last rank) repeats an early one (on rank 0)
+    expected.append(("persons", last, "iin", "duplicate_key"))
+    # the persons replaced at lines 10 and `last` no longer exist: their spells lose them
     write_records(os.path.join(dst, "persons.csv"), persons)
 
     original = read_records(os.path.join(src, "persons.csv"))
-    lost = {original[10].split(";")[hp.index("iin")]} | broken_iins
+    lost = {original[10].split(";")[hp.index("iin")], original[last].split(";")[hp.index("iin")]} | broken_iins
     remaining = {p.split(";")[hp.index("iin")] for i, p in enumerate(persons[1:], 1)
                  if not any(e[0] == "persons" and e[1] == i for e in expected)}
     for i, s in enumerate(seeker_iins, 1):
