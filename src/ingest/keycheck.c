@@ -68,12 +68,16 @@ static int compare_entries(const void *a, const void *b) {
     return (lx > ly) - (lx < ly);
 }
 
-/* In *dups (sealed) the keys of sorted keys[0..n) found more than once
- * (usually none). -1 when out of memory. */
-static int find_duplicates(const int64_t *keys, size_t n, keyset *dups) {
+/* The keys of got, sorted, and in *dups (sealed) those among them on more
+ * than one line (usually none). -1 when out of memory. */
+static int sorted_keys(const owned_entry *got, size_t n, int64_t **keys, keyset *dups) {
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    if (!*keys) return -1;
+    for (size_t i = 0; i < n; i++) (*keys)[i] = key_entry_key(&got[i]);
+    sort_int64(*keys, n);
     for (size_t i = 1; i < n; i++) {
-        int64_t k = keys[i];
-        if (k == keys[i - 1] && (dups->count == 0 || dups->keys[dups->count - 1] != k) && keyset_add(dups, k))
+        int64_t k = (*keys)[i];
+        if (k == (*keys)[i - 1] && (dups->count == 0 || dups->keys[dups->count - 1] != k) && keyset_add(dups, k))
             return -1;
     }
     keyset_seal(dups);
@@ -246,140 +250,20 @@ static int decisions_alloc(decisions *d, size_t n) {
 
 static void decisions_free(decisions *d) { free(d->v); }
 
-/* This rank's keys grouped by owner (*grouped: per_owner[r] keys for
- * rank r, in rank order; the caller frees), in one pass over the pairs:
- * 8 bytes a row travel, not the 12 of a pair. -1 when out of memory. */
-static int keys_by_owner(const key_entries *e, int nranks, int64_t **grouped, size_t *per_owner) {
-    int64_t *out = malloc((e->n ? e->n : 1) * sizeof *out);
-    size_t *next = calloc((size_t)nranks, sizeof *next);
-    *grouped = NULL;
-    if (!out || !next) return free(out), free(next), -1;
-    if (nranks == 1) {
-        for (size_t i = 0; i < e->n; i++) out[i] = key_entry_key(&e->v[i]);
-        per_owner[0] = e->n;
-    } else { /* the owner hashed twice rather than kept: a national array less to fault in */
-        for (size_t i = 0; i < e->n; i++) per_owner[key_owner(key_entry_key(&e->v[i]), nranks)]++;
-        for (int r = 1; r < nranks; r++) next[r] = next[r - 1] + per_owner[r - 1];
-        for (size_t i = 0; i < e->n; i++) {
-            int64_t k = key_entry_key(&e->v[i]);
-            out[next[key_owner(k, nranks)]++] = k;
-        }
-    }
-    free(next);
-    *grouped = out;
-    return 0;
-}
-
-/* Every key this rank owns, sorted (*keys, caller frees, *n of them):
- * each rank sends each owner the keys it holds of the owner's, and every
- * owner sorts what it gets, about as many keys on every rank whatever
- * share of the rows each read. -1 when out of memory (together). */
-static int owned_keys_sorted(MPI_Comm comm, int nranks, const key_entries *e, int64_t **keys, size_t *n) {
-    size_t *per_owner = calloc((size_t)nranks, sizeof *per_owner);
-    int64_t *grouped = NULL;
-    int failed = !per_owner || keys_by_owner(e, nranks, &grouped, per_owner) != 0;
-    void *recv = NULL;
-    int rc = 0;
-    *n = 0;
-    if (nranks == 1) {
-        rc = failed ? -1 : 0;
-        recv = grouped, *n = failed ? 0 : e->n;
-    } else {
-        failed = !dist_agree(comm, !failed);
-        rc = failed ? -1 : shuffle_exchange_grouped(comm, sizeof(int64_t), grouped, per_owner, &recv, n);
-        free(grouped);
-    }
-    free(per_owner);
-    if (rc == 0) sort_int64(recv, *n);
-    *keys = recv;
-    return rc;
-}
-
-/* The entries of e whose key is in keys, into *held (the caller frees it
- * with key_entries_free; empty when keys is). -1 when out of memory. */
-static int rows_holding(const key_entries *e, const keyset *keys, key_entries *held) {
-    memset(held, 0, sizeof *held);
-    int failed = 0;
-    for (size_t i = 0; keys->count && !failed && i < e->n; i++)
-        if (keyset_contains(keys, key_entry_key(&e->v[i])))
-            failed = key_entries_push(held, key_entry_key(&e->v[i]), key_entry_line(&e->v[i])) != 0;
-    return failed ? -1 : 0;
-}
-
-/* The entries of every duplicated key, at the key's owner (*got, caller
- * frees): every owner's duplicated keys go to every rank, and each sends
- * the owner its rows that hold one. Nothing travels when no key is
- * duplicated anywhere, the usual case. -1 when out of memory (together). */
-static int duplicate_entries_at_owners(MPI_Comm comm, int nranks, const key_entries *e, const keyset *dups,
-                                       owned_entry **got, size_t *ngot) {
-    *got = NULL, *ngot = 0;
-    key_entries held = {0};
-    if (nranks == 1) {
-        int rc = rows_holding(e, dups, &held);
-        *got = held.v, *ngot = held.n;
-        return rc;
-    }
-    int mine = (int)dups->count, *counts = malloc((size_t)nranks * sizeof *counts),
-        *offsets = malloc((size_t)nranks * sizeof *offsets);
-    int failed = !dist_agree(comm, counts && offsets && dups->count <= INT32_MAX);
-    if (!failed) MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm);
-    size_t total = 0;
-    for (int r = 0; !failed && r < nranks; r++) offsets[r] = (int)total, total += (size_t)counts[r];
-    keyset every = {0};
-    int64_t *all = NULL;
-    if (!failed && total > 0) {
-        all = malloc(total * sizeof *all);
-        failed = !dist_agree(comm, all != NULL && total <= INT32_MAX);
-        if (!failed) MPI_Allgatherv(dups->keys, mine, MPI_INT64_T, all, counts, offsets, MPI_INT64_T, comm);
-    }
-    free(counts);
-    free(offsets);
-    if (failed || total == 0) return free(all), failed ? -1 : 0;
-    failed = keyset_adopt(&every, all, total) != 0 || rows_holding(e, &every, &held) != 0;
-    keyset_free(&every);
-    size_t *per_owner = failed ? NULL : calloc((size_t)nranks, sizeof *per_owner);
-    if (!failed) failed = !per_owner || group_by_owner(held.v, held.n, nranks, per_owner) != 0;
-    failed = !dist_agree(comm, !failed);
-    void *recv = NULL;
-    int rc = failed ? -1 : shuffle_exchange_grouped(comm, sizeof(owned_entry), held.v, per_owner, &recv, ngot);
-    key_entries_free(&held);
-    free(per_owner);
-    *got = recv;
-    return rc;
-}
-
-/* Each rank's first line (*first, nranks entries, caller frees), which
- * places a verdict's line on its rank when no relay table does. */
-static int first_lines(MPI_Comm comm, int nranks, const key_entries *e, int64_t **first) {
-    int64_t mine = INT64_MAX;
-    for (size_t i = 0; i < e->n; i++)
-        if (key_entry_line(&e->v[i]) < mine) mine = key_entry_line(&e->v[i]);
-    *first = malloc((size_t)nranks * sizeof **first);
-    if (!dist_agree(comm, *first != NULL)) return free(*first), *first = NULL, -1;
-    MPI_Allgather(&mine, 1, MPI_INT64_T, *first, 1, MPI_INT64_T, comm);
-    return 0;
-}
-
 int keycheck_duplicates(MPI_Comm comm, int replicated, const line_owners *owners,
                         key_entries *entries, int column, verdict_list *out, keyset *owned) {
-    int nranks = 1; /* a replicated extract is decided whole on every rank */
-    if (!replicated) MPI_Comm_size(comm, &nranks);
-    int64_t *first = NULL, *keys = NULL;
-    size_t nkeys = 0, ngot = 0;
     owned_entry *got = NULL;
+    int64_t *first = NULL, *keys = NULL;
     keyset dups = {0};
+    size_t ngot = 0;
+    if (gather_at_owners(comm, replicated, entries, &got, &ngot, &first)) return free(first), -1;
     decisions d = {NULL, 0};
-    if (nranks > 1 && first_lines(comm, nranks, entries, &first)) return -1;
-    int failed = owned_keys_sorted(comm, nranks, entries, &keys, &nkeys) != 0;
-    if (!failed) failed = find_duplicates(keys, nkeys, &dups) != 0;
-    if (!failed) failed = keyset_adopt(owned, keys, nkeys) != 0;
-    else free(keys);
-    if (nranks > 1) failed = !dist_agree(comm, !failed);
-    if (!failed) failed = duplicate_entries_at_owners(comm, nranks, entries, &dups, &got, &ngot) != 0;
-    if (!replicated) key_entries_free(entries);
+    int failed = sorted_keys(got, ngot, &keys, &dups) != 0;
     if (!failed) failed = decide_duplicates(got, ngot, &dups, column, &d.v, &d.n) != 0;
     free(got);
     keyset_free(&dups);
+    if (!failed) failed = keyset_adopt(owned, keys, ngot) != 0;
+    else free(keys);
     if (!replicated) failed = !dist_agree(comm, !failed);
     int rc = failed ? -1 : return_verdicts(comm, replicated, owners, d.v, first, d.n, out);
     decisions_free(&d);

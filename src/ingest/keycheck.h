@@ -1,11 +1,9 @@
 /* keycheck.h — the rules of extracts.md that need more than one row:
  * duplicate keys ("a duplicate iin rejects the later row") and references
  * (a job_seekers iin must exist in persons). For an extract split across
- * ranks, keys travel to the rank that owns them (key_owner), which finds
- * those on more than one line (then the (key, line) pairs of just those
- * follow) or checks references, and sends verdicts back; the decision is
- * the same for any number of ranks because "later" means "larger line
- * number".
+ * ranks, (key, line) pairs travel to the rank that owns the key
+ * (key_owner), which decides and sends verdicts back; the decision is the
+ * same for any number of ranks because "later" means "larger line number".
  * A replicated extract is decided locally. Verdicts find their way home by
  * line: either a split extract's lines rise with the rank (the reader cut
  * shares in rank order), or a table says which rank holds which lines (a
@@ -72,8 +70,9 @@ void key_entries_free(key_entries *e);
  * than one line among every rank's entries; for this rank's rows that lose, appends
  * REJ_DUPLICATE_KEY verdicts to out. Fills owned (sealed) with the keys
  * this rank owns (replicated: all keys). Unless replicated, entries are
- * freed before the decision, so a national persons extract is not held
- * twice. 0, or -1 out of memory on any rank (all return -1). */
+ * freed once sent to their owners (they are copied there), so a national
+ * persons extract is not held twice. 0, or -1 out of memory on any rank
+ * (all return -1). */
 int keycheck_duplicates(MPI_Comm comm, int replicated, const line_owners *owners,
                         key_entries *entries, int column, verdict_list *out, keyset *owned);
 
