@@ -18,7 +18,9 @@
  * there, and the caller then behaves as if an allocation had failed on
  * this rank. The names are those of the agreed collectives
  * (dist/agree.h): a test shows that one rank failing there makes every
- * rank fail together with a clear error, none left waiting. */
+ * rank fail together with a clear error, none left waiting. Two more are
+ * local: relay (a receiving rank fails mid-relay) and xlsx-memory (the
+ * forms cannot be built in memory, so the on-disk way is taken). */
 #ifndef ESEP_STOPPOINT_H
 #define ESEP_STOPPOINT_H
 

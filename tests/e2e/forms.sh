@@ -44,6 +44,23 @@ case_xlsx_equal_csv() {
   [ "$n" -eq 3 ] || fail "expected 3 bundles, got $n"
 }
 
+# Where a form cannot be built in memory (no memfd_create or /proc, a full
+# /dev/shm; the fail point stands in for them), it is built in a private
+# directory under the bundle's instead: the same bytes, nothing left over.
+case_forms_without_the_memory_way() {
+  published "$TMP/o"
+  ESEP_FAIL_AT=xlsx-memory publish "$TMP/d" || fail "publication without the memory way"
+  grep -q "ESEP_FAIL_AT=xlsx-memory" "$TMP/d.log" || fail "the fail point did not fire"
+  [ -z "$(find "$TMP/d/publish" -name '.xlsx.*')" ] || fail "a scratch directory was left behind"
+  local n=0 b
+  for b in $(bundles "$TMP/o"); do
+    unpack "$b" "$TMP/m$n" && unpack "$TMP/d${b#"$TMP/o"}" "$TMP/f$n" || fail "cannot unpack $b"
+    diff -r "$TMP/m$n/xlsx" "$TMP/f$n/xlsx" || fail "the forms of $b differ"
+    n=$((n + 1))
+  done
+  [ "$n" -eq 3 ] || fail "expected 3 bundles, got $n"
+}
+
 # The checker is not vacuous: a value, a name or the row order that differs
 # from the bundle's CSV is caught.
 case_checker_catches_differences() {
@@ -70,3 +87,4 @@ case_checker_catches_differences() {
 
 run_case "forms: every xlsx converted by LibreOffice equals the bundle's CSV" case_xlsx_equal_csv
 run_case "forms: the xlsx checker catches a changed value, name or order" case_checker_catches_differences
+run_case "forms: without the memory way, built in a private directory: the same forms, nothing left" case_forms_without_the_memory_way

@@ -4,6 +4,7 @@
 #include "xlsx_form.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
+
+#include "../../base/stoppoint.h"
 
 #define FORM_HEADER_ROW 8 /* title block above it */
 #define XLSX_PARTS_DIR "/dev/shm"
@@ -315,10 +318,8 @@ static char *parts_dir(const char *scratch_dir, char *buf, size_t n) {
     return buf;
 }
 
-/* The workbook in an anonymous memory file: libxlsxwriter 1.1.4 opens its
- * output by path, and /proc/self/fd/N names the memory file, so the
- * finished zip never appears in any directory. */
-static int read_memory_file(int fd, char **out, size_t *size) {
+/* Reads the whole file behind fd from its start into a malloc'd buffer. */
+static int read_all(int fd, char **out, size_t *size) {
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size <= 0) return -1;
     char *data = malloc((size_t)st.st_size + 1);
@@ -332,19 +333,57 @@ static int read_memory_file(int fd, char **out, size_t *size) {
     return 0;
 }
 
+/* The workbook in an anonymous memory file: libxlsxwriter 1.1.4 opens its
+ * output by path, and /proc/self/fd/N names the memory file, so the
+ * finished zip never appears in any directory. -1 where that needs what
+ * the host lacks (memfd_create, /proc) or the build fails there. */
+static int render_in_memory(const form_bundle *b, const report_table *t, const char *scratch_dir, char **out,
+                            size_t *size) {
+    char parts[4200], path[64];
+    int fd = memfd_create("esep-xlsx", MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int rc = build_workbook(b, t, path, parts_dir(scratch_dir, parts, sizeof parts));
+    if (rc == 0 && read_all(fd, out, size)) rc = -1;
+    close(fd);
+    return rc;
+}
+
+/* The workbook in a fresh private directory under scratch_dir, read back
+ * and removed: the way that needs nothing but the disk OUT is on. The
+ * directory is named like fs_temp_open's files (".<name>.<pid>.<8
+ * hex>.tmp"), so what a crashed run leaves is recognised and removed. */
+static int render_on_disk(const form_bundle *b, const report_table *t, const char *scratch_dir, char **out,
+                          size_t *size, char *dir, size_t dirlen) {
+    char path[4300];
+    int made = 0;
+    for (int attempt = 0; attempt < 16 && !made; attempt++) {
+        snprintf(dir, dirlen, "%s/.xlsx.%ld.%08x.tmp", scratch_dir, (long)getpid(), (unsigned)random());
+        made = mkdir(dir, 0700) == 0;
+        if (!made && errno != EEXIST) break;
+    }
+    if (!made) return -1;
+    snprintf(path, sizeof path, "%s/form.xlsx", dir);
+    int rc = build_workbook(b, t, path, dir);
+    int fd = rc == 0 ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (rc == 0 && (fd < 0 || read_all(fd, out, size))) rc = -1;
+    if (fd >= 0) close(fd);
+    unlink(path);
+    if (rmdir(dir) != 0 && rc == 0) free(*out), *out = NULL, rc = -1;
+    return rc;
+}
+
 int xlsx_form_render(const form_bundle *b, size_t which, const char *scratch_dir, char **out, size_t *size,
                      char *err, size_t errlen) {
-    char parts[4200], path[64];
+    char dir[4200] = "";
     *out = NULL, *size = 0;
     if (which >= b->ntables) return snprintf(err, errlen, "no report %zu in the bundle", which), -1;
     const report_table *t = b->tables[which];
-    int fd = memfd_create("esep-xlsx", MFD_CLOEXEC);
-    if (fd < 0) return snprintf(err, errlen, "xlsx/%s.xlsx: cannot create a memory file: %s", t->id, strerror(errno)), -1;
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    int rc = build_workbook(b, t, path, parts_dir(scratch_dir, parts, sizeof parts));
-    if (rc == 0 && read_memory_file(fd, out, size)) rc = -1;
-    close(fd);
-    if (rc) snprintf(err, errlen, "xlsx/%s.xlsx: cannot build the workbook (parts in %s, the workbook in %s)", t->id,
-                     parts, path);
-    return rc;
+    /* fail point "xlsx-memory": a host without the memory way, for tests */
+    if (!fail_point("xlsx-memory", -1) && render_in_memory(b, t, scratch_dir, out, size) == 0) return 0;
+    if (render_on_disk(b, t, scratch_dir, out, size, dir, sizeof dir) == 0) return 0;
+    *out = NULL;
+    snprintf(err, errlen, "xlsx/%s.xlsx: cannot build the workbook, neither in memory nor in %s", t->id,
+             dir[0] ? dir : scratch_dir);
+    return -1;
 }

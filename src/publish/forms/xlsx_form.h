@@ -43,8 +43,10 @@ typedef struct {
  * (*out, *size; the caller frees it). The workbook is written to an
  * anonymous memory file; libxlsxwriter's part files, unlinked as soon as
  * it creates them, go to /dev/shm when that is a writable memory file
- * system, else to scratch_dir. Returns 0, or -1 with a message in err
- * (nothing is left behind, *out is NULL). */
+ * system, else to scratch_dir. Where that way fails (no memfd_create or
+ * /proc, a full /dev/shm) the workbook is built in a fresh private
+ * directory under scratch_dir instead, as the only other way. Returns 0,
+ * or -1 with a message in err (nothing is left behind, *out is NULL). */
 int xlsx_form_render(const form_bundle *b, size_t which, const char *scratch_dir, char **out, size_t *size,
                      char *err, size_t errlen);
 
