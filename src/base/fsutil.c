@@ -352,3 +352,23 @@ int fs_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+int fs_read_fd(int fd, size_t max, char **buf, size_t *len) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    if (!S_ISREG(st.st_mode)) return errno = EINVAL, -1;
+    if ((uint64_t)st.st_size > (uint64_t)max) return errno = EFBIG, -1;
+    char *b = malloc((size_t)st.st_size + 1);
+    if (!b) return -1;
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = pread(fd, b + got, (size_t)st.st_size - got, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != (size_t)st.st_size) return free(b), errno = EIO, -1;
+    *buf = b;
+    *len = got;
+    return 0;
+}

@@ -121,4 +121,11 @@ int fs_remove_stale_temps(const char *dir);
 /* Appends the whole file at path to out. 0, or -1 with a message. */
 int fs_append_file(FILE *out, const char *path, char *err, size_t errlen);
 
+/* Reads the whole regular file open on fd, from offset 0, into a new
+ * buffer with one byte to spare (for a terminator). Returns 0 with *buf
+ * (the caller frees it) and *len, or -1 with errno set: EINVAL not a
+ * regular file, EFBIG larger than max bytes, EIO short read, or that of
+ * the failed call (fstat, malloc, pread). */
+int fs_read_fd(int fd, size_t max, char **buf, size_t *len);
+
 #endif

@@ -88,7 +88,6 @@ struct relay {
     size_t seg_len;
     int seg_sent;             /* send: a message of the segment has gone */
     int filling;              /* send: the slot of the current remote segment */
-    int *dest;                /* send: each slot's receiving rank */
     uint64_t *sent;           /* send: messages sent, per rank */
     uint64_t *parsed;         /* send: messages parsed, per rank, as acknowledged */
     int finals;               /* send: ranks whose ACK_FINAL came */
@@ -169,7 +168,6 @@ relay *relay_open(const extract_file *f, MPI_Comm comm, int rank, int nranks, re
         ok = r->src != NULL;
         if (ok && role == RELAY_SEND) {
             ok = alloc_slots(r, SEND_DEPTH * (size_t)(nranks - 1)) == 0;
-            ok = ok && (r->dest = calloc(r->nslots, sizeof *r->dest)) != NULL;
             ok = ok && (r->sent = calloc((size_t)nranks, sizeof *r->sent)) != NULL;
             ok = ok && (r->parsed = calloc((size_t)nranks, sizeof *r->parsed)) != NULL;
             ok = ok && (nranks == 1 || MPI_Irecv(&r->ack_in, 1, MPI_UINT64_T, MPI_ANY_SOURCE, ACK_TAG, comm,
@@ -289,10 +287,7 @@ static int begin_segment(relay *r) {
     r->owner = owner, r->open = 1, r->announced = 0;
     r->seg_len = 0, r->seg_sent = 0;
     if (table_push(&r->table, first_line, owner)) return fail(r, "out of memory");
-    if (r->role == RELAY_SEND && owner != r->rank) {
-        r->filling = free_slot(r);
-        r->dest[r->filling] = owner;
-    }
+    if (r->role == RELAY_SEND && owner != r->rank) r->filling = free_slot(r);
     return 0;
 }
 
@@ -346,7 +341,6 @@ static int route_remote(relay *r) {
     int rc = send_slot(r, r->filling, r->owner, (r->seg_sent ? 0 : SEG_BEGIN) | (ends ? SEG_END : 0));
     r->seg_sent = 1;
     r->filling = ends ? -1 : free_slot(r);
-    if (r->filling >= 0) r->dest[r->filling] = r->owner;
     return rc;
 }
 
@@ -563,7 +557,6 @@ void relay_free(relay *r) {
     for (size_t k = 0; r->slots && k < r->nslots; k++) free(r->slots[k].buf);
     free(r->slots);
     byte_source_free(r->src);
-    free(r->dest);
     free(r->sent);
     free(r->parsed);
     relay_table_free(&r->table);

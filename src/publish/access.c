@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../base/error.h"
+#include "../base/fsutil.h"
 #include "layout.h"
 
 /* Writes a message into err and returns -1. */
@@ -186,27 +187,12 @@ int access_parse(const char *label, const char *text, size_t len, access_list *o
 /* Reads the whole file open on fd (from offset 0) into a new buffer.
  * Returns 0 with *buf (caller frees) and *len, or -1 with a message. */
 static int read_all(int fd, const char *path, char **buf, size_t *len, char *err, size_t errlen) {
-    struct stat st;
-    if (fstat(fd, &st)) return error_set(err, errlen, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return error_set(err, errlen, "%s: not a regular file", path);
-    if (st.st_size > (off_t)ACCESS_MAX_FILE)
-        return error_set(err, errlen, "%s: larger than %u bytes", path, ACCESS_MAX_FILE);
-    char *b = malloc((size_t)st.st_size + 1);
-    if (!b) return error_set(err, errlen, "%s: out of memory", path);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = pread(fd, b + got, (size_t)st.st_size - got, (off_t)got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    if (got != (size_t)st.st_size) {
-        free(b);
-        return error_set(err, errlen, "%s: read error", path);
-    }
-    *buf = b;
-    *len = got;
-    return 0;
+    if (fs_read_fd(fd, ACCESS_MAX_FILE, buf, len) == 0) return 0;
+    if (errno == EINVAL) return error_set(err, errlen, "%s: not a regular file", path);
+    if (errno == EFBIG) return error_set(err, errlen, "%s: larger than %u bytes", path, ACCESS_MAX_FILE);
+    if (errno == ENOMEM) return error_set(err, errlen, "%s: out of memory", path);
+    if (errno == EIO) return error_set(err, errlen, "%s: read error", path);
+    return error_set(err, errlen, "%s: %s", path, strerror(errno));
 }
 
 int access_load(const char *path, access_list *out, char *err, size_t errlen) {

@@ -102,17 +102,10 @@ static int add_csv(bundle_build *b, const report_table *t) {
 }
 
 static int read_whole(const char *path, char **data, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        if (f) fclose(f);
-        return -1;
-    }
-    *size = (size_t)st.st_size;
-    *data = malloc(*size + 1);
-    int rc = *data && fread(*data, 1, *size, f) == *size ? 0 : -1;
-    fclose(f);
-    if (rc) free(*data);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fs_read_fd(fd, SIZE_MAX, data, size);
+    close(fd);
     return rc;
 }
 

@@ -4,8 +4,9 @@ rejects esep must report as "extract,line,column,reason" lines, worked out
 here independently of esep: which rows were broken, how, and which rows of
 other extracts lose their person as a consequence (job_seekers must refer
 to an accepted person). One duplicated IIN is on an early row and on the
-last, which are on different ranks for any split. A valid multi-line record is also inserted, so the
-expected line numbers check that true physical lines are reported.
+last, which are on different ranks for any split. A valid multi-line
+record is also inserted, so the expected line numbers check that true
+physical lines are reported.
 
 usage: inject_bad_rows.py SRC_SNAPSHOT DST_SNAPSHOT EXPECTED_FILE
 """

@@ -2,8 +2,10 @@
  * names only at the commit, each directory synced once; a file whose
  * rename fails is reported and leaves nothing; dropped and abandoned files
  * leave no temporary behind; an earlier file under a final name is never
- * half replaced. */
+ * half replaced. fs_read_fd reads a whole file and refuses what is not one. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,21 @@ void suite_fsutil(void) {
         EXPECT_EQ_STR(text, "new a");
         fs_batch_free(&bt);
         EXPECT_EQ_INT(hidden_entries(root), 0);
+    }
+    TEST_CASE("fs_read_fd: the whole file; a directory, or a file over the limit, refused with its errno") {
+        FILE *f = fopen(c, "w");
+        EXPECT(f && fputs("twelve bytes", f) >= 0 && fclose(f) == 0);
+        int fd = open(c, O_RDONLY), dir = open(root, O_RDONLY | O_DIRECTORY);
+        char *buf = NULL;
+        size_t len = 0;
+        EXPECT_EQ_INT(fs_read_fd(fd, 12, &buf, &len), 0);
+        EXPECT(buf && len == 12 && memcmp(buf, "twelve bytes", 12) == 0);
+        free(buf);
+        EXPECT_EQ_INT(fs_read_fd(fd, 11, &buf, &len), -1);
+        EXPECT_EQ_INT(errno, EFBIG);
+        EXPECT_EQ_INT(fs_read_fd(dir, 1 << 20, &buf, &len), -1);
+        EXPECT_EQ_INT(errno, EINVAL);
+        close(fd), close(dir);
     }
     unlink(a), unlink(b), unlink(c), rmdir(sub), rmdir(root);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
+#include "../../base/fsutil.h"
 #include "../../base/stoppoint.h"
 
 #define FORM_HEADER_ROW 8 /* title block above it */
@@ -318,18 +319,10 @@ static char *parts_dir(const char *scratch_dir, char *buf, size_t n) {
     return buf;
 }
 
-/* Reads the whole file behind fd from its start into a malloc'd buffer. */
-static int read_all(int fd, char **out, size_t *size) {
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0) return -1;
-    char *data = malloc((size_t)st.st_size + 1);
-    if (!data) return -1;
-    for (size_t at = 0; at < (size_t)st.st_size;) {
-        ssize_t got = pread(fd, data + at, (size_t)st.st_size - at, (off_t)at);
-        if (got <= 0) return free(data), -1;
-        at += (size_t)got;
-    }
-    *out = data, *size = (size_t)st.st_size;
+/* The finished workbook behind fd, which a successful build never leaves empty. */
+static int read_workbook(int fd, char **out, size_t *size) {
+    if (fs_read_fd(fd, SIZE_MAX, out, size) != 0) return -1;
+    if (*size == 0) return free(*out), *out = NULL, -1;
     return 0;
 }
 
@@ -344,7 +337,7 @@ static int render_in_memory(const form_bundle *b, const report_table *t, const c
     if (fd < 0) return -1;
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     int rc = build_workbook(b, t, path, parts_dir(scratch_dir, parts, sizeof parts));
-    if (rc == 0 && read_all(fd, out, size)) rc = -1;
+    if (rc == 0 && read_workbook(fd, out, size)) rc = -1;
     close(fd);
     return rc;
 }
@@ -366,7 +359,7 @@ static int render_on_disk(const form_bundle *b, const report_table *t, const cha
     snprintf(path, sizeof path, "%s/form.xlsx", dir);
     int rc = build_workbook(b, t, path, dir);
     int fd = rc == 0 ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (rc == 0 && (fd < 0 || read_all(fd, out, size))) rc = -1;
+    if (rc == 0 && (fd < 0 || read_workbook(fd, out, size))) rc = -1;
     if (fd >= 0) close(fd);
     unlink(path);
     if (rmdir(dir) != 0 && rc == 0) free(*out), *out = NULL, rc = -1;
