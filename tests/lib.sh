@@ -52,6 +52,15 @@ esep_np() {
 # Ends the case (each runs in its own subshell) with a message.
 fail() { echo "    $*" >&2; exit 1; }
 
+# has_line [grep options…] PATTERN: stdin, read to its end, has a line that
+# matches. Pipelines end in this, never in `grep -q`: under pipefail, grep -q
+# exits at its first match, the producer's next write meets a closed pipe
+# (SIGPIPE, status 141) and the check fails although the line was there, or
+# a `… && fail` check passes although it should not. The race is rare and
+# load-dependent (a CI run once failed on it); tests/e2e/harness.sh shows it
+# and lints the scripts for it.
+has_line() { grep -q "$@" <<< "$(cat)"; }
+
 # run_case NAME FN: runs FN in a subshell with errexit, errtrace, pipefail and
 # inherit_errexit, and an ERR trap that ends the case. Any command whose
 # failure is not consumed by a test (`if`, `while`, `||`, `&&`, `!`) fails the

@@ -28,7 +28,7 @@ case_rejects_keep_raw_line() {
   local f=$TMP/out/rejects/20250415
   grep -q '^6,iin,duplicate_key,"iin already on line 2","800101300016;M;1980-01-01;751110000;9;;;KAZ;dup"$' "$f/persons.csv" || fail "persons line 6"
   grep -q '^4,,invalid_utf8,.*"3;2025-03-01;2025-03-02;0;PORTAL;ro\\xFFads;751110000;EXPLAINED"$' "$f/appeals.csv" || fail "appeals line 4"
-  head -1 "$f/kato.csv" | grep -qx 'line,column,reason,detail,raw'
+  head -1 "$f/kato.csv" | has_line -x 'line,column,reason,detail,raw'
 }
 
 case_exit_status_zero_with_rejects() {

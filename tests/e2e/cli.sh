@@ -145,9 +145,9 @@ extra_columns_snapshot() {
 case_check_names_ignored_columns() {
   extra_columns_snapshot
   "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/o" > "$TMP/table.txt" 2>/dev/null
-  grep -A1 '^schools ' "$TMP/table.txt" | grep -qx '    ignored extra columns: comment, extra_2' ||
+  grep -A1 '^schools ' "$TMP/table.txt" | has_line -x '    ignored extra columns: comment, extra_2' ||
     { cat "$TMP/table.txt"; fail "schools: no ignored columns line"; }
-  grep -A1 '^persons ' "$TMP/table.txt" | grep -qx '    ignored extra columns: note' ||
+  grep -A1 '^persons ' "$TMP/table.txt" | has_line -x '    ignored extra columns: note' ||
     { cat "$TMP/table.txt"; fail "persons: no ignored columns line"; }
   [ "$(grep -c 'ignored extra columns' "$TMP/table.txt")" -eq 2 ] || fail "ignored columns for other extracts"
   "$ESEP" check --snapshot "$TMP/20250415" --out "$TMP/o2" --json > "$TMP/got.json" 2>/dev/null
@@ -205,7 +205,7 @@ case_run_summary_names_ignored_columns() {
   sed -i -e '1s/$/;legacy_flag/' -e '2,$s/$/;1/' "$TMP/20250415/schools.csv"
   "$ESEP" run --snapshot "$TMP/20250415" --period 2025-03 --reports POP-01 --out "$TMP/o" --no-publish \
     > "$TMP/run.txt" 2> "$TMP/err" || { cat "$TMP/err"; fail "run: exit $?"; }
-  grep -A1 '^schools ' "$TMP/run.txt" | grep -qx '    ignored extra columns: legacy_flag' ||
+  grep -A1 '^schools ' "$TMP/run.txt" | has_line -x '    ignored extra columns: legacy_flag' ||
     { cat "$TMP/run.txt"; fail "run summary: no ignored columns line"; }
 }
 

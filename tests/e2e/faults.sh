@@ -125,8 +125,9 @@ case_two_nightlies_at_once() {
   wait $a || ra=$?
   wait $b || rb=$?
   [ $ra -eq 0 ] && [ $rb -eq 0 ] || { cat "$TMP/a" "$TMP/b"; fail "exits $ra and $rb"; }
-  cat "$TMP/a" "$TMP/b" | grep -c "12 items done, 0 failed" | grep -qx 1 || fail "not exactly one did the work"
-  cat "$TMP/a" "$TMP/b" | grep -q "nothing new to do" || fail "the second did not find the work done"
+  [ "$(cat "$TMP/a" "$TMP/b" | grep -c "12 items done, 0 failed")" -eq 1 ] ||
+    { cat "$TMP/a" "$TMP/b"; fail "not exactly one did the work"; }
+  grep -q "nothing new to do" "$TMP/a" "$TMP/b" || { cat "$TMP/a" "$TMP/b"; fail "the second did not find the work done"; }
   ! grep -qi "no such file" "$TMP/a" "$TMP/b" || fail "misleading errors"
   same_as_reference "$TMP/o" "differs from one nightly"
 }

@@ -4,7 +4,8 @@
 # and a wrong exit status — while conditions that are meant to be false
 # (`if grep …`, `|| true`) do not fail a passing case. Also a lint: no test
 # script calls one of its own functions where errexit is off (`f && …`,
-# `f || …`, `if f`, `! f`), the one place a failing check could still hide.
+# `f || …`, `if f`, `! f`), the one place a failing check could still hide;
+# and no pipeline ends in `grep -q`, which fails at random under pipefail.
 source "$(dirname "$0")/../lib.sh"
 
 child() { # BODY: a test script made of BODY, run with lib.sh; prints its output
@@ -70,5 +71,43 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# Why pipelines end in has_line (lib.sh): a producer that writes on after
+# the matching line, as a command printing its summary in several writes
+# does, makes `| grep -q` fail under pipefail; has_line reads to the end.
+case_grep_q_at_the_end_of_a_pipeline() {
+  child > "$TMP/out" <<'SH'
+writes_on() { echo "the line"; sleep 0.3; echo "more after it"; }
+c_grep_q() { writes_on | grep -q "the line"; }
+c_has_line() { writes_on | has_line "the line"; writes_on | has_line -x "more after it"; }
+c_has_line_absent() { writes_on | has_line "not there" && fail "found a line that is not there"; true; }
+run_case grep_q c_grep_q
+run_case has_line c_has_line
+run_case has_line_absent c_has_line_absent
+SH
+  grep -qx "not ok grep_q" "$TMP/out" || { cat "$TMP/out"; fail "grep -q at the end of a pipeline did not fail"; }
+  grep -qx "ok has_line" "$TMP/out" || { cat "$TMP/out"; fail "has_line failed on a producer that writes on"; }
+  grep -qx "ok has_line_absent" "$TMP/out" || { cat "$TMP/out"; fail "has_line found a missing line"; }
+}
+
+# No test script ends a pipeline in `grep -q` (or -Eq, -qx…); heredocs, as
+# the demonstration above, are left out.
+case_no_pipeline_ends_in_grep_q() {
+  python3 - "$ROOT"/tests/e2e/*.sh "$ROOT"/tests/mpi/*.sh "$ROOT"/tests/*.sh <<'PY'
+import re, sys
+pipe_into_grep_q = re.compile(r"(?<!\|)\|\s*grep\s+(?:-[A-Za-z]+\s+)*-[A-Za-z]*q")
+bad = []
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"<<'?(\w+)'?\n.*?\n\1\n", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line.lstrip().startswith("#") and pipe_into_grep_q.search(line):
+            bad.append(f"{path}:{n}: {line.strip()}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+
 run_case "harness: a failing command anywhere in a case fails it" case_failures_are_caught
 run_case "harness: no test function is called inside a condition" case_no_function_in_condition
+run_case "harness: grep -q ending a pipeline fails on a producer that writes on; has_line does not" case_grep_q_at_the_end_of_a_pipeline
+run_case "harness: no pipeline in a test script ends in grep -q" case_no_pipeline_ends_in_grep_q

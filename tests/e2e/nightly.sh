@@ -78,7 +78,7 @@ assert 'esep_items{state="done"} 12' in prom and 'esep_items{state="failed"} 0' 
 assert any(l.startswith("esep_last_success_timestamp_seconds ") and not l.endswith(" 0") for l in prom)
 assert any(l.startswith('esep_rows_rejected{extract="persons"} ') for l in prom)
 PY
-  "$ESEP" status --out "$REF" --on $ON | grep -q "nightly .* ok .*12 done, 0 failed" || fail "status table"
+  "$ESEP" status --out "$REF" --on $ON | has_line "nightly .* ok .*12 done, 0 failed" || fail "status table"
 }
 
 case_only_what_is_missing() {
@@ -199,7 +199,7 @@ case_lock_postgresql() {
   # above and the status below
   ESEP=$ROOT/bin/esep nightly "$TMP/o" --catalog "$PG_URI" > "$TMP/log2" 2>&1 || { cat "$TMP/log2"; return 1; }
   grep -q "12 items done, 0 failed" "$TMP/log2" || { cat "$TMP/log2"; return 1; }
-  "$ESEP" status --out "$TMP/o" --catalog "$PG_URI" --on $ON | grep -q "nightly .* ok" || fail "status on PostgreSQL"
+  "$ESEP" status --out "$TMP/o" --catalog "$PG_URI" --on $ON | has_line "nightly .* ok" || fail "status on PostgreSQL"
   same_as_reference "$TMP/o"
 }
 
@@ -217,14 +217,14 @@ killed_at() {
   grep -q "ESEP_STOP_AT=$1: rank $2 stops here" "$TMP/log" || { cat "$TMP/log"; return 1; }
   all_whole "$TMP/o"
   if [ "$1" != scan ] && [ "$1" != keyed ]; then
-    "$ESEP" status --out "$TMP/o" --on $ON | grep -Eq '^  [A-Z]+-[0-9]+ +[0-9Q-]+ +running ' || fail "the ledger shows nothing running after the kill"
+    "$ESEP" status --out "$TMP/o" --on $ON | has_line -E '^  [A-Z]+-[0-9]+ +[0-9Q-]+ +running ' || fail "the ledger shows nothing running after the kill"
   fi
   nightly "$TMP/o" > "$TMP/log2" 2>&1 || { cat "$TMP/log2"; return 1; }
   if [ "$1" != scan ] && [ "$1" != keyed ]; then
     grep -q "left running by a command that stopped: marked failed (interrupted)" "$TMP/log2" || { cat "$TMP/log2"; return 1; }
   fi
   same_as_reference "$TMP/o" "the resumed night differs from an uninterrupted one"
-  "$ESEP" status --out "$TMP/o" --on $ON | grep -Eq '^  [A-Z]+-[0-9]+ +[0-9Q-]+ +running ' && fail "an item is still running"
+  "$ESEP" status --out "$TMP/o" --on $ON | has_line -E '^  [A-Z]+-[0-9]+ +[0-9Q-]+ +running ' && fail "an item is still running"
   "$ESEP" verify-catalog --out "$TMP/o" > /dev/null || fail "catalog chain broken"
   [ -z "$(find "$TMP/o/publish" "$TMP/o/archive" -name '.*')" ] || fail "temporary files left after the rerun"
 }

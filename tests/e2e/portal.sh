@@ -55,9 +55,9 @@ case_secure_behind_tls() {
   local csrf; csrf=$(form_csrf "$TMP/jar")
   curl -s -D "$TMP/h" -o /dev/null -b "$TMP/jar" -H 'X-Forwarded-Proto: https' --data "token=$TOKEN&csrf=$csrf" \
     "$URL/portal/login"
-  grep -i '^set-cookie: esep_session=' "$TMP/h" | grep -q '; Secure' || fail "no Secure flag behind TLS: $(cat "$TMP/h")"
+  grep -i '^set-cookie: esep_session=' "$TMP/h" | has_line '; Secure' || fail "no Secure flag behind TLS: $(cat "$TMP/h")"
   curl -s -D "$TMP/h2" -o /dev/null "$URL/portal/login"
-  grep -i '^set-cookie:' "$TMP/h2" | grep -q Secure && fail "Secure on plain HTTP"
+  grep -i '^set-cookie:' "$TMP/h2" | has_line Secure && fail "Secure on plain HTTP"
   grep -qi '^content-security-policy:' "$TMP/h2" || fail "no CSP on the login page"
   true
 }

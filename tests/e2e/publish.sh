@@ -151,7 +151,7 @@ case_revisions_kept() {
   [ "$(readlink "$d/latest")" = r2 ] || fail "latest is not r2"
   cmp "$d/latest/esep-75-2025-03.tar.zst" "$d/r2/esep-75-2025-03.r2.tar.zst" || fail "latest/ holds another bundle"
   [ -z "$(find "$TMP/o/publish" "$TMP/o/archive" -name '.*')" ] || fail "temporary files left"
-  ls "$TMP/o/archive/2025-03/history/" | grep -q '^POP-01\.[0-9a-f]\{16\}\.h5$' || fail "the earlier POP-01 table was not kept"
+  ls "$TMP/o/archive/2025-03/history/" | has_line '^POP-01\.[0-9a-f]\{16\}\.h5$' || fail "the earlier POP-01 table was not kept"
   "$ESEP" verify "$d/latest/esep-75-2025-03.tar.zst" --pubkey "$TMP/o/publish/esep.pub" > /dev/null
 }
 

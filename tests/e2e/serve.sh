@@ -91,7 +91,7 @@ case_unauthorized() {
   [ "$(status "$(token_hash "$T75")" /v1/bundles/75/2026-10)" = 401 ] || fail "the stored hash as token"
   [ "$(status "${T75}x" /v1/bundles/75/2026-10)" = 401 ] || fail "token with a suffix"
   [ "$(get "" /v1/bundles/75/2026-10 -H "Authorization: Basic $T75" -o /dev/null -w '%{http_code}')" = 401 ] || fail "Basic"
-  get "" /v1/catalog -D - -o /dev/null | grep -qi '^WWW-Authenticate: Bearer' || fail "no WWW-Authenticate"
+  get "" /v1/catalog -D - -o /dev/null | has_line -i '^WWW-Authenticate: Bearer' || fail "no WWW-Authenticate"
 }
 
 case_forbidden_same_answer() {
@@ -99,7 +99,7 @@ case_forbidden_same_answer() {
   whole "$T75" /v1/bundles/62/2026-10 > "$TMP/absent"
   whole "$T75" /v1/bundles/61/2026-10/signature > "$TMP/sig_exists"
   whole "$T75" /v1/bundles/61/2031 > "$TMP/period_absent"
-  head -1 "$TMP/exists" | grep -q ' 403 ' || fail "not 403: $(head -1 "$TMP/exists")"
+  head -1 "$TMP/exists" | has_line ' 403 ' || fail "not 403: $(head -1 "$TMP/exists")"
   cmp "$TMP/exists" "$TMP/absent" && cmp "$TMP/exists" "$TMP/sig_exists" && cmp "$TMP/exists" "$TMP/period_absent" ||
     fail "the 403 answers differ"
   [ "$(status "$T61" /v1/bundles/75/2026-10)" = 403 ] || fail "61 reading 75"
@@ -155,7 +155,7 @@ case_etag_and_signature() {
 case_range_resume() {
   local f; f=$(bundle 75 2026-10 1)
   get "$T75" /v1/bundles/75/2026-10 -r 0-999 -D "$TMP/h" -o "$TMP/part" || fail "range"
-  head -1 "$TMP/h" | grep -q ' 206 ' || fail "not 206"
+  head -1 "$TMP/h" | has_line ' 206 ' || fail "not 206"
   grep -qi '^Content-Range: bytes 0-999/200000' "$TMP/h" || fail "Content-Range"
   [ "$(stat -c %s "$TMP/part")" = 1000 ] || fail "partial size"
   get "$T75" /v1/bundles/75/2026-10 -C - -o "$TMP/part" -f || fail "resume"
@@ -169,7 +169,7 @@ case_suffix_multi_and_416() {
   get "$T75" /v1/bundles/75/2026-10 -H 'Range: bytes=199990-' -o "$TMP/end" -f || fail "open range request"
   tail -c 10 "$f" | cmp - "$TMP/end" || fail "open range"
   get "$T75" /v1/bundles/75/2026-10 -H 'Range: bytes=200000-' -D "$TMP/h" -o /dev/null
-  head -1 "$TMP/h" | grep -q ' 416 ' && grep -qi '^Content-Range: bytes \*/200000' "$TMP/h" || fail "416"
+  head -1 "$TMP/h" | has_line ' 416 ' && grep -qi '^Content-Range: bytes \*/200000' "$TMP/h" || fail "416"
   [ "$(status "$T75" /v1/bundles/75/2026-10 -H 'Range: bytes=5-2')" = 416 ] || fail "reversed range"
   [ "$(status "$T75" /v1/bundles/75/2026-10 -H 'Range: bytes=0-1,5-6')" = 200 ] || fail "multi-range"
   [ "$(status "$T75" /v1/bundles/75/2026-10 -H 'Range: bytes=0-9' -H 'If-Range: "x"')" = 200 ] || fail "If-Range"
@@ -349,8 +349,8 @@ case_bad_access_file_fails_closed() {
 }
 
 case_loopback_only() {
-  ss -ltn | grep -q "127.0.0.1:$PORT " || fail "not on 127.0.0.1:$PORT"
-  ! ss -ltn | grep -q "0.0.0.0:$PORT \|\*:$PORT " || fail "on every address"
+  ss -ltn | has_line "127.0.0.1:$PORT " || fail "not on 127.0.0.1:$PORT"
+  ! ss -ltn | has_line "0.0.0.0:$PORT \|\*:$PORT " || fail "on every address"
   expect_status 1 "$ESEP" serve --out "$OUT" --access "$ACC" --listen "0.0.0.0:$PORT" 2> "$TMP/err"
   grep -q 'not a loopback address; add --allow-remote' "$TMP/err" || fail "remote message"
   expect_status 1 "$ESEP" serve --out "$OUT" --access "$ACC" --listen "127.0.0.1:$PORT" 2> "$TMP/err"

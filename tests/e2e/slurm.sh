@@ -407,7 +407,7 @@ case_systemd_units() {
   (cd "$d" && systemd-analyze verify --man=no ./esep-nightly.timer ./esep-nightly.service \
     ./esep-nightly-failure@.service) > "$TMP/verify.txt" 2>&1
   # User=esep does not exist on a build machine: that one complaint is expected.
-  if grep -v "User=\|esep: no such user\|Failed to resolve user" "$TMP/verify.txt" | grep -q .; then
+  if grep -v "User=\|esep: no such user\|Failed to resolve user" "$TMP/verify.txt" | has_line .; then
     cat "$TMP/verify.txt"; fail "systemd-analyze verify complains"
   fi
   grep -q '^OnFailure=esep-nightly-failure@%n.service$' "$d/esep-nightly.service" || fail "no OnFailure="

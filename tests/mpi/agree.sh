@@ -64,7 +64,7 @@ case_publish() {
   [ "$(grep -c 'recorded in the catalog (published before a crash)' "$out.rerun.log")" = 3 ] ||
     { cat "$out.rerun.log"; fail "rerun: not the 3 bundles recorded"; }
   grep -q '0 new bundle revisions, 3 unchanged' "$out.rerun.log" || { cat "$out.rerun.log"; fail "rerun: published again"; }
-  "$RELEASE" verify-catalog --out "$out" | grep -q "catalog chain intact: 3 publications" || fail "rerun: catalog chain"
+  "$RELEASE" verify-catalog --out "$out" | has_line "catalog chain intact: 3 publications" || fail "rerun: catalog chain"
 }
 
 # Under the sanitizers (leaks included): the failure path frees what it

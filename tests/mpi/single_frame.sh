@@ -210,7 +210,7 @@ case_progress_all_ranks() {
     || { cat "$TMP/err"; fail "check"; }
   grep 'level=info rank=0 .*msg="persons: .* read, .* rows' "$TMP/err" > "$TMP/lines" || fail "no progress lines"
   [ "$(grep -c . "$TMP/lines")" -ge 2 ] || fail "a single progress line"
-  tail -1 "$TMP/lines" | grep -q 'persons: 100.0% read, 20000 rows, .* 3 ranks' || { tail -3 "$TMP/lines"; fail "last line"; }
+  tail -1 "$TMP/lines" | has_line 'persons: 100.0% read, 20000 rows, .* 3 ranks' || { tail -3 "$TMP/lines"; fail "last line"; }
   ! grep -q 'rank=[12] .*msg=".*% read' "$TMP/err" || fail "a rank other than 0 reported progress"
   ESEP=$RELEASE esep_np 3 check --snapshot "$SNAP/sf/20261122" --out "$TMP/q" > /dev/null 2> "$TMP/quiet"
   ! grep -q '% read' "$TMP/quiet" || fail "progress lines for a scan shorter than the default interval"
