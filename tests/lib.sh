@@ -61,6 +61,18 @@ fail() { echo "    $*" >&2; exit 1; }
 # and lints the scripts for it.
 has_line() { grep -q "$@" <<< "$(cat)"; }
 
+# eventually SECONDS COMMAND…: COMMAND succeeds within SECONDS, tried every
+# 0.1 s; returns 1 when it never did. For what another process does a moment
+# later (a lock a background holder takes, an audit line written after the
+# last byte was sent): a fixed sleep before the check fails under load.
+eventually() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+
 # run_case NAME FN: runs FN in a subshell with errexit, errtrace, pipefail and
 # inherit_errexit, and an ERR trap that ends the case. Any command whose
 # failure is not consumed by a test (`if`, `while`, `||`, `&&`, `!`) fails the

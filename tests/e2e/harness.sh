@@ -89,6 +89,20 @@ SH
   grep -qx "ok has_line_absent" "$TMP/out" || { cat "$TMP/out"; fail "has_line found a missing line"; }
 }
 
+# eventually (lib.sh): waits for what happens a moment later, gives up at
+# its deadline.
+case_eventually() {
+  child > "$TMP/out" <<SH
+c_later() { (sleep 0.3; touch "$TMP/later") & eventually 5 test -e "$TMP/later"; wait; }
+c_never() { local t0=\$SECONDS; eventually 1 false || [ \$((SECONDS - t0)) -le 3 ] || echo "waited too long"; eventually 1 false; }
+run_case later c_later
+run_case never c_never
+SH
+  grep -qx "ok later" "$TMP/out" || { cat "$TMP/out"; fail "eventually did not see the later file"; }
+  grep -qx "not ok never" "$TMP/out" || { cat "$TMP/out"; fail "eventually did not give up"; }
+  ! grep -q "waited too long" "$TMP/out" || fail "eventually waited past its deadline"
+}
+
 # No test script ends a pipeline in `grep -q` (or -Eq, -qx…); heredocs, as
 # the demonstration above, are left out.
 case_no_pipeline_ends_in_grep_q() {
@@ -111,3 +125,4 @@ run_case "harness: a failing command anywhere in a case fails it" case_failures_
 run_case "harness: no test function is called inside a condition" case_no_function_in_condition
 run_case "harness: grep -q ending a pipeline fails on a producer that writes on; has_line does not" case_grep_q_at_the_end_of_a_pipeline
 run_case "harness: no pipeline in a test script ends in grep -q" case_no_pipeline_ends_in_grep_q
+run_case "harness: eventually waits for a later event and gives up at its deadline" case_eventually

@@ -170,7 +170,7 @@ case_lock_flock() {
   mkdir -p "$TMP/o"
   flock "$TMP/o/esep.lock" sleep 20 &
   local holder=$!
-  sleep 0.5
+  eventually 10 bash -c '! flock -n "$0" true' "$TMP/o/esep.lock" || fail "the holder never took the lock"
   local rc=0
   nightly "$TMP/o" > "$TMP/log" 2>&1 || rc=$?
   kill $holder 2>/dev/null || true; wait $holder 2>/dev/null || true
@@ -179,20 +179,25 @@ case_lock_flock() {
   [ ! -e "$TMP/o/archive" ] || fail "worked without the lock"
 }
 
+# advisory_locks_held N: exactly N advisory locks are granted on the server.
+advisory_locks_held() {
+  [ "$("$PG_BIN/psql" -qtAX -h "$PG_DIR" -d esep -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = "$1" ]
+}
+
 case_lock_postgresql() {
   [ -f "$PG_DIR/data/postmaster.pid" ] || fail "no PostgreSQL server"
   # another session holds the ledger's advisory lock (as a second nightly
   # on another host sharing this catalog would)
   "$PG_BIN/psql" -q -X -h "$PG_DIR" -d esep -c "SELECT pg_advisory_lock(6568471634); SELECT pg_sleep(20)" > /dev/null 2>&1 &
   local holder=$!
-  sleep 1
+  eventually 10 advisory_locks_held 1 || fail "the holder never took the advisory lock"
   local rc=0
   nightly "$TMP/o" --catalog "$PG_URI" > "$TMP/log" 2>&1 || rc=$?
   kill $holder 2>/dev/null || true; wait $holder 2>/dev/null || true
   [ $rc -eq 3 ] || { cat "$TMP/log"; fail "exit $rc, expected 3"; }
   grep -q "another esep command holds the ledger" "$TMP/log" || { cat "$TMP/log"; return 1; }
   "$PG_BIN/psql" -q -X -h "$PG_DIR" -d esep -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()" > /dev/null
-  sleep 0.5
+  eventually 10 advisory_locks_held 0 || fail "the advisory lock outlived its session"
   # the night itself on the release build: its computing and publishing
   # run under the sanitizers in reference(), the PostgreSQL catalog in
   # tests/e2e/catalog.sh, the ledger on PostgreSQL in the refused nightly

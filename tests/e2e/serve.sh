@@ -197,6 +197,9 @@ case_parallel_downloads() {
 # slow_downloads PATH TOKEN N BYTES_PER_S DIR: N parallel GETs, each on a
 # socket with a small fixed receive buffer (so the kernel cannot swallow
 # the file and the server really is still sending), read at BYTES_PER_S.
+# lines_at_least N FILE PATTERN: FILE has N lines or more that match.
+lines_at_least() { [ "$(grep -c -e "$3" "$2")" -ge "$1" ]; }
+
 # Writes DIR/h<i> (the header, when it has arrived) and DIR/s<i> (the
 # body's SHA-256). Bounded: socket timeouts and an overall deadline.
 slow_downloads() {
@@ -263,7 +266,9 @@ case_replaced_during_downloads() {
   for i in $(seq 21 25); do
     [ "$(cat "$TMP/s$i")" = "$s2" ] && grep -qi '^X-Esep-Revision: 2' "$TMP/h$i" || fail "later download $i is not r2"
   done
-  sleep 0.3
+  # the server writes a download's line once it has sent the last byte
+  eventually 10 lines_at_least 21 "$OUT/audit.log" " path=/v1/bundles/75/2026 status=200 revision=1 bytes=12582912 " ||
+    fail "the complete r1 downloads are not all in the audit log"
   python3 - "$OUT/audit.log" "$t_pub" <<'PY'
 import datetime, re, sys
 log, t_pub = sys.argv[1], float(sys.argv[2])
@@ -299,8 +304,12 @@ while got < 100000:
     got += len(d)
 s.close()
 PY
-  sleep 0.3
   local log=$OUT/audit.log
+  # an aborted download's line comes when the server's next send fails
+  eventually 10 lines_at_least 1 "$log" "client=auditor .*path=/v1/bundles/75/2025 status=200 revision=1 bytes=[0-9]* result=aborted" ||
+    fail "no line for the interrupted download: $(grep auditor "$log")"
+  eventually 10 lines_at_least 3 "$log" "client=auditor .*path=/v1/bundles/75/2026-Q3 status=200 .*result=complete" ||
+    fail "the complete downloads are not all in the audit log: $(grep auditor "$log")"
   [ "$(grep -c "client=auditor addr=127.0.0.1 method=GET path=/v1/bundles/75/2026-Q3 status=200 revision=2 bytes=$size result=complete" "$log")" = 3 ] ||
     fail "three complete downloads: $(grep auditor "$log")"
   grep -q "client=auditor .* status=206 revision=2 bytes=100 result=complete" "$log" || fail "range line"
