@@ -73,6 +73,9 @@ eventually() {
   done
 }
 
+# pid_gone PID: no process PID is left (for eventually).
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # run_case NAME FN: runs FN in a subshell with errexit, errtrace, pipefail and
 # inherit_errexit, and an ERR trap that ends the case. Any command whose
 # failure is not consumed by a test (`if`, `while`, `||`, `&&`, `!`) fails the
@@ -170,6 +173,6 @@ server_stop() {
   [ -s "$SRV/pid" ] && [ ! -e "$SRV/rc" ] || return 0
   local pid; pid=$(cat "$SRV/pid")
   kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 100); do [ -e "$SRV/rc" ] && return 0; sleep 0.1; done
+  eventually 10 test -e "$SRV/rc" && return 0
   kill -KILL "$pid" 2>/dev/null
 }

@@ -99,7 +99,7 @@ case_catalog_stopped_mid_publication() {
   local ESEP=$RELEASE
   ESEP_PAUSE_AT=bundle ESEP_PAUSE_SECONDS=4 nightly "$TMP/o" --catalog "$PG_URI" > "$TMP/log" 2>&1 &
   local job=$!
-  for _ in $(seq 100); do grep -q "ESEP_PAUSE_AT=bundle" "$TMP/log" && break; sleep 0.1; done
+  eventually 10 grep -q "ESEP_PAUSE_AT=bundle" "$TMP/log" || { cat "$TMP/log"; fail "the nightly never reached its bundles"; }
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 20 stop > /dev/null 2>&1 || fail "cannot stop PostgreSQL"
   local rc=0
   wait $job || rc=$?

@@ -249,16 +249,14 @@ case_kill_whole_job() {
   ESEP_PAUSE_AT=publish ESEP_PAUSE_SECONDS=30 mpirun --oversubscribe -np 2 "$ESEP" nightly --snapshots "$ROOTDIR" \
     --out "$TMP/o" --on "$ON" --key "$KEY" > "$TMP/log" 2>&1 &
   local job=$! ranks
-  for _ in $(seq 300); do grep -q "ESEP_PAUSE_AT=publish" "$TMP/log" && break; sleep 0.1; done
-  grep -q "ESEP_PAUSE_AT=publish" "$TMP/log" || { cat "$TMP/log"; fail "the job never reached publication"; }
+  eventually 30 grep -q "ESEP_PAUSE_AT=publish" "$TMP/log" || { cat "$TMP/log"; fail "the job never reached publication"; }
   ranks=$(pgrep -P "$job" | tr '\n' ' ')
   [ -n "$ranks" ] || fail "no rank under mpirun"
   kill -9 $job $ranks
   wait "$job" || true
   local p
   for p in $ranks; do
-    for _ in $(seq 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
-    ! kill -0 "$p" 2> /dev/null || fail "rank $p of the killed job remains"
+    eventually 5 pid_gone "$p" || fail "rank $p of the killed job remains"
   done
   all_whole "$TMP/o"
   nightly "$TMP/o" > "$TMP/log2" 2>&1 || { cat "$TMP/log2"; return 1; }

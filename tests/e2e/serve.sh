@@ -65,7 +65,7 @@ small_stop() {
   [ -s "$SRV/small.pid" ] || return 0
   local pid; pid=$(cat "$SRV/small.pid"); rm -f "$SRV/small.pid"
   kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  eventually 10 pid_gone "$pid" && return 0
   kill -KILL "$pid" 2>/dev/null || true
 }
 trap 'small_stop; server_stop; rm -rf "$TMP_ROOT"' EXIT
@@ -194,12 +194,12 @@ case_parallel_downloads() {
   for i in $(seq 40); do cmp -s "$TMP/d$i" "$f" || fail "download $i differs"; done
 }
 
-# slow_downloads PATH TOKEN N BYTES_PER_S DIR: N parallel GETs, each on a
-# socket with a small fixed receive buffer (so the kernel cannot swallow
-# the file and the server really is still sending), read at BYTES_PER_S.
 # lines_at_least N FILE PATTERN: FILE has N lines or more that match.
 lines_at_least() { [ "$(grep -c -e "$3" "$2")" -ge "$1" ]; }
 
+# slow_downloads PATH TOKEN N BYTES_PER_S DIR: N parallel GETs, each on a
+# socket with a small fixed receive buffer (so the kernel cannot swallow
+# the file and the server really is still sending), read at BYTES_PER_S.
 # Writes DIR/h<i> (the header, when it has arrived) and DIR/s<i> (the
 # body's SHA-256). Bounded: socket timeouts and an overall deadline.
 slow_downloads() {

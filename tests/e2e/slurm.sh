@@ -29,8 +29,7 @@ slurm_stop() {
   for ((i = ${#SL_PIDS[@]} - 1; i >= 0; i--)); do
     pid=${SL_PIDS[i]}
     kill -TERM "$pid" 2>/dev/null || continue
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
+    eventually 5 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
   SL_PIDS=()
@@ -113,8 +112,7 @@ slurm_start() {
     --pid-file="$SL_DIR/munge/munged.pid" --log-file="$SL_DIR/log/munged.log" \
     --seed-file="$SL_DIR/munge/seed" > "$SL_DIR/log/munged.out" 2>&1 &
   SL_PIDS+=($!)
-  for _ in $(seq 50); do [ -S "$SL_DIR/munge/munge.socket.2" ] && break; sleep 0.1; done
-  [ -S "$SL_DIR/munge/munge.socket.2" ] || { cat "$SL_DIR/log/munged"*; echo "munged did not start"; return 1; }
+  eventually 5 test -S "$SL_DIR/munge/munge.socket.2" || { cat "$SL_DIR/log/munged"*; echo "munged did not start"; return 1; }
   local ports
   read -r -a ports <<<"$(free_ports 2)"
   slurm_write_conf "${ports[0]}" "${ports[1]}"
